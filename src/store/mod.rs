@@ -1,0 +1,213 @@
+//! Storage of contacts, trackers, activities and identity indexes.
+//!
+//! One [`Store`] trait with two implementations that pass the same
+//! conformance suite (`tests/store_conformance.rs`):
+//!
+//! - [`redis::RedisStore`] for production, on a standalone Redis through a
+//!   reconnecting `ConnectionManager`.
+//! - [`embedded::EmbeddedStore`], in process memory, for the demo and quick
+//!   tests.
+//!
+//! The trait is a set of small, individually idempotent operations. The
+//! business logic built from them (binding trackers, identifying, merging)
+//! lives once, in `identity` and `recorder`, instead of once per backend.
+//!
+//! # Cluster readiness
+//!
+//! Every Redis key carries a hash tag: `{c:<contact>}` for everything of
+//! one contact, `{t:<tracker>}` for everything of one browser, and one tag
+//! per index value. Each operation touches one hash slot at a time, so no
+//! operation relies on atomicity across contacts; where an operation spans
+//! two slots, the trait documents the order of its steps and why a crash
+//! between them is harmless. See [`keys`] for the layout.
+
+pub mod embedded;
+pub mod keys;
+pub mod model;
+pub mod redis;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use model::*;
+
+/// Failures of a store operation.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The backend could not be reached or returned an error.
+    #[error("redis command failed")]
+    Redis(#[from] ::redis::RedisError),
+    /// Stored data could not be decoded, for example a corrupted entry.
+    #[error("stored {what} could not be decoded: {reason}")]
+    Corrupt { what: &'static str, reason: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// How much activity is kept per source.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// Maximum number of activities per source (approximate on Redis,
+    /// which trims whole stream nodes).
+    pub max_activities: usize,
+    /// Activities older than this are dropped when newer ones are added.
+    pub max_age: Duration,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { max_activities: 10_000, max_age: Duration::from_secs(730 * 24 * 3600) }
+    }
+}
+
+/// Which activities to read from a timeline.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivityQuery {
+    /// Only activities strictly older than this cursor (the next page).
+    pub before: Option<Cursor>,
+    /// Only activities strictly newer than this cursor (a refresh).
+    pub after: Option<Cursor>,
+    /// Only these types; empty means all.
+    pub kinds: BTreeSet<ActivityKind>,
+    /// Page size, at least 1.
+    pub limit: usize,
+}
+
+impl Default for ActivityQuery {
+    fn default() -> Self {
+        ActivityQuery { before: None, after: None, kinds: BTreeSet::new(), limit: 50 }
+    }
+}
+
+/// The storage operations Footprint is built from.
+///
+/// Every operation is idempotent or says what repeating it does, because the
+/// recorder retries batches after a failure and merges are resumed after a
+/// crash.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// A short backend name for logs and metrics: `redis` or `embedded`.
+    fn backend(&self) -> &'static str;
+
+    /// Checks that the backend answers.
+    async fn ping(&self) -> Result<()>;
+
+    // ---- trackers -------------------------------------------------------
+
+    /// Returns the contact `tracker` is bound to, without following merge
+    /// pointers; `None` while the tracker is unconfirmed.
+    async fn tracker_contact(&self, tracker: TrackerId) -> Result<Option<ContactId>>;
+
+    /// Binds `tracker` to `contact` when it is currently bound to `expected`
+    /// (`None`: not bound yet) and returns whether the binding now is
+    /// `contact`.
+    ///
+    /// On the first binding, the tracker's pending activity (see
+    /// [`Store::append_pending`]) and its counters become the source
+    /// `Source::Tracker { tracker, contact }` and stop expiring. Afterwards
+    /// the tracker is added to `contact`'s trackers and removed from
+    /// `expected`'s (a second step in another slot; [`Store::touch`] repairs
+    /// it when a crash falls in between). Binding to the current contact
+    /// again returns true and changes nothing.
+    async fn bind_tracker(
+        &self,
+        tracker: TrackerId,
+        contact: ContactId,
+        expected: Option<ContactId>,
+    ) -> Result<bool>;
+
+    /// Appends activity of a tracker that is not bound to a contact yet.
+    /// It expires `ttl` after the last append unless the tracker is bound
+    /// first.
+    async fn append_pending(&self, tracker: TrackerId, activity: &Activity, ttl: Duration) -> Result<()>;
+
+    /// Returns the trackers currently bound to `contact`.
+    async fn contact_trackers(&self, contact: ContactId) -> Result<Vec<TrackerId>>;
+
+    // ---- activities -----------------------------------------------------
+
+    /// Appends each activity to its source's stream and counts it by type in
+    /// that source's counters, then touches each source's contact (see
+    /// [`Store::touch`]). Not idempotent: a retried batch is appended again,
+    /// so the recorder retries only batches that failed as a whole.
+    async fn append_activities(&self, batch: &[(Source, Activity)]) -> Result<()>;
+
+    /// Reads one page of the timeline made of `sources`, newest first.
+    async fn activities(&self, sources: &[Source], query: &ActivityQuery) -> Result<ActivityPage>;
+
+    /// Sums the per-type counters of `sources`.
+    async fn counters(&self, sources: &[Source]) -> Result<BTreeMap<ActivityKind, u64>>;
+
+    // ---- contacts -------------------------------------------------------
+
+    /// Makes sure `contact` exists and lists `source` (and, for a tracker
+    /// source, its tracker) among its own; sets `updated_at` to `at` when
+    /// later than the stored value. Creates the contact when missing.
+    async fn touch(&self, contact: ContactId, source: Source, at: Millis) -> Result<()>;
+
+    /// Returns the stored record of `contact`, or `None` when it never
+    /// existed or was erased. Does not follow `merged_into`.
+    async fn contact(&self, contact: ContactId) -> Result<Option<ContactRecord>>;
+
+    /// Sets profile fields of an existing or new contact. With
+    /// `only_if_empty`, fields that already hold a non-empty value keep it
+    /// (how a merge fills the survivor's gaps). An empty value removes the
+    /// field unless `only_if_empty`.
+    async fn set_fields(
+        &self,
+        contact: ContactId,
+        fields: &BTreeMap<String, String>,
+        only_if_empty: bool,
+        at: Millis,
+    ) -> Result<()>;
+
+    /// Returns the activity sources of `contact`.
+    async fn sources(&self, contact: ContactId) -> Result<Vec<Source>>;
+
+    /// Adds activity sources to `contact`.
+    async fn add_sources(&self, contact: ContactId, sources: &[Source]) -> Result<()>;
+
+    /// Records, once, that `from` was merged into `into`: remembers `from`
+    /// among `into`'s merged contacts and appends `activity` to `into`'s own
+    /// stream, atomically. Returns false, changing nothing, when `from` was
+    /// already recorded.
+    async fn record_merge(&self, into: ContactId, from: ContactId, activity: &Activity) -> Result<bool>;
+
+    /// Returns the contacts recorded as merged into `contact`.
+    async fn merged_contacts(&self, contact: ContactId) -> Result<Vec<ContactId>>;
+
+    /// Points `from` at `into`, so that lookups of `from` resolve to `into`.
+    async fn set_merged_into(&self, from: ContactId, into: ContactId) -> Result<()>;
+
+    // ---- unique indexes -------------------------------------------------
+
+    /// Claims `value` in the index for `contact` unless another contact owns
+    /// it, and returns the owner after the call.
+    async fn claim_index(&self, kind: IndexKind, value: &str, contact: ContactId) -> Result<ContactId>;
+
+    /// Returns the contact owning `value` in the index.
+    async fn index_lookup(&self, kind: IndexKind, value: &str) -> Result<Option<ContactId>>;
+
+    /// Removes `value` from the index when `contact` owns it.
+    async fn release_index(&self, kind: IndexKind, value: &str, contact: ContactId) -> Result<()>;
+
+    // ---- orders ---------------------------------------------------------
+
+    /// Claims a shop order id and returns true the first time only, so that
+    /// a reloaded confirmation page does not count an order twice.
+    async fn claim_order(&self, order_id: &str) -> Result<bool>;
+
+    // ---- merge intents --------------------------------------------------
+
+    /// Writes the intent to merge before any data moves.
+    async fn begin_merge(&self, intent: MergeIntent) -> Result<()>;
+
+    /// Removes a completed intent.
+    async fn finish_merge(&self, intent: MergeIntent) -> Result<()>;
+
+    /// Returns intents that were begun and not finished (a crash or another
+    /// instance's failure), to be completed.
+    async fn pending_merges(&self) -> Result<Vec<MergeIntent>>;
+}

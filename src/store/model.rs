@@ -1,0 +1,295 @@
+//! The values the store keeps: ids, activities, contact records and the
+//! activity sources a contact's timeline is assembled from.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Milliseconds since the Unix epoch, UTC. Every stored time uses this unit.
+pub type Millis = i64;
+
+/// Returns the current time in [`Millis`].
+pub fn now_millis() -> Millis {
+    let now = time::OffsetDateTime::now_utc();
+    (now.unix_timestamp_nanos() / 1_000_000) as Millis
+}
+
+macro_rules! uuid_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub Uuid);
+
+        impl $name {
+            /// Mints a new time-ordered (UUID v7) id.
+            pub fn new() -> Self {
+                Self(Uuid::now_v7())
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.as_hyphenated().fmt(f)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = uuid::Error;
+
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                Uuid::parse_str(s).map(Self)
+            }
+        }
+    };
+}
+
+uuid_id!(
+    /// A contact: anyone who visited or interacted with the shop.
+    ContactId
+);
+uuid_id!(
+    /// A browser, as identified by the tracker cookie.
+    TrackerId
+);
+
+/// The type of a recorded activity. Serialized in snake_case, which is also
+/// the spelling used in `config.toml` and in the admin API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    PageVisit,
+    ProductVisit,
+    Search,
+    CartUpdate,
+    Purchase,
+    FormSubmission,
+    Login,
+    Registration,
+    /// Another contact was merged into this one.
+    Merge,
+}
+
+impl ActivityKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [ActivityKind; 9] = [
+        ActivityKind::PageVisit,
+        ActivityKind::ProductVisit,
+        ActivityKind::Search,
+        ActivityKind::CartUpdate,
+        ActivityKind::Purchase,
+        ActivityKind::FormSubmission,
+        ActivityKind::Login,
+        ActivityKind::Registration,
+        ActivityKind::Merge,
+    ];
+
+    /// The snake_case name used in configuration, storage and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ActivityKind::PageVisit => "page_visit",
+            ActivityKind::ProductVisit => "product_visit",
+            ActivityKind::Search => "search",
+            ActivityKind::CartUpdate => "cart_update",
+            ActivityKind::Purchase => "purchase",
+            ActivityKind::FormSubmission => "form_submission",
+            ActivityKind::Login => "login",
+            ActivityKind::Registration => "registration",
+            ActivityKind::Merge => "merge",
+        }
+    }
+}
+
+impl fmt::Display for ActivityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ActivityKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        ActivityKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = ActivityKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!("unknown activity type {s:?}; expected one of {}", names.join(", "))
+            })
+    }
+}
+
+/// One interaction: what happened, when, where.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activity {
+    /// When the request arrived (not when it was stored).
+    pub at: Millis,
+    pub kind: ActivityKind,
+    /// Path and query of the request, without scheme and host.
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub referrer: Option<String>,
+    /// Type-specific details: `product_id`, `term`, `order_id`, `form`,
+    /// `merged_contact` and so on.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub properties: BTreeMap<String, String>,
+}
+
+/// Where a contact's activities are stored.
+///
+/// A contact's timeline is the union of its sources. Activity recorded
+/// through a browser goes to the stream of that tracker *while it is bound
+/// to that contact*, so a merge only adds sources to the survivor and moves
+/// no activity, and a browser that changes hands (a second person logs in)
+/// starts a new stream instead of taking the first person's history along.
+/// Activity without a browser (merges, admin edits) goes to the contact's
+/// own stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Source {
+    /// Activity of `tracker` recorded while it was bound to `contact`.
+    Tracker { tracker: TrackerId, contact: ContactId },
+    /// Activity recorded on the contact itself.
+    Contact(ContactId),
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Tracker { tracker, contact } => write!(f, "t:{tracker}:{contact}"),
+            Source::Contact(contact) => write!(f, "c:{contact}"),
+        }
+    }
+}
+
+impl FromStr for Source {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = || format!("invalid activity source {s:?}");
+        if let Some(rest) = s.strip_prefix("c:") {
+            return rest.parse().map(Source::Contact).map_err(|_| invalid());
+        }
+        let rest = s.strip_prefix("t:").ok_or_else(invalid)?;
+        let (tracker, contact) = rest.split_once(':').ok_or_else(invalid)?;
+        Ok(Source::Tracker {
+            tracker: tracker.parse().map_err(|_| invalid())?,
+            contact: contact.parse().map_err(|_| invalid())?,
+        })
+    }
+}
+
+/// A stored activity with its position in its source's stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct StoredActivity {
+    /// Position in the timeline: orders activities newest first and is the
+    /// paging cursor.
+    pub cursor: Cursor,
+    #[serde(flatten)]
+    pub activity: Activity,
+}
+
+/// A position in a contact's timeline.
+///
+/// Activities are ordered by the time they were stored (`stored_at`), then
+/// by a per-source sequence number, then by source, so that paging through a
+/// timeline assembled from several streams is stable. The text form is
+/// `<stored_at>-<seq>-<source>`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Cursor {
+    pub stored_at: Millis,
+    pub seq: u64,
+    pub source: String,
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}-{}-{}", self.stored_at, self.seq, self.source)
+    }
+}
+
+impl FromStr for Cursor {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let invalid = || format!("invalid cursor {s:?}");
+        let mut parts = s.splitn(3, '-');
+        let stored_at = parts.next().and_then(|p| p.parse().ok()).ok_or_else(invalid)?;
+        let seq = parts.next().and_then(|p| p.parse().ok()).ok_or_else(invalid)?;
+        let source: &str = parts.next().ok_or_else(invalid)?;
+        source.parse::<Source>().map_err(|_| invalid())?;
+        Ok(Cursor { stored_at, seq, source: source.to_owned() })
+    }
+}
+
+impl serde::Serialize for Cursor {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// The raw record of a contact as stored, before merge pointers are
+/// followed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContactRecord {
+    pub id: Option<ContactId>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+    /// Profile fields by name (`email`, `first_name`, ...), values as typed.
+    pub fields: BTreeMap<String, String>,
+    /// Set once this contact was merged into another: lookups follow it.
+    pub merged_into: Option<ContactId>,
+}
+
+impl ContactRecord {
+    /// Returns true when the contact has an identity (an email) and so is
+    /// registered rather than anonymous.
+    pub fn is_registered(&self) -> bool {
+        self.fields.get("email").is_some_and(|email| !email.is_empty())
+    }
+}
+
+/// The unique indexes that map one normalised value to one contact.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IndexKind {
+    /// Email, trimmed and lowercased.
+    Email,
+    /// Phone in E.164.
+    Phone,
+    /// The shop's own customer id.
+    CustomerId,
+}
+
+impl IndexKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            IndexKind::Email => "email",
+            IndexKind::Phone => "phone",
+            IndexKind::CustomerId => "customer_id",
+        }
+    }
+}
+
+/// A page of activities, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ActivityPage {
+    pub items: Vec<StoredActivity>,
+    /// Pass as `before` to get the next (older) page; `None` on the last page.
+    pub next: Option<Cursor>,
+}
+
+/// A merge that was started: `from` is being merged into `into`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MergeIntent {
+    pub from: ContactId,
+    pub into: ContactId,
+}
