@@ -23,6 +23,10 @@
 //!
 //! The pending-merge set is the only key shared by all contacts. It holds
 //! merges in progress, not history, so it stays small.
+//!
+//! Index values, order ids and the prefix come from outside, so `%`, `{`
+//! and `}` in them are percent-encoded ([`escape`]): a value can never open
+//! or close a hash tag, and distinct values stay distinct keys.
 
 use super::{ContactId, IndexKind, Source, TrackerId};
 
@@ -33,8 +37,12 @@ pub struct Keys {
 }
 
 impl Keys {
+    /// Uses `prefix` before every key, escaped so that it cannot hold a hash
+    /// tag of its own.
     pub fn new(prefix: impl Into<String>) -> Self {
-        Keys { prefix: prefix.into() }
+        Keys {
+            prefix: escape(&prefix.into()),
+        }
     }
 
     pub fn prefix(&self) -> &str {
@@ -72,7 +80,9 @@ impl Keys {
     /// The stream holding the activity of `source`.
     pub fn stream(&self, source: &Source) -> String {
         match source {
-            Source::Tracker { tracker, contact } => format!("{}{{t:{tracker}}}:a:{contact}", self.prefix),
+            Source::Tracker { tracker, contact } => {
+                format!("{}{{t:{tracker}}}:a:{contact}", self.prefix)
+            }
             Source::Contact(contact) => format!("{}{{c:{contact}}}:a", self.prefix),
         }
     }
@@ -80,20 +90,62 @@ impl Keys {
     /// The counters hash of `source`.
     pub fn counters(&self, source: &Source) -> String {
         match source {
-            Source::Tracker { tracker, contact } => format!("{}{{t:{tracker}}}:n:{contact}", self.prefix),
+            Source::Tracker { tracker, contact } => {
+                format!("{}{{t:{tracker}}}:n:{contact}", self.prefix)
+            }
             Source::Contact(contact) => format!("{}{{c:{contact}}}:n", self.prefix),
         }
     }
 
     pub fn index(&self, kind: IndexKind, value: &str) -> String {
-        format!("{}{{i:{}:{value}}}", self.prefix, kind.as_str())
+        format!("{}{{i:{}:{}}}", self.prefix, kind.as_str(), escape(value))
     }
 
     pub fn order(&self, order_id: &str) -> String {
-        format!("{}{{o:{order_id}}}", self.prefix)
+        format!("{}{{o:{}}}", self.prefix, escape(order_id))
     }
 
     pub fn pending_merges(&self) -> String {
         format!("{}{{m}}:pending", self.prefix)
+    }
+}
+
+/// Percent-encodes `%`, `{` and `}` in `value`, leaving everything else
+/// (including non-ASCII text) as it is.
+pub fn escape(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len());
+    for ch in value.chars() {
+        match ch {
+            '%' => escaped.push_str("%25"),
+            '{' => escaped.push_str("%7B"),
+            '}' => escaped.push_str("%7D"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_encodes_braces_and_percent() {
+        assert_eq!(escape("a{b}c%d"), "a%7Bb%7Dc%25d");
+    }
+
+    #[test]
+    fn escape_keeps_distinct_values_distinct() {
+        assert_ne!(escape("%7B"), escape("{"));
+    }
+
+    #[test]
+    fn index_key_has_one_hash_tag() {
+        let keys = Keys::new("fp{x}:");
+        let key = keys.index(IndexKind::Email, "}{ü%");
+
+        assert_eq!(key.matches('{').count(), 1);
+        assert_eq!(key.matches('}').count(), 1);
+        assert_eq!(key, "fp%7Bx%7D:{i:email:%7D%7Bü%25}");
     }
 }

@@ -1,0 +1,197 @@
+//! In-process store for the demo and for quick tests.
+//!
+//! All data sits in maps behind one `std::sync::Mutex`. Every operation is
+//! synchronous under the lock and none awaits while holding it, so a plain
+//! mutex is cheaper than an async one and cannot deadlock across `.await`.
+//! One lock for everything serialises all operations, which is fine for a
+//! demo and keeps each operation trivially atomic. Nothing is persisted:
+//! the data is gone when the process exits.
+//!
+//! Pending activity expires lazily: each operation first drops pending
+//! entries whose expiry instant has passed, so an expired entry is never
+//! seen even if nothing cleaned it up earlier.
+
+mod state;
+mod stream;
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+
+use self::state::State;
+use super::{
+    now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactRecord,
+    IndexKind, MergeIntent, Millis, Result, Retention, Source, Store, TrackerId,
+};
+
+/// A [`Store`] kept in process memory.
+#[derive(Debug)]
+pub struct EmbeddedStore {
+    retention: Retention,
+    state: Mutex<State>,
+}
+
+impl EmbeddedStore {
+    pub fn new(retention: Retention) -> Self {
+        EmbeddedStore {
+            retention,
+            state: Mutex::new(State::default()),
+        }
+    }
+
+    /// Locks the state and drops expired pending activity first.
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic under the lock can only come from a bug in `State`; the
+        // maps stay structurally valid, so serving on beats failing every
+        // later request.
+        let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
+        state.expire_pending(Instant::now());
+        state
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    fn backend(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        Ok(())
+    }
+
+    async fn tracker_contact(&self, tracker: TrackerId) -> Result<Option<ContactId>> {
+        Ok(self.lock().tracker_contact(tracker))
+    }
+
+    async fn bind_tracker(
+        &self,
+        tracker: TrackerId,
+        contact: ContactId,
+        expected: Option<ContactId>,
+    ) -> Result<bool> {
+        Ok(self.lock().bind_tracker(tracker, contact, expected))
+    }
+
+    async fn append_pending(
+        &self,
+        tracker: TrackerId,
+        activity: &Activity,
+        ttl: Duration,
+    ) -> Result<()> {
+        self.lock().append_pending(
+            tracker,
+            activity,
+            ttl,
+            &self.retention,
+            now_millis(),
+            Instant::now(),
+        );
+        Ok(())
+    }
+
+    async fn contact_trackers(&self, contact: ContactId) -> Result<Vec<TrackerId>> {
+        Ok(self.lock().contact_trackers(contact))
+    }
+
+    async fn append_activities(&self, batch: &[(Source, Activity)]) -> Result<()> {
+        self.lock()
+            .append_activities(batch, &self.retention, now_millis());
+        Ok(())
+    }
+
+    async fn activities(&self, sources: &[Source], query: &ActivityQuery) -> Result<ActivityPage> {
+        Ok(self.lock().activities(sources, query))
+    }
+
+    async fn counters(&self, sources: &[Source]) -> Result<BTreeMap<ActivityKind, u64>> {
+        Ok(self.lock().counters(sources))
+    }
+
+    async fn touch(&self, contact: ContactId, source: Source, at: Millis) -> Result<()> {
+        self.lock().touch(contact, source, at);
+        Ok(())
+    }
+
+    async fn contact(&self, contact: ContactId) -> Result<Option<ContactRecord>> {
+        Ok(self.lock().contact(contact))
+    }
+
+    async fn set_fields(
+        &self,
+        contact: ContactId,
+        fields: &BTreeMap<String, String>,
+        only_if_empty: bool,
+        at: Millis,
+    ) -> Result<()> {
+        self.lock().set_fields(contact, fields, only_if_empty, at);
+        Ok(())
+    }
+
+    async fn sources(&self, contact: ContactId) -> Result<Vec<Source>> {
+        Ok(self.lock().sources(contact))
+    }
+
+    async fn add_sources(&self, contact: ContactId, sources: &[Source]) -> Result<()> {
+        self.lock().add_sources(contact, sources);
+        Ok(())
+    }
+
+    async fn record_merge(
+        &self,
+        into: ContactId,
+        from: ContactId,
+        activity: &Activity,
+    ) -> Result<bool> {
+        Ok(self
+            .lock()
+            .record_merge(into, from, activity, &self.retention, now_millis()))
+    }
+
+    async fn merged_contacts(&self, contact: ContactId) -> Result<Vec<ContactId>> {
+        Ok(self.lock().merged_contacts(contact))
+    }
+
+    async fn set_merged_into(&self, from: ContactId, into: ContactId) -> Result<()> {
+        self.lock().set_merged_into(from, into);
+        Ok(())
+    }
+
+    async fn claim_index(
+        &self,
+        kind: IndexKind,
+        value: &str,
+        contact: ContactId,
+    ) -> Result<ContactId> {
+        Ok(self.lock().claim_index(kind, value, contact))
+    }
+
+    async fn index_lookup(&self, kind: IndexKind, value: &str) -> Result<Option<ContactId>> {
+        Ok(self.lock().index_lookup(kind, value))
+    }
+
+    async fn release_index(&self, kind: IndexKind, value: &str, contact: ContactId) -> Result<()> {
+        self.lock().release_index(kind, value, contact);
+        Ok(())
+    }
+
+    async fn claim_order(&self, order_id: &str) -> Result<bool> {
+        Ok(self.lock().claim_order(order_id))
+    }
+
+    async fn begin_merge(&self, intent: MergeIntent) -> Result<()> {
+        self.lock().begin_merge(intent);
+        Ok(())
+    }
+
+    async fn finish_merge(&self, intent: MergeIntent) -> Result<()> {
+        self.lock().finish_merge(intent);
+        Ok(())
+    }
+
+    async fn pending_merges(&self) -> Result<Vec<MergeIntent>> {
+        Ok(self.lock().pending_merges())
+    }
+}

@@ -1,0 +1,393 @@
+//! The embedded store's data and its operations, as plain synchronous code
+//! on maps. [`super::EmbeddedStore`] runs each operation under one lock, so
+//! every operation is atomic, which is stronger than the per-slot atomicity
+//! the Redis store gives.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use super::stream::Stream;
+use crate::store::{
+    Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactRecord, Cursor,
+    IndexKind, MergeIntent, Millis, Retention, Source, StoredActivity, TrackerId,
+};
+
+/// Activity of a tracker that is not bound yet, with its expiry.
+#[derive(Debug, Default)]
+struct Pending {
+    stream: Stream,
+    counters: BTreeMap<ActivityKind, u64>,
+    expires_at: Option<Instant>,
+}
+
+/// Everything the embedded store holds. The maps mirror the Redis keys
+/// listed in [`crate::store::keys`].
+#[derive(Debug, Default)]
+pub(super) struct State {
+    trackers: HashMap<TrackerId, ContactId>,
+    pending: HashMap<TrackerId, Pending>,
+    /// Expiry instants of pending activity, oldest first, so expired
+    /// entries can be dropped without scanning every tracker.
+    expiries: BTreeSet<(Instant, TrackerId)>,
+    streams: HashMap<Source, Stream>,
+    counters: HashMap<Source, BTreeMap<ActivityKind, u64>>,
+    contacts: HashMap<ContactId, ContactRecord>,
+    sources: HashMap<ContactId, BTreeSet<Source>>,
+    /// Trackers bound to each contact. Like the Redis set, it may hold
+    /// stale entries that readers filter out by checking the tracker.
+    contact_trackers: HashMap<ContactId, BTreeSet<TrackerId>>,
+    merged: HashMap<ContactId, BTreeSet<ContactId>>,
+    indexes: HashMap<(IndexKind, String), ContactId>,
+    orders: HashSet<String>,
+    merges: HashSet<(ContactId, ContactId)>,
+}
+
+impl State {
+    /// Drops pending activity whose expiry has passed.
+    pub fn expire_pending(&mut self, now: Instant) {
+        while let Some(&(expires_at, tracker)) = self.expiries.first() {
+            if expires_at > now {
+                break;
+            }
+            self.expiries.pop_first();
+            self.pending.remove(&tracker);
+        }
+    }
+
+    pub fn tracker_contact(&self, tracker: TrackerId) -> Option<ContactId> {
+        self.trackers.get(&tracker).copied()
+    }
+
+    pub fn bind_tracker(
+        &mut self,
+        tracker: TrackerId,
+        contact: ContactId,
+        expected: Option<ContactId>,
+    ) -> bool {
+        let current = self.trackers.get(&tracker).copied();
+        if current == Some(contact) {
+            return true;
+        }
+        if current != expected {
+            return false;
+        }
+
+        self.trackers.insert(tracker, contact);
+
+        // Only the first binding adopts the pending activity: it was
+        // recorded before the browser belonged to anyone.
+        if current.is_none() {
+            if let Some(pending) = self.pending.remove(&tracker) {
+                if let Some(expires_at) = pending.expires_at {
+                    self.expiries.remove(&(expires_at, tracker));
+                }
+                let source = Source::Tracker { tracker, contact };
+                self.streams.insert(source, pending.stream);
+                self.counters.insert(source, pending.counters);
+            }
+        }
+
+        self.contact_trackers
+            .entry(contact)
+            .or_default()
+            .insert(tracker);
+        if let Some(previous) = expected {
+            if let Some(set) = self.contact_trackers.get_mut(&previous) {
+                set.remove(&tracker);
+            }
+        }
+        true
+    }
+
+    pub fn append_pending(
+        &mut self,
+        tracker: TrackerId,
+        activity: &Activity,
+        ttl: Duration,
+        retention: &Retention,
+        now: Millis,
+        instant: Instant,
+    ) {
+        let pending = self.pending.entry(tracker).or_default();
+        pending.stream.append(activity.clone(), now);
+        pending.stream.trim(retention, now);
+        *pending.counters.entry(activity.kind).or_default() += 1;
+
+        if let Some(previous) = pending.expires_at {
+            self.expiries.remove(&(previous, tracker));
+        }
+        let expires_at = instant + ttl;
+        pending.expires_at = Some(expires_at);
+        self.expiries.insert((expires_at, tracker));
+    }
+
+    pub fn contact_trackers(&self, contact: ContactId) -> Vec<TrackerId> {
+        let Some(set) = self.contact_trackers.get(&contact) else {
+            return Vec::new();
+        };
+        set.iter()
+            .copied()
+            .filter(|tracker| self.trackers.get(tracker) == Some(&contact))
+            .collect()
+    }
+
+    pub fn append_activities(
+        &mut self,
+        batch: &[(Source, Activity)],
+        retention: &Retention,
+        now: Millis,
+    ) {
+        let mut touched: BTreeMap<(ContactId, Source), Millis> = BTreeMap::new();
+
+        for (source, activity) in batch {
+            let stream = self.streams.entry(*source).or_default();
+            stream.append(activity.clone(), now);
+            stream.trim(retention, now);
+            *self
+                .counters
+                .entry(*source)
+                .or_default()
+                .entry(activity.kind)
+                .or_default() += 1;
+
+            let at = touched
+                .entry((source_contact(source), *source))
+                .or_insert(activity.at);
+            *at = (*at).max(activity.at);
+        }
+
+        for ((contact, source), at) in touched {
+            self.touch(contact, source, at);
+        }
+    }
+
+    /// Reads one page by collecting every matching entry of `sources` and
+    /// sorting them. That costs a pass over the sources' streams per page,
+    /// which retention keeps bounded and which suits the demo and tests
+    /// this store is meant for.
+    pub fn activities(&self, sources: &[Source], query: &ActivityQuery) -> ActivityPage {
+        let limit = query.limit.max(1);
+        let sources: BTreeSet<Source> = sources.iter().copied().collect();
+
+        let mut matching: Vec<StoredActivity> = Vec::new();
+        for source in sources {
+            let Some(stream) = self.streams.get(&source) else {
+                continue;
+            };
+            let name = source.to_string();
+            for entry in stream.entries() {
+                if !query.kinds.is_empty() && !query.kinds.contains(&entry.activity.kind) {
+                    continue;
+                }
+                let cursor = Cursor {
+                    stored_at: entry.stored_at,
+                    seq: entry.seq,
+                    source: name.clone(),
+                };
+                if query
+                    .before
+                    .as_ref()
+                    .is_some_and(|before| cursor >= *before)
+                {
+                    continue;
+                }
+                if query.after.as_ref().is_some_and(|after| cursor <= *after) {
+                    continue;
+                }
+                matching.push(StoredActivity {
+                    cursor,
+                    activity: entry.activity.clone(),
+                });
+            }
+        }
+
+        matching.sort_by(|a, b| b.cursor.cmp(&a.cursor));
+        let has_more = matching.len() > limit;
+        matching.truncate(limit);
+        let next = if has_more {
+            matching.last().map(|item| item.cursor.clone())
+        } else {
+            None
+        };
+        ActivityPage {
+            items: matching,
+            next,
+        }
+    }
+
+    pub fn counters(&self, sources: &[Source]) -> BTreeMap<ActivityKind, u64> {
+        let sources: BTreeSet<Source> = sources.iter().copied().collect();
+        let mut sums = BTreeMap::new();
+        for source in sources {
+            for (kind, count) in self.counters.get(&source).into_iter().flatten() {
+                *sums.entry(*kind).or_default() += count;
+            }
+        }
+        sums
+    }
+
+    pub fn touch(&mut self, contact: ContactId, source: Source, at: Millis) {
+        let record = self.contact_entry(contact, at);
+        record.updated_at = record.updated_at.max(at);
+
+        self.sources.entry(contact).or_default().insert(source);
+        if let Source::Tracker { tracker, .. } = source {
+            self.contact_trackers
+                .entry(contact)
+                .or_default()
+                .insert(tracker);
+        }
+    }
+
+    pub fn contact(&self, contact: ContactId) -> Option<ContactRecord> {
+        self.contacts.get(&contact).cloned()
+    }
+
+    pub fn set_fields(
+        &mut self,
+        contact: ContactId,
+        fields: &BTreeMap<String, String>,
+        only_if_empty: bool,
+        at: Millis,
+    ) {
+        let record = self.contact_entry(contact, at);
+        record.updated_at = record.updated_at.max(at);
+
+        for (name, value) in fields {
+            if only_if_empty {
+                let current_is_empty = record
+                    .fields
+                    .get(name)
+                    .is_none_or(|current| current.is_empty());
+                if current_is_empty && !value.is_empty() {
+                    record.fields.insert(name.clone(), value.clone());
+                }
+            } else if value.is_empty() {
+                record.fields.remove(name);
+            } else {
+                record.fields.insert(name.clone(), value.clone());
+            }
+        }
+    }
+
+    pub fn sources(&self, contact: ContactId) -> Vec<Source> {
+        self.sources
+            .get(&contact)
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn add_sources(&mut self, contact: ContactId, sources: &[Source]) {
+        self.sources
+            .entry(contact)
+            .or_default()
+            .extend(sources.iter().copied());
+    }
+
+    pub fn record_merge(
+        &mut self,
+        into: ContactId,
+        from: ContactId,
+        activity: &Activity,
+        retention: &Retention,
+        now: Millis,
+    ) -> bool {
+        if !self.merged.entry(into).or_default().insert(from) {
+            return false;
+        }
+
+        let source = Source::Contact(into);
+        let stream = self.streams.entry(source).or_default();
+        stream.append(activity.clone(), now);
+        stream.trim(retention, now);
+        *self
+            .counters
+            .entry(source)
+            .or_default()
+            .entry(activity.kind)
+            .or_default() += 1;
+        true
+    }
+
+    pub fn merged_contacts(&self, contact: ContactId) -> Vec<ContactId> {
+        self.merged
+            .get(&contact)
+            .map(|set| set.iter().copied().collect())
+            .unwrap_or_default()
+    }
+
+    pub fn set_merged_into(&mut self, from: ContactId, into: ContactId) {
+        // Like HSET on a missing Redis hash, this creates a bare record
+        // with zero timestamps when `from` does not exist.
+        let record = self.contacts.entry(from).or_insert_with(|| ContactRecord {
+            id: Some(from),
+            ..Default::default()
+        });
+        record.merged_into = Some(into);
+    }
+
+    pub fn claim_index(&mut self, kind: IndexKind, value: &str, contact: ContactId) -> ContactId {
+        *self
+            .indexes
+            .entry((kind, value.to_owned()))
+            .or_insert(contact)
+    }
+
+    pub fn index_lookup(&self, kind: IndexKind, value: &str) -> Option<ContactId> {
+        self.indexes.get(&(kind, value.to_owned())).copied()
+    }
+
+    pub fn release_index(&mut self, kind: IndexKind, value: &str, contact: ContactId) {
+        let key = (kind, value.to_owned());
+        if self.indexes.get(&key) == Some(&contact) {
+            self.indexes.remove(&key);
+        }
+    }
+
+    pub fn claim_order(&mut self, order_id: &str) -> bool {
+        self.orders.insert(order_id.to_owned())
+    }
+
+    pub fn begin_merge(&mut self, intent: MergeIntent) {
+        self.merges.insert((intent.from, intent.into));
+    }
+
+    pub fn finish_merge(&mut self, intent: MergeIntent) {
+        self.merges.remove(&(intent.from, intent.into));
+    }
+
+    pub fn pending_merges(&self) -> Vec<MergeIntent> {
+        self.merges
+            .iter()
+            .map(|&(from, into)| MergeIntent { from, into })
+            .collect()
+    }
+
+    /// Returns the record of `contact`, created at `at` when missing.
+    fn contact_entry(&mut self, contact: ContactId, at: Millis) -> &mut ContactRecord {
+        let record = self
+            .contacts
+            .entry(contact)
+            .or_insert_with(|| ContactRecord {
+                id: Some(contact),
+                created_at: at,
+                updated_at: at,
+                ..Default::default()
+            });
+
+        // A record made by `set_merged_into` has no creation time yet, like a
+        // Redis hash without its `created` field.
+        if record.created_at == 0 {
+            record.created_at = at;
+        }
+        record
+    }
+}
+
+/// The contact whose timeline `source` belongs to.
+fn source_contact(source: &Source) -> ContactId {
+    match source {
+        Source::Tracker { contact, .. } => *contact,
+        Source::Contact(contact) => *contact,
+    }
+}

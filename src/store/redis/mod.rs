@@ -1,0 +1,619 @@
+//! Redis store for production.
+//!
+//! Keys follow the layout in [`crate::store::keys`]. Every change that must
+//! be atomic touches one hash tag and runs as one Lua script or one
+//! `MULTI` pipeline, so the store also works on Redis Cluster; the steps of
+//! an operation that spans two tags are ordered as the [`Store`] trait
+//! documents. Activities are stream entries with the activity as JSON in
+//! one field, so a cursor is the stream id plus the source.
+//!
+//! The connection is a `ConnectionManager`, which reconnects in the
+//! background after a connection error but still fails the command that
+//! hit the error. Operations that are safe to repeat are therefore sent
+//! once more after such an error. `append_pending`, `append_activities`
+//! and `claim_order` are not repeated, because a lost reply does not show
+//! whether the server applied them; their callers see the error.
+//!
+//! Retention trimming is approximate (`MAXLEN ~`, `MINID ~`): Redis drops
+//! whole stream nodes only, so a stream may hold somewhat more than
+//! `max_activities` entries or entries somewhat older than `max_age`.
+
+mod decode;
+mod scripts;
+mod timeline;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::future::Future;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use redis::aio::ConnectionManager;
+use redis::{AsyncCommands, Value};
+
+use self::decode::{corrupt, ACTIVITY_FIELD, FIELD_PREFIX};
+use self::scripts::Scripts;
+use super::keys::Keys;
+use super::{
+    now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactRecord,
+    IndexKind, MergeIntent, Millis, Result, Retention, Source, Store, StoreError, TrackerId,
+};
+
+/// A [`Store`] on a standalone Redis server.
+pub struct RedisStore {
+    /// Cloned per operation: clones share one multiplexed connection.
+    connection: ConnectionManager,
+    keys: Keys,
+    retention: Retention,
+    scripts: Scripts,
+}
+
+impl std::fmt::Debug for RedisStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStore")
+            .field("prefix", &self.keys.prefix())
+            .field("retention", &self.retention)
+            .finish()
+    }
+}
+
+impl RedisStore {
+    /// Connects to the Redis server at `url` (`redis://host:port/db`) and
+    /// stores every key under `key_prefix`.
+    pub async fn connect(url: &str, key_prefix: &str, retention: Retention) -> Result<RedisStore> {
+        let client = redis::Client::open(url)?;
+        let connection = ConnectionManager::new(client).await?;
+        Ok(RedisStore::with_connection(
+            connection, key_prefix, retention,
+        ))
+    }
+
+    /// Builds a store on an existing connection.
+    pub fn with_connection(
+        connection: ConnectionManager,
+        key_prefix: &str,
+        retention: Retention,
+    ) -> RedisStore {
+        RedisStore {
+            connection,
+            keys: Keys::new(key_prefix),
+            retention,
+            scripts: Scripts::new(),
+        }
+    }
+
+    /// Runs `attempt` and, when it failed because the connection broke,
+    /// once more on the reconnected connection. Only for operations that
+    /// give the same result when repeated.
+    async fn retrying<T, F, Fut>(&self, operation: &'static str, attempt: F) -> Result<T>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: Future<Output = Result<T>>,
+    {
+        match attempt(self.connection.clone()).await {
+            Err(StoreError::Redis(error)) if error.is_unrecoverable_error() => {
+                tracing::warn!(store.operation = operation, %error, "redis connection lost, retrying once");
+                attempt(self.connection.clone()).await
+            }
+            other => other,
+        }
+    }
+
+    /// The oldest stream id that age trimming keeps, or `None` when
+    /// `max_age` reaches before the epoch.
+    ///
+    /// NOTE: the cutoff uses this host's clock while stream ids use the
+    /// Redis server's, so clock skew between them shifts age trimming.
+    fn min_id(&self) -> Option<Millis> {
+        let max_age = Millis::try_from(self.retention.max_age.as_millis()).unwrap_or(Millis::MAX);
+        let cutoff = now_millis().saturating_sub(max_age);
+        (cutoff > 0).then_some(cutoff)
+    }
+
+    /// Adds an XADD of `activity` to `pipeline`, trimmed by count.
+    fn add_xadd(&self, pipeline: &mut redis::Pipeline, key: &str, json: &str) {
+        pipeline
+            .cmd("XADD")
+            .arg(key)
+            .arg("MAXLEN")
+            .arg("~")
+            .arg(self.retention.max_activities)
+            .arg("*")
+            .arg(ACTIVITY_FIELD)
+            .arg(json)
+            .ignore();
+    }
+
+    fn touch_keys(&self, contact: ContactId) -> [String; 3] {
+        [
+            self.keys.contact(contact),
+            self.keys.contact_sources(contact),
+            self.keys.contact_trackers(contact),
+        ]
+    }
+}
+
+fn encode(activity: &Activity) -> Result<String> {
+    // Serializing `Activity` (strings and string maps only) cannot fail in
+    // practice; the error is mapped rather than unwrapped all the same.
+    serde_json::to_string(activity)
+        .map_err(|error| corrupt("activity", format!("encoding failed: {error}")))
+}
+
+fn tracker_of(source: &Source) -> String {
+    match source {
+        Source::Tracker { tracker, .. } => tracker.to_string(),
+        Source::Contact(_) => String::new(),
+    }
+}
+
+fn source_contact(source: &Source) -> ContactId {
+    match source {
+        Source::Tracker { contact, .. } | Source::Contact(contact) => *contact,
+    }
+}
+
+fn intent_member(intent: MergeIntent) -> String {
+    format!("{}>{}", intent.from, intent.into)
+}
+
+fn parse_intent(member: &str) -> Result<MergeIntent> {
+    let invalid = || corrupt("merge intent", format!("invalid member {member:?}"));
+    let (from, into) = member.split_once('>').ok_or_else(invalid)?;
+    Ok(MergeIntent {
+        from: from.parse().map_err(|_| invalid())?,
+        into: into.parse().map_err(|_| invalid())?,
+    })
+}
+
+#[async_trait]
+impl Store for RedisStore {
+    fn backend(&self) -> &'static str {
+        "redis"
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.retrying("ping", |mut connection| async move {
+            let _: String = redis::cmd("PING").query_async(&mut connection).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn tracker_contact(&self, tracker: TrackerId) -> Result<Option<ContactId>> {
+        let key = &self.keys.tracker(tracker);
+        self.retrying("tracker_contact", |mut connection| async move {
+            let contact: Option<String> = connection.hget(key, "contact").await?;
+            contact
+                .map(|id| {
+                    id.parse().map_err(|_| {
+                        corrupt(
+                            "tracker",
+                            format!("invalid contact {id:?} of tracker {tracker}"),
+                        )
+                    })
+                })
+                .transpose()
+        })
+        .await
+    }
+
+    async fn bind_tracker(
+        &self,
+        tracker: TrackerId,
+        contact: ContactId,
+        expected: Option<ContactId>,
+    ) -> Result<bool> {
+        let source = Source::Tracker { tracker, contact };
+        let script_keys = &[
+            self.keys.tracker(tracker),
+            self.keys.pending_stream(tracker),
+            self.keys.pending_counters(tracker),
+            self.keys.stream(&source),
+            self.keys.counters(&source),
+        ];
+        let expected_arg = &expected.map(|id| id.to_string()).unwrap_or_default();
+
+        let outcome: i64 = self
+            .retrying("bind_tracker", |mut connection| async move {
+                let outcome = self
+                    .scripts
+                    .bind_tracker
+                    .key(script_keys.as_slice())
+                    .arg(contact.to_string())
+                    .arg(expected_arg)
+                    .arg(now_millis())
+                    .invoke_async(&mut connection)
+                    .await?;
+                Ok(outcome)
+            })
+            .await?;
+        if outcome != 2 {
+            return Ok(outcome == 1);
+        }
+
+        // The trackers sets live in the contacts' slots, so they change
+        // after the binding. `touch` adds a missing entry again and readers
+        // skip stale ones.
+        let mut pipeline = redis::pipe();
+        pipeline
+            .sadd(self.keys.contact_trackers(contact), tracker.to_string())
+            .ignore();
+        if let Some(previous) = expected {
+            pipeline
+                .srem(self.keys.contact_trackers(previous), tracker.to_string())
+                .ignore();
+        }
+        let pipeline = &pipeline;
+        self.retrying("bind_tracker", |mut connection| async move {
+            let () = pipeline.query_async(&mut connection).await?;
+            Ok(())
+        })
+        .await?;
+        Ok(true)
+    }
+
+    async fn append_pending(
+        &self,
+        tracker: TrackerId,
+        activity: &Activity,
+        ttl: Duration,
+    ) -> Result<()> {
+        let stream = self.keys.pending_stream(tracker);
+        let counters = self.keys.pending_counters(tracker);
+        let ttl_millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+
+        let mut pipeline = redis::pipe();
+        pipeline.atomic();
+        self.add_xadd(&mut pipeline, &stream, &encode(activity)?);
+        pipeline
+            .hincr(&counters, activity.kind.as_str(), 1)
+            .ignore();
+        pipeline.pexpire(&stream, ttl_millis as i64).ignore();
+        pipeline.pexpire(&counters, ttl_millis as i64).ignore();
+
+        let mut connection = self.connection.clone();
+        let () = pipeline.query_async(&mut connection).await?;
+        Ok(())
+    }
+
+    async fn contact_trackers(&self, contact: ContactId) -> Result<Vec<TrackerId>> {
+        let key = &self.keys.contact_trackers(contact);
+        self.retrying("contact_trackers", |mut connection| async move {
+            let members: Value = connection.smembers(key).await?;
+            let trackers: Vec<TrackerId> = decode::parsed(members, "trackers set")?;
+            if trackers.is_empty() {
+                return Ok(trackers);
+            }
+
+            // The set may list trackers that moved on to another contact.
+            let mut pipeline = redis::pipe();
+            for tracker in &trackers {
+                pipeline.hget(self.keys.tracker(*tracker), "contact");
+            }
+            let bound: Vec<Option<String>> = pipeline.query_async(&mut connection).await?;
+            let contact_text = contact.to_string();
+            Ok(trackers
+                .into_iter()
+                .zip(bound)
+                .filter(|(_, bound)| bound.as_deref() == Some(contact_text.as_str()))
+                .map(|(tracker, _)| tracker)
+                .collect())
+        })
+        .await
+    }
+
+    async fn append_activities(&self, batch: &[(Source, Activity)]) -> Result<()> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+
+        let mut pipeline = redis::pipe();
+        let mut streams: BTreeSet<String> = BTreeSet::new();
+        let mut touched: BTreeMap<(ContactId, Source), Millis> = BTreeMap::new();
+        for (source, activity) in batch {
+            let stream = self.keys.stream(source);
+            self.add_xadd(&mut pipeline, &stream, &encode(activity)?);
+            pipeline
+                .hincr(self.keys.counters(source), activity.kind.as_str(), 1)
+                .ignore();
+            streams.insert(stream);
+
+            let at = touched
+                .entry((source_contact(source), *source))
+                .or_insert(activity.at);
+            *at = (*at).max(activity.at);
+        }
+
+        if let Some(min_id) = self.min_id() {
+            for stream in &streams {
+                pipeline
+                    .cmd("XTRIM")
+                    .arg(stream)
+                    .arg("MINID")
+                    .arg("~")
+                    .arg(min_id)
+                    .ignore();
+            }
+        }
+
+        // EVAL rather than EVALSHA: after a server restart the script cache
+        // is empty, and a NOSCRIPT failure halfway through the pipeline
+        // could not be retried without appending the batch twice.
+        for ((contact, source), at) in touched {
+            let [hash, sources, trackers] = self.touch_keys(contact);
+            pipeline
+                .cmd("EVAL")
+                .arg(scripts::TOUCH)
+                .arg(3)
+                .arg(hash)
+                .arg(sources)
+                .arg(trackers)
+                .arg(at)
+                .arg(source.to_string())
+                .arg(tracker_of(&source))
+                .ignore();
+        }
+
+        let mut connection = self.connection.clone();
+        let () = pipeline.query_async(&mut connection).await?;
+        Ok(())
+    }
+
+    async fn activities(&self, sources: &[Source], query: &ActivityQuery) -> Result<ActivityPage> {
+        self.retrying("activities", |mut connection| async move {
+            timeline::read_page(&mut connection, &self.keys, sources, query).await
+        })
+        .await
+    }
+
+    async fn counters(&self, sources: &[Source]) -> Result<BTreeMap<ActivityKind, u64>> {
+        let unique: BTreeSet<Source> = sources.iter().copied().collect();
+        if unique.is_empty() {
+            return Ok(BTreeMap::new());
+        }
+        let mut pipeline = redis::pipe();
+        for source in &unique {
+            pipeline.hgetall(self.keys.counters(source));
+        }
+        let pipeline = &pipeline;
+
+        self.retrying("counters", |mut connection| async move {
+            let mut sums = BTreeMap::new();
+            let replies: Vec<Value> = pipeline.query_async(&mut connection).await?;
+            for reply in replies {
+                decode::add_counters(reply, &mut sums)?;
+            }
+            Ok(sums)
+        })
+        .await
+    }
+
+    async fn touch(&self, contact: ContactId, source: Source, at: Millis) -> Result<()> {
+        let script_keys = &self.touch_keys(contact);
+        let source_text = &source.to_string();
+        let tracker = &tracker_of(&source);
+
+        self.retrying("touch", |mut connection| async move {
+            let _: i64 = self
+                .scripts
+                .touch
+                .key(script_keys.as_slice())
+                .arg(at)
+                .arg(source_text)
+                .arg(tracker)
+                .invoke_async(&mut connection)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn contact(&self, contact: ContactId) -> Result<Option<ContactRecord>> {
+        let key = &self.keys.contact(contact);
+        self.retrying("contact", |mut connection| async move {
+            let reply: Value = connection.hgetall(key).await?;
+            decode::contact(contact, reply)
+        })
+        .await
+    }
+
+    async fn set_fields(
+        &self,
+        contact: ContactId,
+        fields: &BTreeMap<String, String>,
+        only_if_empty: bool,
+        at: Millis,
+    ) -> Result<()> {
+        let key = &self.keys.contact(contact);
+        let mut arguments: Vec<String> = vec![
+            at.to_string(),
+            if only_if_empty { "1" } else { "0" }.to_owned(),
+        ];
+        for (name, value) in fields {
+            arguments.push(format!("{FIELD_PREFIX}{name}"));
+            arguments.push(value.clone());
+        }
+        let arguments = &arguments;
+
+        self.retrying("set_fields", |mut connection| async move {
+            let _: i64 = self
+                .scripts
+                .set_fields
+                .key(key)
+                .arg(arguments.as_slice())
+                .invoke_async(&mut connection)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn sources(&self, contact: ContactId) -> Result<Vec<Source>> {
+        let key = &self.keys.contact_sources(contact);
+        self.retrying("sources", |mut connection| async move {
+            let members: Value = connection.smembers(key).await?;
+            decode::parsed(members, "sources set")
+        })
+        .await
+    }
+
+    async fn add_sources(&self, contact: ContactId, sources: &[Source]) -> Result<()> {
+        if sources.is_empty() {
+            return Ok(());
+        }
+        let key = &self.keys.contact_sources(contact);
+        let members = &sources.iter().map(Source::to_string).collect::<Vec<_>>();
+
+        self.retrying("add_sources", |mut connection| async move {
+            let _: i64 = connection.sadd(key, members.as_slice()).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn record_merge(
+        &self,
+        into: ContactId,
+        from: ContactId,
+        activity: &Activity,
+    ) -> Result<bool> {
+        let own = Source::Contact(into);
+        let script_keys = &[
+            self.keys.contact_merged(into),
+            self.keys.stream(&own),
+            self.keys.counters(&own),
+        ];
+        let json = &encode(activity)?;
+
+        // A repeat after a lost reply returns false although this call
+        // recorded the merge; either way the merge is recorded once.
+        self.retrying("record_merge", |mut connection| async move {
+            let recorded: i64 = self
+                .scripts
+                .record_merge
+                .key(script_keys.as_slice())
+                .arg(from.to_string())
+                .arg(json)
+                .arg(activity.kind.as_str())
+                .arg(self.retention.max_activities)
+                .invoke_async(&mut connection)
+                .await?;
+            Ok(recorded == 1)
+        })
+        .await
+    }
+
+    async fn merged_contacts(&self, contact: ContactId) -> Result<Vec<ContactId>> {
+        let key = &self.keys.contact_merged(contact);
+        self.retrying("merged_contacts", |mut connection| async move {
+            let members: Value = connection.smembers(key).await?;
+            decode::parsed(members, "merged contacts set")
+        })
+        .await
+    }
+
+    async fn set_merged_into(&self, from: ContactId, into: ContactId) -> Result<()> {
+        let key = &self.keys.contact(from);
+        self.retrying("set_merged_into", |mut connection| async move {
+            let _: i64 = connection
+                .hset(key, "merged_into", into.to_string())
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_index(
+        &self,
+        kind: IndexKind,
+        value: &str,
+        contact: ContactId,
+    ) -> Result<ContactId> {
+        let key = &self.keys.index(kind, value);
+        self.retrying("claim_index", |mut connection| async move {
+            let owner: String = self
+                .scripts
+                .claim_index
+                .key(key)
+                .arg(contact.to_string())
+                .invoke_async(&mut connection)
+                .await?;
+            owner.parse().map_err(|_| {
+                corrupt(
+                    "index",
+                    format!("invalid owner {owner:?} in the {} index", kind.as_str()),
+                )
+            })
+        })
+        .await
+    }
+
+    async fn index_lookup(&self, kind: IndexKind, value: &str) -> Result<Option<ContactId>> {
+        let key = &self.keys.index(kind, value);
+        self.retrying("index_lookup", |mut connection| async move {
+            let owner: Option<String> = connection.get(key).await?;
+            owner
+                .map(|owner| {
+                    owner.parse().map_err(|_| {
+                        corrupt(
+                            "index",
+                            format!("invalid owner {owner:?} in the {} index", kind.as_str()),
+                        )
+                    })
+                })
+                .transpose()
+        })
+        .await
+    }
+
+    async fn release_index(&self, kind: IndexKind, value: &str, contact: ContactId) -> Result<()> {
+        let key = &self.keys.index(kind, value);
+        self.retrying("release_index", |mut connection| async move {
+            let _: i64 = self
+                .scripts
+                .release_index
+                .key(key)
+                .arg(contact.to_string())
+                .invoke_async(&mut connection)
+                .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn claim_order(&self, order_id: &str) -> Result<bool> {
+        let mut connection = self.connection.clone();
+        let claimed: bool = connection.set_nx(self.keys.order(order_id), 1).await?;
+        Ok(claimed)
+    }
+
+    async fn begin_merge(&self, intent: MergeIntent) -> Result<()> {
+        let key = &self.keys.pending_merges();
+        self.retrying("begin_merge", |mut connection| async move {
+            let _: i64 = connection.sadd(key, intent_member(intent)).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn finish_merge(&self, intent: MergeIntent) -> Result<()> {
+        let key = &self.keys.pending_merges();
+        self.retrying("finish_merge", |mut connection| async move {
+            let _: i64 = connection.srem(key, intent_member(intent)).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn pending_merges(&self) -> Result<Vec<MergeIntent>> {
+        let key = &self.keys.pending_merges();
+        self.retrying("pending_merges", |mut connection| async move {
+            let members: Value = connection.smembers(key).await?;
+            decode::strings(members, "pending merges set")?
+                .iter()
+                .map(|member| parse_intent(member))
+                .collect()
+        })
+        .await
+    }
+}

@@ -1,0 +1,32 @@
+//! The Lua scripts that make multi-key changes atomic. Each script touches
+//! keys of one hash tag only, so it also runs on Redis Cluster.
+
+use redis::Script;
+
+/// Source of the `touch` script, also sent with EVAL inside pipelines,
+/// where the crate does not load a missing script (NOSCRIPT) by itself.
+pub(super) const TOUCH: &str = include_str!("touch.lua");
+
+/// The scripts, hashed once when the store is built.
+#[derive(Debug)]
+pub(super) struct Scripts {
+    pub bind_tracker: Script,
+    pub touch: Script,
+    pub set_fields: Script,
+    pub record_merge: Script,
+    pub claim_index: Script,
+    pub release_index: Script,
+}
+
+impl Scripts {
+    pub fn new() -> Scripts {
+        Scripts {
+            bind_tracker: Script::new(include_str!("bind_tracker.lua")),
+            touch: Script::new(TOUCH),
+            set_fields: Script::new(include_str!("set_fields.lua")),
+            record_merge: Script::new(include_str!("record_merge.lua")),
+            claim_index: Script::new(include_str!("claim_index.lua")),
+            release_index: Script::new(include_str!("release_index.lua")),
+        }
+    }
+}
