@@ -3,9 +3,9 @@
 //! Each [`RedisServer`] runs its own process on a free loopback port with
 //! its own temporary directory, without persistence, and is killed when
 //! dropped, so tests never share state or touch a server someone else
-//! started. Redis cannot be told to pick a free port itself (`--port 0`
-//! disables TCP), so a port is found by binding port 0 and releasing it;
-//! when another process takes the port before Redis binds it, Redis exits
+//! started. Redis has no option to pick a free port itself (`--port 0`
+//! disables TCP), so a port is found by binding port 0 and releasing it.
+//! When another process takes the port before Redis binds it, Redis exits
 //! and `start` tries another port.
 
 #![allow(dead_code)]
@@ -22,7 +22,7 @@ use tempfile::TempDir;
 /// How many ports `start` tries before giving up.
 const PORT_ATTEMPTS: usize = 5;
 
-/// How long to wait for a started server to answer PING. A hang guard only.
+/// Maximum wait for a started server to respond. A hang guard only.
 const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A running `redis-server` owned by one test.
@@ -33,7 +33,7 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts a server on a free loopback port and waits until it answers.
+    /// Starts a server on a free loopback port and waits until it responds.
     ///
     /// Panics when `redis-server` cannot be found or does not come up,
     /// because no test can run without it.
@@ -63,7 +63,7 @@ impl RedisServer {
         self.port
     }
 
-    /// The connection URL, for example `redis://127.0.0.1:6390/`.
+    /// Returns the connection URL, for example `redis://127.0.0.1:6390/`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
@@ -120,7 +120,7 @@ fn redis_server_binary() -> &'static str {
     }
 }
 
-/// Spawns a server on `port` and waits for PING. Returns `None` when the
+/// Spawns a server on `port` and waits until it responds. Returns `None` when the
 /// server exits first, which means the port was taken.
 fn spawn(port: u16, dir: &Path) -> Option<Child> {
     let mut child = Command::new(redis_server_binary())
@@ -149,7 +149,7 @@ fn spawn(port: u16, dir: &Path) -> Option<Child> {
             return None;
         }
         // Another test's server may own the port while this one fails to
-        // bind it, so the answer only counts when it comes from this child.
+        // bind it, so only a reply from this child's process id counts.
         if server_pid(&address) == Some(child.id()) {
             return Some(child);
         }

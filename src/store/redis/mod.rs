@@ -2,8 +2,8 @@
 //!
 //! Keys follow the layout in [`crate::store::keys`]. Every change that must
 //! be atomic touches one hash tag and runs as one Lua script or one
-//! `MULTI` pipeline, so the store also works on Redis Cluster; the steps of
-//! an operation that spans two tags are ordered as the [`Store`] trait
+//! `MULTI` pipeline, so the store also works on Redis Cluster. The steps of
+//! an operation that spans two tags follow the order the [`Store`] trait
 //! documents. Activities are stream entries with the activity as JSON in
 //! one field, so a cursor is the stream id plus the source.
 //!
@@ -98,8 +98,8 @@ impl RedisStore {
         }
     }
 
-    /// The oldest stream id that age trimming keeps, or `None` when
-    /// `max_age` reaches before the epoch.
+    /// Returns the oldest stream id (in milliseconds) that age trimming
+    /// keeps, or `None` when `max_age` reaches before the epoch.
     ///
     /// NOTE: the cutoff uses this host's clock while stream ids use the
     /// Redis server's, so clock skew between them shifts age trimming.
@@ -133,8 +133,8 @@ impl RedisStore {
 }
 
 fn encode(activity: &Activity) -> Result<String> {
-    // Serializing `Activity` (strings and string maps only) cannot fail in
-    // practice; the error is mapped rather than unwrapped all the same.
+    // serde_json fails only on non-string map keys or a failing Serialize
+    // impl, and `Activity` has neither. The error is mapped all the same.
     serde_json::to_string(activity)
         .map_err(|error| corrupt("activity", format!("encoding failed: {error}")))
 }

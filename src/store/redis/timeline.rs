@@ -7,10 +7,10 @@
 //! streams. Kind filters apply after reading, so a rare kind can make the
 //! reader walk far back; retention bounds that walk.
 //!
-//! Cursor bounds become per-stream id bounds. Entries equal to the cursor
-//! in (stored_at, seq) come before or after it depending on how their
-//! source name compares with the cursor's, so the bound is inclusive for
-//! some sources and exclusive (`(` prefix, Redis 6.2 or later) for others.
+//! Cursor bounds become per-stream id bounds. An entry with the cursor's
+//! (stored_at, seq) sorts before or after the cursor by its source name.
+//! So the id bound is inclusive for some sources and exclusive for others
+//! (the `(` prefix, which needs Redis 6.2 or later).
 
 use std::collections::VecDeque;
 
@@ -66,7 +66,7 @@ impl Reader {
     }
 }
 
-/// The XREVRANGE end id for entries that sort before `cursor`, or `None`
+/// Returns the XREVRANGE end id for entries that sort before `cursor`, or `None`
 /// when this source has no such entries.
 fn upper_bound(source: &str, cursor: &Cursor) -> Option<String> {
     if cursor.stored_at < 0 {
@@ -81,7 +81,7 @@ fn upper_bound(source: &str, cursor: &Cursor) -> Option<String> {
     Some(format!("({}-{}", cursor.stored_at, cursor.seq))
 }
 
-/// The XREVRANGE start id for entries that sort after `cursor`.
+/// Returns the XREVRANGE start id for entries that sort after `cursor`.
 fn lower_bound(source: &str, cursor: &Cursor) -> String {
     if cursor.stored_at < 0 {
         return "-".to_owned();
