@@ -184,8 +184,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Records, once, that `from` was merged into `into`: remembers `from`
     /// among `into`'s merged contacts and appends `activity` to `into`'s own
-    /// stream, atomically. Returns false, changing nothing, when `from` was
-    /// already recorded.
+    /// stream (counted in that stream's counters), atomically. Returns
+    /// false, changing nothing, when `from` was already recorded.
     async fn record_merge(
         &self,
         into: ContactId,

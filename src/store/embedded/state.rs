@@ -116,9 +116,11 @@ impl State {
         if let Some(previous) = pending.expires_at {
             self.expiries.remove(&(previous, tracker));
         }
-        let expires_at = instant + ttl;
-        pending.expires_at = Some(expires_at);
-        self.expiries.insert((expires_at, tracker));
+        // A TTL too long for `Instant` means the activity never expires.
+        pending.expires_at = instant.checked_add(ttl);
+        if let Some(expires_at) = pending.expires_at {
+            self.expiries.insert((expires_at, tracker));
+        }
     }
 
     pub fn contact_trackers(&self, contact: ContactId) -> Vec<TrackerId> {

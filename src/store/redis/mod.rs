@@ -2,7 +2,8 @@
 //!
 //! Keys follow the layout in [`crate::store::keys`]. Every change that must
 //! be atomic touches one hash tag and runs as one Lua script or one
-//! `MULTI` pipeline, so the store also works on Redis Cluster. The steps of
+//! `MULTI` pipeline, so the layout suits Redis Cluster, although this store
+//! connects to one standalone server. The steps of
 //! an operation that spans two tags follow the order the [`Store`] trait
 //! documents. Activities are stream entries with the activity as JSON in
 //! one field, so a cursor is the stream id plus the source.
@@ -13,6 +14,9 @@
 //! once more after such an error. `append_pending`, `append_activities`
 //! and `claim_order` are not repeated, because a lost reply does not show
 //! whether the server applied them; their callers see the error.
+//! [`RedisStore::connect`] keeps the crate's timeouts (redis 1.8: 1 s to
+//! connect, 500 ms per reply); [`RedisStore::with_connection`] accepts a
+//! `ConnectionManager` configured otherwise.
 //!
 //! Retention trimming is approximate (`MAXLEN ~`, `MINID ~`): Redis drops
 //! whole stream nodes only, so a stream may hold somewhat more than
@@ -260,7 +264,8 @@ impl Store for RedisStore {
     ) -> Result<()> {
         let stream = self.keys.pending_stream(tracker);
         let counters = self.keys.pending_counters(tracker);
-        let ttl_millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX);
+        // PEXPIRE takes a signed count, and a negative one deletes the key.
+        let ttl_millis = i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX);
 
         let mut pipeline = redis::pipe();
         pipeline.atomic();
@@ -268,8 +273,8 @@ impl Store for RedisStore {
         pipeline
             .hincr(&counters, activity.kind.as_str(), 1)
             .ignore();
-        pipeline.pexpire(&stream, ttl_millis as i64).ignore();
-        pipeline.pexpire(&counters, ttl_millis as i64).ignore();
+        pipeline.pexpire(&stream, ttl_millis).ignore();
+        pipeline.pexpire(&counters, ttl_millis).ignore();
 
         let mut connection = self.connection.clone();
         let () = pipeline.query_async(&mut connection).await?;
