@@ -85,6 +85,7 @@ conformance!(
     activities_after_returns_newer_only,
     activities_filter_by_kind,
     activities_of_unknown_sources_are_empty,
+    activities_limit_zero_reads_one,
     counters_sum_over_sources,
     touch_creates_contact,
     touch_keeps_updated_at_monotonic,
@@ -600,6 +601,18 @@ mod cases {
         let page = store.activities(&[], &query(10)).await.unwrap();
         assert!(page.items.is_empty());
         assert!(store.counters(&[]).await.unwrap().is_empty());
+    }
+
+    pub async fn activities_limit_zero_reads_one(backend: &Backend) {
+        let store = backend.store().await;
+        let source = Source::Contact(ContactId::new());
+        let batch = vec![(source, visit("/1")), (source, visit("/2"))];
+        store.append_activities(&batch).await.unwrap();
+
+        let page = store.activities(&[source], &query(0)).await.unwrap();
+
+        assert_eq!(urls(&page.items), vec!["/2"]);
+        assert_eq!(page.next, Some(page.items[0].cursor.clone()));
     }
 
     pub async fn counters_sum_over_sources(backend: &Backend) {
@@ -1249,6 +1262,32 @@ mod redis_only {
             .await
             .unwrap();
         assert_eq!(urls(&page.items), vec!["/after"]);
+    }
+
+    #[tokio::test]
+    async fn store_fails_then_recovers_when_server_down() {
+        let mut server = RedisServer::start();
+        let store = RedisStore::connect(&server.url(), "fp:", Retention::default())
+            .await
+            .unwrap();
+        let contact = ContactId::new();
+        store.ping().await.unwrap();
+
+        server.stop();
+        let hang_guard = Duration::from_secs(60);
+        let down = tokio::time::timeout(hang_guard, store.contact(contact)).await;
+        assert!(
+            matches!(down, Ok(Err(StoreError::Redis(_)))),
+            "expected a redis error, got {down:?}"
+        );
+
+        server.restart();
+        store
+            .touch(contact, Source::Contact(contact), 7)
+            .await
+            .expect("first operation after the server is back");
+        let record = store.contact(contact).await.unwrap().unwrap();
+        assert_eq!(record.updated_at, 7);
     }
 
     #[tokio::test]

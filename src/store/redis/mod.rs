@@ -88,6 +88,10 @@ impl RedisStore {
     /// Runs `attempt` and, when it failed because the connection broke,
     /// once more on the reconnected connection. Only for operations that
     /// give the same result when repeated.
+    ///
+    /// NOTE: while the server is down, the repeat waits for the manager's
+    /// reconnect attempts (6 with exponential backoff from 100 ms by
+    /// default), so such an operation takes seconds to fail.
     async fn retrying<T, F, Fut>(&self, operation: &'static str, attempt: F) -> Result<T>
     where
         F: Fn(ConnectionManager) -> Fut,
