@@ -166,7 +166,7 @@ fn spawn(port: u16, dir: &Path) -> Option<Child> {
 }
 
 /// Returns the process id that the server at `address` reports in
-/// `INFO server`, or `None` while it does not answer.
+/// `INFO server`, or `None` while it does not respond.
 fn server_pid(address: &SocketAddr) -> Option<u32> {
     let mut stream = TcpStream::connect_timeout(address, Duration::from_millis(200)).ok()?;
     stream

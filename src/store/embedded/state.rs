@@ -386,7 +386,7 @@ impl State {
     }
 }
 
-/// The contact whose timeline `source` belongs to.
+/// Returns the contact whose timeline `source` belongs to.
 fn source_contact(source: &Source) -> ContactId {
     match source {
         Source::Tracker { contact, .. } => *contact,
