@@ -191,6 +191,15 @@ impl HyperUpstream {
         Fut: Future<Output = Response<TestBody>> + Send + 'static,
     {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
+        HyperUpstream::start_on(listener, handler)
+    }
+
+    /// Serves every request with `handler` on an already bound listener.
+    pub fn start_on<F, Fut>(listener: TcpListener, handler: F) -> HyperUpstream
+    where
+        F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
+        Fut: Future<Output = Response<TestBody>> + Send + 'static,
+    {
         let addr = listener.local_addr().expect("upstream address");
         let accepted = Arc::new(AtomicUsize::new(0));
         let counter = accepted.clone();
