@@ -137,3 +137,33 @@ async fn silent_upstream_gets_504_page() {
     let _ = release.send(());
     guard("upstream script", script).await.expect("script");
 }
+
+#[tokio::test]
+async fn unfinished_request_body_gets_400() {
+    let upstream =
+        HyperUpstream::start(|request: http::Request<hyper::body::Incoming>| async move {
+            let read = http_body_util::BodyExt::collect(request.into_body()).await;
+            http::Response::new(full(if read.is_ok() { "whole" } else { "broken" }))
+        })
+        .await;
+    let (hooks, mut recorded) = RecordingHooks::new(1024, 0);
+    let proxy = start_proxy(proxy_config(upstream.addr), hooks).await;
+    let mut client = Wire::connect(proxy.addr).await;
+
+    client
+        .send(
+            b"POST /cart HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 1000\r\n\r\nsku=1&qty=2",
+        )
+        .await;
+    tokio::io::AsyncWriteExt::shutdown(&mut client.stream)
+        .await
+        .expect("shutdown");
+    let head = client.read_response_head().await;
+
+    assert_eq!(head.status, 400);
+    let exchange = next_recorded(&mut recorded).await.exchange;
+    assert_eq!(exchange.status, StatusCode::BAD_REQUEST);
+    let inspected = exchange.request_body.expect("request body reported");
+    assert_eq!(&inspected.bytes[..], b"sku=1&qty=2");
+    assert!(!inspected.complete);
+}

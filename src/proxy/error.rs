@@ -27,8 +27,11 @@ pub(crate) enum UpstreamFailure {
     Timeout,
     /// The request body grew past `max_request_body_bytes` while streaming.
     BodyTooLarge,
-    /// Anything else: the upstream closed the connection, sent an invalid
-    /// response, or the client's body failed.
+    /// The client's request body failed mid-stream, usually because the
+    /// client closed its connection before sending all of it.
+    ClientBody,
+    /// Anything else: the upstream closed the connection or sent an invalid
+    /// response.
     Other,
 }
 
@@ -51,6 +54,13 @@ impl UpstreamFailure {
                     failure = UpstreamFailure::Connect;
                 }
             }
+            // hyper marks an error of the body it was given to send as a user error.
+            if error
+                .downcast_ref::<hyper::Error>()
+                .is_some_and(hyper::Error::is_user)
+            {
+                failure = UpstreamFailure::ClientBody;
+            }
             current = error.source();
         }
 
@@ -63,17 +73,18 @@ impl UpstreamFailure {
             UpstreamFailure::Connect | UpstreamFailure::Other => StatusCode::BAD_GATEWAY,
             UpstreamFailure::Timeout => StatusCode::GATEWAY_TIMEOUT,
             UpstreamFailure::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            UpstreamFailure::ClientBody => StatusCode::BAD_REQUEST,
         }
     }
 
     /// Value of the `kind` label of the upstream error counter, if the
-    /// failure is the upstream's (a too large body is the client's).
+    /// failure is the upstream's. Body failures are the client's.
     pub(crate) fn metric_kind(self) -> Option<&'static str> {
         match self {
             UpstreamFailure::Connect => Some("connect"),
             UpstreamFailure::Timeout => Some("timeout"),
             UpstreamFailure::Other => Some("other"),
-            UpstreamFailure::BodyTooLarge => None,
+            UpstreamFailure::BodyTooLarge | UpstreamFailure::ClientBody => None,
         }
     }
 }

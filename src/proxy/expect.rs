@@ -1,5 +1,5 @@
 //! `Expect: 100-continue` handling: the client's body is held back until the
-//! upstream asks for it.
+//! upstream requests it.
 //!
 //! hyper's server sends `100 Continue` to the client as soon as the request
 //! body is first polled, and hyper's client polls the body right after the
@@ -31,15 +31,15 @@ use tokio::time::Sleep;
 use super::error::BoxError;
 
 /// How long to wait for the upstream's `100 Continue` before sending the body
-/// anyway. RFC 9110 section 10.1.1 leaves the wait to the client; curl waits
-/// one second.
+/// anyway. RFC 9110 section 10.1.1 leaves the wait to the client, and curl
+/// waits 1000 ms by default (`CURLOPT_EXPECT_100_TIMEOUT_MS`).
 pub(crate) const CONTINUE_FALLBACK: Duration = Duration::from_secs(1);
 
 const WAITING: u8 = 0;
 const OPEN: u8 = 1;
 const CLOSED: u8 = 2;
 
-/// Returns true when the request asks for `100 Continue` before its body.
+/// Returns true when the request expects `100 Continue` before sending its body.
 pub(crate) fn expects_continue(headers: &HeaderMap) -> bool {
     headers
         .get(EXPECT)
@@ -81,7 +81,7 @@ impl GateHandle {
     }
 }
 
-/// The upstream answered before asking for the request body.
+/// The upstream sent a final response before requesting the body.
 #[derive(Debug, thiserror::Error)]
 #[error("upstream answered before requesting the body announced with expect: 100-continue")]
 pub(crate) struct BodyNotRequested;

@@ -7,6 +7,16 @@
 //! wrapped, never collected: [`InspectBody`] copies the prefix the hooks
 //! asked for, `Limited` enforces the request body cap while streaming, and
 //! [`ContinueGate`] holds back a body announced with `Expect: 100-continue`.
+//!
+//! A chunked request body has no declared length, so the cap can only be
+//! enforced while it streams. Once the body passes `max_request_body_bytes`
+//! it fails, hyper aborts the upstream request (the shop sees an incomplete
+//! body and a closed connection), and the client gets 413 with its
+//! connection closed.
+//!
+//! NOTE: if the shop has already sent its response head when the cap is
+//! passed, the client keeps that status and its response body may be cut
+//! short by the aborted upstream connection. Nothing tests this order.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -173,6 +183,7 @@ impl<H: Hooks> Proxy<H> {
             Ok(uri) => uri,
             Err(error) => {
                 tracing::debug!(%error, "request target cannot be forwarded");
+                self.spawn_completion(plan, StatusCode::BAD_REQUEST, PendingCopy::none(), None);
                 return finish_locally(StatusCode::BAD_REQUEST, started);
             }
         };
@@ -207,8 +218,8 @@ impl<H: Hooks> Proxy<H> {
                         tracing::warn!(upstream = %self.upstream_authority, error = %error_chain(&*error), kind, "upstream request failed");
                     }
                     None => tracing::debug!(
-                        limit = self.max_request_body_bytes,
-                        "request body too large while streaming"
+                        error = %error_chain(&*error),
+                        "request body failed while streaming"
                     ),
                 }
                 self.spawn_completion(plan, status, request_copy, None);
@@ -231,12 +242,12 @@ impl<H: Hooks> Proxy<H> {
         let (body, response_copy) = InspectBody::new(body, response_inspect);
         let response_copy = PendingCopy {
             receiver: response_copy,
-            wanted: response_inspect > 0,
+            requested: response_inspect > 0,
         };
         self.spawn_completion(plan, status, request_copy, Some(response_copy));
 
         metrics::record_response(status, started.elapsed());
-        tracing::debug!(http.status = status.as_u16(), "response head sent");
+        tracing::debug!(http.status = status.as_u16(), "response head ready");
         Response::from_parts(head, body.boxed_unsync())
     }
 
@@ -280,7 +291,7 @@ impl<H: Hooks> Proxy<H> {
         let (inspected, receiver) = InspectBody::new(limited, inspect);
         let copy = PendingCopy {
             receiver,
-            wanted: inspect > 0,
+            requested: inspect > 0,
         };
 
         if expect_continue {
@@ -322,17 +333,27 @@ impl<H: Hooks> Proxy<H> {
 }
 
 /// A body copy still streaming. The receiver is kept even when no copy was
-/// requested, because its delivery is what tells that the body is done.
+/// requested, because its delivery is the signal that the body is done.
 struct PendingCopy {
     receiver: oneshot::Receiver<Inspected>,
-    wanted: bool,
+    requested: bool,
 }
 
 impl PendingCopy {
+    /// Builds a copy that is already done and empty, for a body never forwarded.
+    fn none() -> PendingCopy {
+        let (report, receiver) = oneshot::channel();
+        drop(report);
+        PendingCopy {
+            receiver,
+            requested: false,
+        }
+    }
+
     /// Waits until the body has ended, failed or been dropped.
     async fn resolve(self) -> Option<Inspected> {
         let inspected = self.receiver.await.ok();
-        inspected.filter(|_| self.wanted)
+        inspected.filter(|_| self.requested)
     }
 }
 

@@ -2,8 +2,9 @@
 //! `X-Forwarded-*` and `Forwarded` (RFC 7239) headers, and `Host`.
 //!
 //! Hop-by-hop headers describe one connection, so they are removed in both
-//! directions: the fixed list of RFC 9110 section 7.6.1 plus every header
-//! that `Connection` names. The one exception is a WebSocket-style upgrade,
+//! directions: every header that `Connection` names (RFC 9110 section
+//! 7.6.1) plus a fixed list of the connection-specific headers of HTTP/1.1
+//! and of the h2c upgrade, which a sender may omit from `Connection`. The one exception is a WebSocket-style upgrade,
 //! whose `Connection: upgrade` and `Upgrade` must reach the other side for
 //! the upgrade to happen at all.
 //!
@@ -23,7 +24,7 @@ const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 const X_FORWARDED_HOST: HeaderName = HeaderName::from_static("x-forwarded-host");
 
-/// Headers that never cross the proxy, whatever `Connection` says.
+/// Headers that never cross the proxy, whether or not `Connection` lists them.
 const HOP_BY_HOP: [HeaderName; 10] = [
     CONNECTION,
     HeaderName::from_static("keep-alive"),
@@ -37,7 +38,7 @@ const HOP_BY_HOP: [HeaderName; 10] = [
     HeaderName::from_static("http2-settings"),
 ];
 
-/// The tokens of every `Connection` field, trimmed, in their original case.
+/// Collects the tokens of every `Connection` field, trimmed, in their original case.
 fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
     headers
         .get_all(CONNECTION)
@@ -49,7 +50,7 @@ fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 }
 
 /// Returns true for a protocol upgrade the proxy can tunnel: `Connection`
-/// names `upgrade` and `Upgrade` asks for a protocol other than `h2c`.
+/// names `upgrade` and `Upgrade` requests a protocol other than `h2c`.
 /// `h2c` is refused because it would switch the proxy's own connection to
 /// HTTP/2, which the tunnel does not speak on the client side.
 pub(crate) fn is_upgrade_request(headers: &HeaderMap) -> bool {
@@ -151,8 +152,9 @@ fn append_to_list(headers: &mut HeaderMap, name: HeaderName, item: &str) {
     }
 }
 
-/// One RFC 7239 element: `for=192.0.2.1;proto=http;host="shop.example"`.
-/// IPv6 addresses are bracketed and quoted, as section 6 requires.
+/// Formats one RFC 7239 element: `for=192.0.2.1;proto=http;host="shop.example"`.
+/// IPv6 addresses are bracketed and quoted, because `:` and `[]` are not
+/// token characters (RFC 7239 sections 4 and 6).
 fn forwarded_element(client: IpAddr, host: Option<&HeaderValue>) -> String {
     let mut element = match client {
         IpAddr::V4(address) => format!("for={address}"),

@@ -31,8 +31,8 @@ pub trait Hooks: Send + Sync + 'static {
     /// ended, failed or been dropped, with what was copied. Never delays the client.
     ///
     /// It runs on a runtime worker, so it must not block: hand slow work to a queue. When
-    /// the upstream failed, `exchange.status` is the 502 or 504 the client got and
-    /// `response_body` is `None`.
+    /// no upstream response arrived, `exchange.status` is the page the proxy sent instead
+    /// (400, 413, 502 or 504) and `response_body` is `None`.
     fn on_complete(&self, plan: Self::Plan, exchange: Exchange);
 }
 

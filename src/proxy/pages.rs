@@ -1,4 +1,4 @@
-//! The small HTML pages the proxy answers with itself, when the request
+//! The small HTML pages the proxy sends itself, when the request
 //! never got an upstream response.
 //!
 //! They name no upstream, error or internal detail: those go to the log.
@@ -18,6 +18,7 @@ pub(crate) fn error_page(status: StatusCode) -> Response<ProxyBody> {
             "The shop took too long to answer. Please try again in a moment."
         }
         StatusCode::PAYLOAD_TOO_LARGE => "The request body is larger than this site accepts.",
+        StatusCode::BAD_REQUEST => "The request was incomplete or invalid.",
         _ => "The request could not be handled.",
     };
     let reason = status.canonical_reason().unwrap_or("Error");

@@ -1,7 +1,7 @@
 //! The accept loop: one task per client connection, served by hyper's
 //! HTTP/1.1 server with upgrades, and graceful shutdown.
 //!
-//! Shutdown stops accepting at once, asks every connection to finish its
+//! Shutdown stops accepting at once, signals every connection to finish its
 //! in-flight request and close, then waits at most `drain_timeout` before
 //! aborting the connections that remain. HTTP/2 is not offered: the shops
 //! this proxy fronts speak HTTP/1.1, and a TLS terminator in front of
@@ -69,7 +69,7 @@ pub async fn serve<H: Hooks>(
         connections = connections.len(),
         "proxy shutting down, draining connections"
     );
-    // Send fails only when no connection is left to receive the signal.
+    // A send error would only mean that no connection is left to stop.
     let _ = stop.send(true);
 
     let drain = async { while connections.join_next().await.is_some() {} };
@@ -101,7 +101,7 @@ async fn serve_connection<H: Hooks>(
     let header_read_timeout = proxy.header_read_timeout;
     let service = service_fn(move |request: Request<Incoming>| {
         let proxy = proxy.clone();
-        let span = tracing::debug_span!("request", http.method = %request.method(), url.path = %request.uri().path());
+        let span = tracing::debug_span!("request", http.method = %request.method());
         // Boxed with an explicit Send bound: without it rustc cannot prove the
         // generic handler future Send for every lifetime inside it.
         let handled: Pin<Box<dyn Future<Output = Result<Response<ProxyBody>, Infallible>> + Send>> =

@@ -1,4 +1,4 @@
-//! Protocol upgrades (WebSocket): after the upstream answers `101 Switching
+//! Protocol upgrades (WebSocket): after the upstream responds with `101 Switching
 //! Protocols`, the two connections are joined into a byte tunnel.
 //!
 //! The tunnel runs in its own task, outside hyper, until either side
