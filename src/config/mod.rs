@@ -92,6 +92,9 @@ pub struct ProxyConfig {
     pub header_read_timeout_secs: f64,
     /// Seconds a pooled upstream connection may stay idle.
     pub pool_idle_timeout_secs: f64,
+    /// Seconds that shutdown waits for in-flight connections to finish
+    /// before closing them.
+    pub drain_timeout_secs: f64,
     /// Maximum idle upstream connections kept per host.
     pub pool_max_idle: usize,
     /// Largest request body forwarded, in bytes; larger ones get 413.
@@ -115,6 +118,7 @@ impl Default for ProxyConfig {
             response_timeout_secs: 60.0,
             header_read_timeout_secs: 30.0,
             pool_idle_timeout_secs: 90.0,
+            drain_timeout_secs: 30.0,
             pool_max_idle: 64,
             max_request_body_bytes: 100 * 1024 * 1024,
             form_inspect_bytes: 64 * 1024,
@@ -138,6 +142,10 @@ impl ProxyConfig {
 
     pub fn pool_idle_timeout(&self) -> Duration {
         Duration::from_secs_f64(self.pool_idle_timeout_secs)
+    }
+
+    pub fn drain_timeout(&self) -> Duration {
+        Duration::from_secs_f64(self.drain_timeout_secs)
     }
 }
 
@@ -399,22 +407,11 @@ impl Config {
             })?;
         }
         for (key, secs) in [
-            (
-                "proxy.connect_timeout_secs",
-                self.proxy.connect_timeout_secs,
-            ),
-            (
-                "proxy.response_timeout_secs",
-                self.proxy.response_timeout_secs,
-            ),
-            (
-                "proxy.header_read_timeout_secs",
-                self.proxy.header_read_timeout_secs,
-            ),
-            (
-                "proxy.pool_idle_timeout_secs",
-                self.proxy.pool_idle_timeout_secs,
-            ),
+            ("proxy.connect_timeout_secs", self.proxy.connect_timeout_secs),
+            ("proxy.response_timeout_secs", self.proxy.response_timeout_secs),
+            ("proxy.header_read_timeout_secs", self.proxy.header_read_timeout_secs),
+            ("proxy.pool_idle_timeout_secs", self.proxy.pool_idle_timeout_secs),
+            ("proxy.drain_timeout_secs", self.proxy.drain_timeout_secs),
             ("recorder.retry_delay_secs", self.recorder.retry_delay_secs),
         ] {
             if !(secs.is_finite() && secs > 0.0) {
