@@ -1,0 +1,9 @@
+//! Real components for integration tests: a private Redis server, the
+//! django-oscar shop of `examples/oscar/` and the `footprint` binary, each
+//! started on a free loopback port and stopped when dropped.
+// Each test crate uses only some of the helpers.
+#![allow(dead_code)]
+
+pub mod footprint;
+pub mod oscar;
+pub mod redis;
