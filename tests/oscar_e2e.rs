@@ -37,8 +37,8 @@ const BROWSER_USER_AGENT: &str =
     "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 /// Hang guard for asynchronously written activity to show in the admin API.
 const POLL_TIMEOUT: Duration = Duration::from_secs(30);
-/// Hang guard for one HTTP request; a login hashes the password and takes
-/// under a second on an idle machine.
+/// Hang guard for one HTTP request. A login hashes the password, which
+/// takes under a second on an idle machine.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
 /// Hang guard for `examples/oscar/smoke.sh`, about 60 requests.
 const SMOKE_TIMEOUT: Duration = Duration::from_secs(300);
@@ -61,7 +61,7 @@ fn print_skip(test: &str) {
     );
 }
 
-/// A unique address, because every shop started from one home shares its
+/// Returns a unique address, because every shop started from one home shares its
 /// user table.
 fn fresh_email(label: &str) -> String {
     format!("{label}.{}@example.com", Uuid::now_v7().simple())
@@ -169,7 +169,7 @@ impl Shopper {
         Page::read(response).await
     }
 
-    /// The tracker id in this browser's tracker cookie, if it has one.
+    /// Returns the tracker id in this browser's tracker cookie, if it has one.
     ///
     /// The cookie is a `cookie`-crate signed cookie: a base64 MAC of 44
     /// characters followed by the UUID's 36.
@@ -213,7 +213,7 @@ impl Page {
             .and_then(|value| value.to_str().ok())
     }
 
-    /// Whether the response sets cookie `name` to a non-empty value, as
+    /// Returns whether the response sets cookie `name` to a non-empty value, as
     /// opposed to clearing it with `name=""`.
     fn sets_cookie(&self, name: &str) -> bool {
         self.headers
@@ -238,7 +238,7 @@ impl Page {
             .any(|cookie| cookie.starts_with(&cleared))
     }
 
-    /// The first `csrfmiddlewaretoken` of the page's forms. Django masks the
+    /// Returns the first `csrfmiddlewaretoken` of the page's forms. Django masks the
     /// token differently in every render, and any rendered one is valid.
     fn csrf_token(&self) -> String {
         let pattern = regex::Regex::new(r#"name="csrfmiddlewaretoken" value="([^"]+)""#)
@@ -252,8 +252,8 @@ impl Page {
 
 // ---------------------------------------------------------------- admin API
 
-/// Polls `GET <admin>/<path>` until `ready` accepts the answer, and returns
-/// the JSON body. Panics with the last answer after [`POLL_TIMEOUT`].
+/// Polls `GET <admin>/<path>` until `ready` accepts the response, and
+/// returns the JSON body. Panics with the last response after [`POLL_TIMEOUT`].
 async fn poll_admin(
     footprint: &Footprint,
     path: &str,
@@ -267,7 +267,7 @@ async fn poll_admin(
             return body;
         }
         if Instant::now() > deadline {
-            panic!("timed out after {POLL_TIMEOUT:?} waiting for {what}: GET {path} answered {status} {body}");
+            panic!("timed out after {POLL_TIMEOUT:?} waiting for {what}: GET {path} returned {status} {body}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -608,10 +608,10 @@ async fn shopper_journey_merges_into_registered_contact() {
     assert_eq!(
         merged["requested_id"],
         anonymous_id.as_str(),
-        "the answer names the requested id"
+        "the response names the requested id"
     );
 
-    // The timeline holds both browsers' activity once each, in order.
+    // The timeline contains both browsers' activity once each, in order.
     let items = poll_activities(
         footprint,
         &contact_id,

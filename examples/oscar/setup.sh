@@ -14,7 +14,7 @@ set -euo pipefail
 T0=$(date +%s.%N)
 elapsed() { awk -v a="$T0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}'; }
 # The default home is .oscar/ at the repository root, whatever the working
-# directory; a relative OSCAR_HOME is resolved against the working directory.
+# directory. A relative OSCAR_HOME is resolved against the working directory.
 KIT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$KIT_DIR/../.." && pwd)"
 OSCAR_HOME="$(realpath -m "${OSCAR_HOME:-$REPO_ROOT/.oscar}")"

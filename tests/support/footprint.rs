@@ -49,7 +49,7 @@ pub struct Footprint {
 
 impl Footprint {
     /// Starts `footprint serve --config <config_path>` with `overrides` and
-    /// waits until `GET /healthz` on the admin listener answers 200. Panics
+    /// waits until `GET /healthz` on the admin listener returns 200. Panics
     /// when the binary exits or does not get ready.
     pub async fn start(config_path: &Path, overrides: Overrides) -> Footprint {
         let proxy = overrides.listen.unwrap_or_else(free_addr);
@@ -71,7 +71,7 @@ impl Footprint {
             .args(["--upstream", &overrides.upstream])
             .args(["--admin-listen", &admin.to_string()])
             .args(["--redis-url", &overrides.redis_url])
-            // The flags decide the store; an inherited override would not.
+            // An inherited FOOTPRINT_REDIS_URL could point at another server than --redis-url.
             .env_remove("FOOTPRINT_REDIS_URL")
             .env("FOOTPRINT_TRACKER_KEYS", tracker_keys)
             .env("FOOTPRINT_ADMIN_TOKENS", format!("test:{token}"))
@@ -104,17 +104,17 @@ impl Footprint {
         footprint
     }
 
-    /// The proxy's base URL without a trailing slash: what a browser opens.
+    /// Returns the proxy's base URL without a trailing slash: what a browser opens.
     pub fn proxy_url(&self) -> String {
         format!("http://{}", self.proxy)
     }
 
-    /// The admin API's base URL without a trailing slash.
+    /// Returns the admin API's base URL without a trailing slash.
     pub fn admin_url(&self) -> String {
         format!("http://{}", self.admin)
     }
 
-    /// The admin bearer token this instance accepts.
+    /// Returns the admin bearer token this instance accepts.
     pub fn token(&self) -> &str {
         &self.token
     }
@@ -143,7 +143,7 @@ impl Footprint {
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 self.print_log();
-                panic!("footprint serve exited with {status} before {url} answered");
+                panic!("footprint serve exited with {status} before {url} returned 200");
             }
             if let Ok(response) = self.client.get(&url).send().await {
                 if response.status() == reqwest::StatusCode::OK {
@@ -152,7 +152,7 @@ impl Footprint {
             }
             if Instant::now() > deadline {
                 self.print_log();
-                panic!("footprint did not answer 200 on {url} within {START_TIMEOUT:?}");
+                panic!("footprint did not return 200 on {url} within {START_TIMEOUT:?}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -174,8 +174,8 @@ impl Drop for Footprint {
 
 /// Returns a loopback port that was free a moment ago.
 ///
-/// NOTE: another process can take the port before the caller binds it; the
-/// window is short and a collision shows as a failed start, not a wrong result.
+/// NOTE: another process can take the port before the caller binds it. The
+/// window is short, and a collision shows as a failed start, not a wrong result.
 pub fn free_port() -> u16 {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())

@@ -6,7 +6,7 @@
 //! variable the shop tests are skipped, unless `FOOTPRINT_REQUIRE_OSCAR=1`
 //! turns the missing shop into a failure, as `./scripts/test.sh` does. All
 //! shops started from one home share its sqlite database, so tests must not
-//! assume a fresh catalogue of orders or users; the seeded products are fixed.
+//! assume a fresh set of orders or users. The seeded products are fixed.
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -19,8 +19,8 @@ use super::footprint::{free_port, kill_process_group, print_log_tail};
 pub const ENV_OSCAR_HOME: &str = "FOOTPRINT_OSCAR_HOME";
 /// `1` makes a missing `FOOTPRINT_OSCAR_HOME` a test failure instead of a skip.
 pub const ENV_REQUIRE_OSCAR: &str = "FOOTPRINT_REQUIRE_OSCAR";
-/// Hang guard for the shop's first answer; gunicorn usually answers within
-/// a second or two, much later while cargo builds on the same cores.
+/// Hang guard for the shop's first response. gunicorn usually responds within
+/// a second or two, and much later while cargo builds on the same cores.
 const START_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// A running shop owned by one test; the server stops when this is dropped.
@@ -39,7 +39,7 @@ impl OscarShop {
 
     /// Starts the shop with `OSCAR_CSRF_TRUSTED_ORIGINS` set to `origins`
     /// (such as a proxy's `http://127.0.0.1:PORT`) and waits until
-    /// `/catalogue/` answers 200.
+    /// `/catalogue/` returns 200.
     ///
     /// Returns `None` when `FOOTPRINT_OSCAR_HOME` is unset, so the caller can
     /// print a skip line. Panics with the setup command instead when
@@ -83,12 +83,12 @@ impl OscarShop {
         Some(shop)
     }
 
-    /// The shop's base URL without a trailing slash, e.g. `http://127.0.0.1:40123`.
+    /// Returns the shop's base URL without a trailing slash, e.g. `http://127.0.0.1:40123`.
     pub fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The directory the shop was built into (`FOOTPRINT_OSCAR_HOME`).
+    /// Returns the directory the shop was built into (`FOOTPRINT_OSCAR_HOME`).
     pub fn home(&self) -> &Path {
         &self.home
     }
@@ -106,7 +106,7 @@ impl OscarShop {
         loop {
             if let Ok(Some(status)) = self.child.try_wait() {
                 self.print_log();
-                panic!("examples/oscar/run.sh exited with {status} before answering {url}");
+                panic!("examples/oscar/run.sh exited with {status} before {url} returned 200");
             }
             if let Ok(response) = client.get(&url).send().await {
                 if response.status() == reqwest::StatusCode::OK {
@@ -115,7 +115,7 @@ impl OscarShop {
             }
             if Instant::now() > deadline {
                 self.print_log();
-                panic!("the shop did not answer 200 on {url} within {START_TIMEOUT:?}");
+                panic!("the shop did not return 200 on {url} within {START_TIMEOUT:?}");
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
@@ -135,7 +135,7 @@ impl Drop for OscarShop {
     }
 }
 
-/// The repository root, where `examples/` lives.
+/// Returns the repository root, where `examples/` lives.
 pub fn repository_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 /// Where Debian's package installs the server; `scripts/test.sh` installs it.
 const REDIS_SERVER: &str = "/usr/bin/redis-server";
-/// Hang guard for the server to answer `PING`.
+/// Hang guard for the server's first reply to `PING`.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// A free port can be taken by another process between probing and binding,
 /// so a failed start is retried on a new port.
@@ -25,8 +25,8 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts a server on a free loopback port and waits until it answers
-    /// `PING`. Panics when it cannot start, because no test can run without it.
+    /// Starts a server on a free loopback port and waits until it replies
+    /// to `PING`. Panics when it cannot start, because no test can run without it.
     pub fn start() -> RedisServer {
         let mut last_error = String::new();
         for _ in 0..START_ATTEMPTS {
@@ -38,7 +38,7 @@ impl RedisServer {
         panic!("redis-server failed to start after {START_ATTEMPTS} attempts: {last_error}");
     }
 
-    /// The server's URL, e.g. `redis://127.0.0.1:40123/`.
+    /// Returns the server's URL, e.g. `redis://127.0.0.1:40123/`.
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}/", self.port)
     }
@@ -76,7 +76,7 @@ impl RedisServer {
             std::thread::sleep(Duration::from_millis(50));
         }
         Err(format!(
-            "redis-server on port {port} did not answer PING within {START_TIMEOUT:?}"
+            "redis-server on port {port} did not reply to PING within {START_TIMEOUT:?}"
         ))
     }
 }
