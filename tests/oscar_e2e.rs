@@ -339,12 +339,181 @@ fn counter(contact: &Value, kind: &str) -> u64 {
     contact["counters"][kind].as_u64().unwrap_or(0)
 }
 
+/// Registers `email` with [`PASSWORD`] through the registration form of
+/// `/accounts/login/`, with the CSRF token of a fresh render of that page.
+async fn register(shopper: &Shopper, email: &str) -> Page {
+    let login_page = shopper.get("/accounts/login/").await;
+    assert_eq!(login_page.status, StatusCode::OK, "GET /accounts/login/");
+    let token = login_page.csrf_token();
+    shopper
+        .post_form(
+            "/accounts/login/",
+            "/accounts/login/",
+            &[
+                ("csrfmiddlewaretoken", token.as_str()),
+                ("registration-email", email),
+                ("registration-password1", PASSWORD),
+                ("registration-password2", PASSWORD),
+                ("registration-redirect_url", ""),
+                ("registration_submit", "Register"),
+            ],
+        )
+        .await
+}
+
+/// Logs in through the login form of `/accounts/login/`.
+async fn log_in(shopper: &Shopper, email: &str, password: &str) -> Page {
+    let login_page = shopper.get("/accounts/login/").await;
+    assert_eq!(login_page.status, StatusCode::OK, "GET /accounts/login/");
+    let token = login_page.csrf_token();
+    shopper
+        .post_form(
+            "/accounts/login/",
+            "/accounts/login/",
+            &[
+                ("csrfmiddlewaretoken", token.as_str()),
+                ("login-username", email),
+                ("login-password", password),
+                ("login-redirect_url", ""),
+                ("login_submit", "Log In"),
+            ],
+        )
+        .await
+}
+
+/// Walks Oscar's checkout from a filled basket to the thank-you page and
+/// returns that page. `guest_email` takes the guest gateway of an anonymous
+/// shopper; `None` expects a logged-in shopper, whom Oscar sends straight on
+/// to the shipping address.
+async fn check_out(shopper: &Shopper, guest_email: Option<&str>) -> Page {
+    let entry = shopper.get("/checkout/").await;
+    match guest_email {
+        Some(email) => {
+            assert_eq!(entry.status, StatusCode::OK, "guest checkout gateway");
+            let token = entry.csrf_token();
+            let chosen = shopper
+                .post_form(
+                    "/checkout/",
+                    "/checkout/",
+                    &[
+                        ("csrfmiddlewaretoken", token.as_str()),
+                        ("username", email),
+                        ("options", "anonymous"),
+                        ("password", ""),
+                    ],
+                )
+                .await;
+            assert_eq!(
+                chosen.location(),
+                Some("/checkout/shipping-address/"),
+                "gateway: {}",
+                chosen.body
+            );
+        }
+        None => {
+            assert_eq!(
+                entry.status,
+                StatusCode::FOUND,
+                "checkout entry when logged in"
+            );
+            assert_eq!(
+                entry.location(),
+                Some("/checkout/shipping-address/"),
+                "checkout entry"
+            );
+        }
+    }
+
+    let address_page = shopper.get("/checkout/shipping-address/").await;
+    assert_eq!(address_page.status, StatusCode::OK, "shipping address page");
+    let token = address_page.csrf_token();
+    let address = shopper
+        .post_form(
+            "/checkout/shipping-address/",
+            "/checkout/shipping-address/",
+            &[
+                ("csrfmiddlewaretoken", token.as_str()),
+                ("first_name", "Gus"),
+                ("last_name", "Guest"),
+                ("line1", "2 Guest Road"),
+                ("line4", "Leeds"),
+                ("postcode", "LS1 1AA"),
+                ("country", "GB"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        address.location(),
+        Some("/checkout/shipping-method/"),
+        "address: {}",
+        address.body
+    );
+
+    // This GET stores the only shipping method in the session.
+    let method = shopper.get("/checkout/shipping-method/").await;
+    assert_eq!(
+        method.location(),
+        Some("/checkout/payment-method/"),
+        "shipping method"
+    );
+    let payment = shopper.get("/checkout/payment-method/").await;
+    assert_eq!(
+        payment.location(),
+        Some("/checkout/payment-details/"),
+        "payment method"
+    );
+    assert_eq!(
+        shopper.get("/checkout/payment-details/").await.status,
+        StatusCode::OK
+    );
+
+    let preview = shopper.get("/checkout/preview/").await;
+    assert_eq!(preview.status, StatusCode::OK, "preview");
+    let token = preview.csrf_token();
+    let placed = shopper
+        .post_form(
+            "/checkout/preview/",
+            "/checkout/preview/",
+            &[
+                ("csrfmiddlewaretoken", token.as_str()),
+                ("action", "place_order"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        placed.location(),
+        Some("/checkout/thank-you/"),
+        "place order: {}",
+        placed.body
+    );
+
+    let thank_you = shopper.get("/checkout/thank-you/").await;
+    assert_eq!(thank_you.status, StatusCode::OK, "thank-you page");
+    thank_you
+}
+
+/// Returns the order number in the thank-you page's title, "Order 100005:
+/// confirmation", which is independent of the markup the purchase rule reads.
+fn order_number_in_title(page: &Page) -> String {
+    let title = regex::Regex::new(r"<title>\s*Order (\S+): confirmation").expect("valid regex");
+    title
+        .captures(&page.body)
+        .map(|captures| captures[1].to_owned())
+        .unwrap_or_else(|| {
+            panic!(
+                "no order number in the thank-you page title:\n{}",
+                page.body
+            )
+        })
+}
+
 // ---------------------------------------------------------------- tests
 
 /// A shopper browses and registers in one browser, then browses, fills a
-/// basket and logs in from a second one. Both browsers' activity ends up on
-/// one registered contact, the second browser's anonymous contact is merged
-/// into it, and the shop works through the proxy at every step.
+/// basket, logs in and orders from a second one. Both browsers' activity
+/// ends up on one registered contact in order, the second browser's
+/// anonymous contact is merged into it and resolves to it, activity after the
+/// merge lands on it, and the shop works through the proxy at every step.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shopper_journey_merges_into_registered_contact() {
     let Some(stack) = start_stack().await else {
@@ -382,23 +551,7 @@ async fn shopper_journey_merges_into_registered_contact() {
     );
 
     // Browser 1: register through the CSRF-protected form, which logs in.
-    let login_page = first.get("/accounts/login/").await;
-    assert_eq!(login_page.status, StatusCode::OK, "GET /accounts/login/");
-    let token = login_page.csrf_token();
-    let registered = first
-        .post_form(
-            "/accounts/login/",
-            "/accounts/login/",
-            &[
-                ("csrfmiddlewaretoken", token.as_str()),
-                ("registration-email", email.as_str()),
-                ("registration-password1", PASSWORD),
-                ("registration-password2", PASSWORD),
-                ("registration-redirect_url", ""),
-                ("registration_submit", "Register"),
-            ],
-        )
-        .await;
+    let registered = register(&first, &email).await;
     assert_eq!(
         registered.status,
         StatusCode::FOUND,
@@ -497,26 +650,7 @@ async fn shopper_journey_merges_into_registered_contact() {
     let anonymous_id = anonymous["id"].as_str().expect("contact id").to_owned();
 
     // Browser 2: log in as the registered shopper.
-    let login_page = second.get("/accounts/login/").await;
-    assert_eq!(
-        login_page.status,
-        StatusCode::OK,
-        "GET /accounts/login/ in browser 2"
-    );
-    let token = login_page.csrf_token();
-    let logged_in = second
-        .post_form(
-            "/accounts/login/",
-            "/accounts/login/",
-            &[
-                ("csrfmiddlewaretoken", token.as_str()),
-                ("login-username", email.as_str()),
-                ("login-password", PASSWORD),
-                ("login-redirect_url", ""),
-                ("login_submit", "Log In"),
-            ],
-        )
-        .await;
+    let logged_in = log_in(&second, &email, PASSWORD).await;
     assert_eq!(
         logged_in.status,
         StatusCode::FOUND,
@@ -548,6 +682,11 @@ async fn shopper_journey_merges_into_registered_contact() {
         basket.body.contains("/catalogue/usb-c-cable_4/"),
         "Oscar kept the anonymous basket"
     );
+
+    // Browser 2: order the basket, still sending the tracker cookie it had
+    // before the merge.
+    let thank_you = check_out(&second, None).await;
+    let order = order_number_in_title(&thank_you);
 
     // The registered contact owns both browsers and the merged contact.
     let email_path = format!("api/v1/contacts/by-email/{email}");
@@ -615,8 +754,12 @@ async fn shopper_journey_merges_into_registered_contact() {
     let items = poll_activities(
         footprint,
         &contact_id,
-        "login and merge activities",
-        |items| !of_type(items, "login").is_empty() && !of_type(items, "merge").is_empty(),
+        "login, merge and purchase activities",
+        |items| {
+            !of_type(items, "login").is_empty()
+                && !of_type(items, "merge").is_empty()
+                && !of_type(items, "purchase").is_empty()
+        },
     )
     .await;
 
@@ -660,9 +803,12 @@ async fn shopper_journey_merges_into_registered_contact() {
         Some(anonymous_id.as_str()),
         "merged contact"
     );
-    assert!(
-        of_type(&items, "purchase").is_empty(),
-        "no purchase was made"
+    let purchases = of_type(&items, "purchase");
+    assert_eq!(purchases.len(), 1, "purchases: {purchases:#?}");
+    assert_eq!(
+        property(purchases[0], "order_id"),
+        Some(order.as_str()),
+        "order number"
     );
 
     // Newest first by time, and the journey's steps in the order they happened.
@@ -696,6 +842,7 @@ async fn shopper_journey_merges_into_registered_contact() {
         position("product_visit", Some(("product_id", "4"))),
         position("cart_update", None),
         position("login", None),
+        position("purchase", None),
     ];
     assert!(
         journey.windows(2).all(|pair| pair[0] > pair[1]),
@@ -706,7 +853,7 @@ async fn shopper_journey_merges_into_registered_contact() {
         footprint,
         &format!("api/v1/contacts/{contact_id}"),
         "combined counters",
-        |status, body| status == StatusCode::OK && counter(body, "login") >= 1,
+        |status, body| status == StatusCode::OK && counter(body, "purchase") >= 1,
     )
     .await;
     assert_eq!(counter(&contact, "product_visit"), 4, "counters: {contact}");
@@ -714,7 +861,143 @@ async fn shopper_journey_merges_into_registered_contact() {
     assert_eq!(counter(&contact, "cart_update"), 1, "counters: {contact}");
     assert_eq!(counter(&contact, "registration"), 1, "counters: {contact}");
     assert_eq!(counter(&contact, "login"), 1, "counters: {contact}");
-    assert_eq!(counter(&contact, "purchase"), 0, "counters: {contact}");
+    assert_eq!(counter(&contact, "purchase"), 1, "counters: {contact}");
+}
+
+/// Two registered shoppers log in one after the other on one browser. They
+/// stay two contacts, the tracker moves to the second one, and what the
+/// second one views is recorded for them only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shared_browser_keeps_accounts_apart() {
+    let Some(stack) = start_stack().await else {
+        return print_skip("shared_browser_keeps_accounts_apart");
+    };
+    let footprint = &stack.footprint;
+    let first_email = fresh_email("shared");
+    // Seeded by examples/oscar/setup.sh.
+    let second_email = "customer@example.com";
+
+    let browser = Shopper::new(&footprint.proxy_url());
+    assert_eq!(browser.get("/catalogue/").await.status, StatusCode::OK);
+    let tracker = browser.expect_tracker("the browser after its first page");
+
+    let registered = register(&browser, &first_email).await;
+    assert_eq!(
+        registered.status,
+        StatusCode::FOUND,
+        "registration: {}",
+        registered.body
+    );
+    assert!(
+        registered.sets_cookie("sessionid"),
+        "registration logs the first shopper in"
+    );
+    let logout = browser.get("/accounts/logout/").await;
+    assert_eq!(logout.location(), Some("/catalogue/"), "logout redirect");
+
+    let logged_in = log_in(&browser, second_email, "CustomerPass-123").await;
+    assert_eq!(
+        logged_in.status,
+        StatusCode::FOUND,
+        "login: {}",
+        logged_in.body
+    );
+    assert!(
+        logged_in.sets_cookie("sessionid"),
+        "login sets a session cookie"
+    );
+    let mouse = browser.get("/catalogue/wireless-mouse_5/").await;
+    assert_eq!(mouse.status, StatusCode::OK, "GET product 5");
+    assert_eq!(
+        browser.expect_tracker("the browser after both logins"),
+        tracker
+    );
+
+    let second = poll_admin(
+        footprint,
+        &format!("api/v1/contacts/by-email/{second_email}"),
+        "the second shopper's product visit",
+        |status, body| status == StatusCode::OK && counter(body, "product_visit") >= 1,
+    )
+    .await;
+    let (status, first) = footprint
+        .admin_get(&format!("api/v1/contacts/by-email/{first_email}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "first shopper lookup: {first}");
+    let first_id = first["id"].as_str().expect("contact id").to_owned();
+    let second_id = second["id"].as_str().expect("contact id").to_owned();
+    assert_ne!(
+        first_id, second_id,
+        "two registered shoppers stay two contacts"
+    );
+    assert_eq!(first["registered"], true, "first contact: {first}");
+    assert_eq!(second["registered"], true, "second contact: {second}");
+    assert!(
+        string_list(&second["merged_from"]).is_empty(),
+        "no merge into the second contact: {second}"
+    );
+    assert!(
+        string_list(&first["merged_from"]).is_empty(),
+        "no merge into the first contact: {first}"
+    );
+
+    let (status, owner) = footprint
+        .admin_get(&format!("api/v1/contacts/by-tracker/{tracker}"))
+        .await;
+    assert_eq!(status, StatusCode::OK, "tracker lookup: {owner}");
+    assert_eq!(
+        owner["id"],
+        second_id.as_str(),
+        "the tracker follows the last login"
+    );
+    assert!(
+        string_list(&second["trackers"]).contains(&tracker.to_string()),
+        "second contact's trackers: {second}"
+    );
+    assert!(
+        !string_list(&first["trackers"]).contains(&tracker.to_string()),
+        "the tracker no longer links to the first contact: {first}"
+    );
+
+    let second_items = poll_activities(
+        footprint,
+        &second_id,
+        "the second shopper's login",
+        |items| !of_type(items, "login").is_empty(),
+    )
+    .await;
+    let second_visits = of_type(&second_items, "product_visit");
+    assert_eq!(
+        second_visits.len(),
+        1,
+        "second shopper's product visits: {second_visits:#?}"
+    );
+    assert_eq!(
+        property(second_visits[0], "product_id"),
+        Some("5"),
+        "viewed product"
+    );
+    assert!(
+        of_type(&second_items, "registration").is_empty(),
+        "the registration is the first shopper's"
+    );
+
+    let first_items = read_activities(footprint, &first_id)
+        .await
+        .expect("first shopper's timeline");
+    assert_eq!(
+        of_type(&first_items, "registration").len(),
+        1,
+        "first shopper's registration"
+    );
+    assert!(
+        of_type(&first_items, "login").is_empty(),
+        "the login is the second shopper's"
+    );
+    assert!(
+        of_type(&first_items, "product_visit").is_empty(),
+        "the product view is the second shopper's only"
+    );
 }
 
 /// The kit's own shopper walk (browse, register, log in, two checkouts)
@@ -810,82 +1093,7 @@ async fn purchase_pattern_reads_thank_you_page() {
         )
         .await;
     assert_eq!(added.status, StatusCode::FOUND, "basket add");
-    let gateway = guest.get("/checkout/").await;
-    assert_eq!(gateway.status, StatusCode::OK, "guest checkout gateway");
-    let token = gateway.csrf_token();
-    let chosen = guest
-        .post_form(
-            "/checkout/",
-            "/checkout/",
-            &[
-                ("csrfmiddlewaretoken", token.as_str()),
-                ("username", "guest@example.com"),
-                ("options", "anonymous"),
-                ("password", ""),
-            ],
-        )
-        .await;
-    assert_eq!(
-        chosen.location(),
-        Some("/checkout/shipping-address/"),
-        "gateway: {}",
-        chosen.body
-    );
-    let address_page = guest.get("/checkout/shipping-address/").await;
-    let token = address_page.csrf_token();
-    let address = guest
-        .post_form(
-            "/checkout/shipping-address/",
-            "/checkout/shipping-address/",
-            &[
-                ("csrfmiddlewaretoken", token.as_str()),
-                ("first_name", "Gus"),
-                ("last_name", "Guest"),
-                ("line1", "2 Guest Road"),
-                ("line4", "Leeds"),
-                ("postcode", "LS1 1AA"),
-                ("country", "GB"),
-            ],
-        )
-        .await;
-    assert_eq!(
-        address.location(),
-        Some("/checkout/shipping-method/"),
-        "address: {}",
-        address.body
-    );
-    // This GET stores the only shipping method in the session.
-    assert_eq!(
-        guest.get("/checkout/shipping-method/").await.status,
-        StatusCode::FOUND
-    );
-    assert_eq!(
-        guest.get("/checkout/payment-method/").await.status,
-        StatusCode::FOUND
-    );
-    assert_eq!(
-        guest.get("/checkout/payment-details/").await.status,
-        StatusCode::OK
-    );
-    let preview = guest.get("/checkout/preview/").await;
-    assert_eq!(preview.status, StatusCode::OK, "preview");
-    let token = preview.csrf_token();
-    let placed = guest
-        .post_form(
-            "/checkout/preview/",
-            "/checkout/preview/",
-            &[
-                ("csrfmiddlewaretoken", token.as_str()),
-                ("action", "place_order"),
-            ],
-        )
-        .await;
-    assert_eq!(
-        placed.location(),
-        Some("/checkout/thank-you/"),
-        "place order: {}",
-        placed.body
-    );
+    check_out(&guest, Some("guest@example.com")).await;
 
     // The order-status link names the order independently of the lead
     // paragraph the rule reads.
