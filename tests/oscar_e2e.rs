@@ -185,10 +185,10 @@ impl Shopper {
         Uuid::parse_str(value.get(start..)?).ok()
     }
 
-    fn expect_tracker(&self, who: &str) -> Uuid {
+    fn expect_tracker(&self, browser: &str) -> Uuid {
         self.tracker().unwrap_or_else(|| {
             panic!(
-                "{who} has no valid `{}` tracker cookie from the proxy",
+                "{browser} has no valid `{}` tracker cookie from the proxy",
                 self.tracker_cookie
             )
         })
@@ -257,7 +257,7 @@ impl Page {
 async fn poll_admin(
     footprint: &Footprint,
     path: &str,
-    what: &str,
+    description: &str,
     ready: impl Fn(StatusCode, &Value) -> bool,
 ) -> Value {
     let deadline = Instant::now() + POLL_TIMEOUT;
@@ -267,7 +267,7 @@ async fn poll_admin(
             return body;
         }
         if Instant::now() > deadline {
-            panic!("timed out after {POLL_TIMEOUT:?} waiting for {what}: GET {path} returned {status} {body}");
+            panic!("timed out after {POLL_TIMEOUT:?} waiting for {description}: GET {path} returned {status} {body}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -297,7 +297,7 @@ async fn read_activities(footprint: &Footprint, contact_id: &str) -> Option<Vec<
 async fn poll_activities(
     footprint: &Footprint,
     contact_id: &str,
-    what: &str,
+    description: &str,
     ready: impl Fn(&[Value]) -> bool,
 ) -> Vec<Value> {
     let deadline = Instant::now() + POLL_TIMEOUT;
@@ -309,7 +309,7 @@ async fn poll_activities(
             }
         }
         if Instant::now() > deadline {
-            panic!("timed out after {POLL_TIMEOUT:?} waiting for {what}; timeline of {contact_id}: {items:#?}");
+            panic!("timed out after {POLL_TIMEOUT:?} waiting for {description}; timeline of {contact_id}: {items:#?}");
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -511,9 +511,9 @@ fn order_number_in_title(page: &Page) -> String {
 
 /// A shopper browses and registers in one browser, then browses, fills a
 /// basket, logs in and orders from a second one. Both browsers' activity
-/// ends up on one registered contact in order, the second browser's
-/// anonymous contact is merged into it and resolves to it, activity after the
-/// merge lands on it, and the shop works through the proxy at every step.
+/// ends up on one registered contact, in order. The second browser's
+/// anonymous contact is merged into it and resolves to it, and activity after
+/// the merge lands on it. The shop works through the proxy at every step.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shopper_journey_merges_into_registered_contact() {
     let Some(stack) = start_stack().await else {
