@@ -16,7 +16,10 @@
 #      needs PyPI access on the first run only;
 #   4. runs `cargo test --all-targets` with FOOTPRINT_OSCAR_HOME exported and
 #      FOOTPRINT_REQUIRE_OSCAR=1, so the end-to-end test fails instead of
-#      skipping when the shop is missing.
+#      skipping when the shop is missing;
+#   5. runs the documentation tests (`cargo test --doc`), which
+#      `--all-targets` leaves out, unless arguments select other tests.
+# Arguments go to the `cargo test --all-targets` run, e.g. `--test oscar_e2e`.
 # Any failing step stops the script with a non-zero exit status.
 set -euo pipefail
 
@@ -38,7 +41,7 @@ as_root() {
   fi
 }
 
-log "step 1/4: redis-server"
+log "step 1/5: redis-server"
 if command -v redis-server >/dev/null 2>&1; then
   log "redis-server found: $(command -v redis-server)"
 else
@@ -49,7 +52,7 @@ else
   command -v redis-server >/dev/null 2>&1 || fail "redis-server is still missing after apt-get install"
 fi
 
-log "step 2/4: rustup target wasm32-wasip2"
+log "step 2/5: rustup target wasm32-wasip2"
 command -v rustup >/dev/null 2>&1 || fail "rustup is missing; install the Rust toolchain with rustup"
 if rustup target list --installed | grep -qx wasm32-wasip2; then
   log "wasm32-wasip2 already installed"
@@ -58,12 +61,19 @@ else
   rustup target add wasm32-wasip2
 fi
 
-log "step 3/4: django-oscar shop"
+log "step 3/5: django-oscar shop"
 export FOOTPRINT_OSCAR_HOME="${FOOTPRINT_OSCAR_HOME:-$REPO_ROOT/.oscar}"
 OSCAR_HOME="$FOOTPRINT_OSCAR_HOME" "$REPO_ROOT/examples/oscar/setup.sh"
 
-log "step 4/4: cargo test --all-targets $*"
+log "step 4/5: cargo test --all-targets $*"
 export FOOTPRINT_REQUIRE_OSCAR=1
 cargo test --all-targets "$@"
+
+if [ $# -eq 0 ]; then
+  log "step 5/5: cargo test --doc"
+  cargo test --doc
+else
+  log "step 5/5: skipped (cargo test --doc), because arguments select tests"
+fi
 
 log "all steps passed"

@@ -191,7 +191,16 @@ pub fn free_addr() -> SocketAddr {
 /// Sends SIGTERM to the process group led by `child`, waits up to
 /// [`STOP_TIMEOUT`] for the leader to exit, then sends SIGKILL to the group.
 /// The child must have been spawned with `process_group(0)`.
+///
+/// The group is signalled only while the leader is not yet reaped: until
+/// then its id cannot be reused, so no other process can receive the signal.
+/// gunicorn's master waits for its workers before it exits, so a leader that
+/// exited leaves no group behind.
 pub fn kill_process_group(child: &mut Child) {
+    if let Ok(Some(_)) = child.try_wait() {
+        return;
+    }
+
     let group = format!("-{}", child.id());
     let signal = |name: &str| {
         let _ = Command::new("kill")
@@ -205,8 +214,6 @@ pub fn kill_process_group(child: &mut Child) {
     let deadline = Instant::now() + STOP_TIMEOUT;
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
-            // Workers that outlive their leader are killed with the group.
-            signal("KILL");
             return;
         }
         std::thread::sleep(Duration::from_millis(50));
