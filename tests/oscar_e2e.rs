@@ -174,15 +174,20 @@ impl Shopper {
     /// The cookie is a `cookie`-crate signed cookie: a base64 MAC of 44
     /// characters followed by the UUID's 36.
     fn tracker(&self) -> Option<Uuid> {
+        let value = self.tracker_cookie_value()?;
+        let start = value.len().checked_sub(36)?;
+        Uuid::parse_str(value.get(start..)?).ok()
+    }
+
+    /// Returns the tracker cookie's value as the jar stores it.
+    fn tracker_cookie_value(&self) -> Option<String> {
         let url = reqwest::Url::parse(&self.base).expect("invalid base URL");
         let header = self.jar.cookies(&url)?;
         let cookies = header.to_str().ok()?;
-        let value = cookies.split("; ").find_map(|pair| {
+        cookies.split("; ").find_map(|pair| {
             let (name, value) = pair.split_once('=')?;
-            (name == self.tracker_cookie).then_some(value.trim_matches('"'))
-        })?;
-        let start = value.len().checked_sub(36)?;
-        Uuid::parse_str(value.get(start..)?).ok()
+            (name == self.tracker_cookie).then(|| value.trim_matches('"').to_owned())
+        })
     }
 
     fn expect_tracker(&self, browser: &str) -> Uuid {
@@ -513,7 +518,8 @@ fn order_number_in_title(page: &Page) -> String {
 /// basket, logs in and orders from a second one. Both browsers' activity
 /// ends up on one registered contact, in order. The second browser's
 /// anonymous contact is merged into it and resolves to it, and activity after
-/// the merge lands on it. The shop works through the proxy at every step.
+/// the merge lands on it, even when sent with the tracker cookie from before
+/// the merge. The shop works through the proxy at every step.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shopper_journey_merges_into_registered_contact() {
     let Some(stack) = start_stack().await else {
@@ -648,6 +654,9 @@ async fn shopper_journey_merges_into_registered_contact() {
         "browser 2's contact: {anonymous}"
     );
     let anonymous_id = anonymous["id"].as_str().expect("contact id").to_owned();
+    let pre_merge_cookie = second
+        .tracker_cookie_value()
+        .expect("browser 2 has a tracker cookie");
 
     // Browser 2: log in as the registered shopper.
     let logged_in = log_in(&second, &email, PASSWORD).await;
@@ -687,6 +696,30 @@ async fn shopper_journey_merges_into_registered_contact() {
     // before the merge.
     let thank_you = check_out(&second, None).await;
     let order = order_number_in_title(&thank_you);
+
+    // A copy of browser 2 that kept the tracker cookie from before the merge
+    // and ignores every Set-Cookie views one more product.
+    let stale = reqwest::Client::builder()
+        .no_proxy()
+        .user_agent(BROWSER_USER_AGENT)
+        .timeout(REQUEST_TIMEOUT)
+        .build()
+        .expect("cannot build an HTTP client");
+    let cookie_name = load_config().tracker.cookie_name;
+    let mouse = stale
+        .get(format!("{proxy}/catalogue/wireless-mouse_5/"))
+        .header(
+            reqwest::header::COOKIE,
+            format!("{cookie_name}={pre_merge_cookie}"),
+        )
+        .send()
+        .await
+        .expect("GET product 5 with the pre-merge cookie failed");
+    assert_eq!(
+        mouse.status(),
+        StatusCode::OK,
+        "GET product 5 with the pre-merge cookie"
+    );
 
     // The registered contact owns both browsers and the merged contact.
     let email_path = format!("api/v1/contacts/by-email/{email}");
@@ -754,11 +787,14 @@ async fn shopper_journey_merges_into_registered_contact() {
     let items = poll_activities(
         footprint,
         &contact_id,
-        "login, merge and purchase activities",
+        "login, merge, purchase and the pre-merge cookie's visit",
         |items| {
             !of_type(items, "login").is_empty()
                 && !of_type(items, "merge").is_empty()
                 && !of_type(items, "purchase").is_empty()
+                && of_type(items, "product_visit")
+                    .iter()
+                    .any(|item| property(item, "product_id") == Some("5"))
         },
     )
     .await;
@@ -768,10 +804,10 @@ async fn shopper_journey_merges_into_registered_contact() {
         .iter()
         .filter_map(|item| property(item, "product_id"))
         .collect();
-    assert_eq!(visited.len(), 4, "product visits: {product_visits:#?}");
+    assert_eq!(visited.len(), 5, "product visits: {product_visits:#?}");
     assert_eq!(
         visited.iter().copied().collect::<BTreeSet<_>>(),
-        BTreeSet::from(["1", "2", "3", "4"]),
+        BTreeSet::from(["1", "2", "3", "4", "5"]),
         "visited product ids"
     );
     let cable_visit = product_visits
@@ -843,6 +879,7 @@ async fn shopper_journey_merges_into_registered_contact() {
         position("cart_update", None),
         position("login", None),
         position("purchase", None),
+        position("product_visit", Some(("product_id", "5"))),
     ];
     assert!(
         journey.windows(2).all(|pair| pair[0] > pair[1]),
@@ -853,10 +890,14 @@ async fn shopper_journey_merges_into_registered_contact() {
         footprint,
         &format!("api/v1/contacts/{contact_id}"),
         "combined counters",
-        |status, body| status == StatusCode::OK && counter(body, "purchase") >= 1,
+        |status, body| {
+            status == StatusCode::OK
+                && counter(body, "purchase") >= 1
+                && counter(body, "product_visit") >= 5
+        },
     )
     .await;
-    assert_eq!(counter(&contact, "product_visit"), 4, "counters: {contact}");
+    assert_eq!(counter(&contact, "product_visit"), 5, "counters: {contact}");
     assert_eq!(counter(&contact, "search"), 1, "counters: {contact}");
     assert_eq!(counter(&contact, "cart_update"), 1, "counters: {contact}");
     assert_eq!(counter(&contact, "registration"), 1, "counters: {contact}");
