@@ -692,8 +692,7 @@ async fn shopper_journey_merges_into_registered_contact() {
         "Oscar kept the anonymous basket"
     );
 
-    // Browser 2: order the basket, still sending the tracker cookie it had
-    // before the merge.
+    // Browser 2: order the basket.
     let thank_you = check_out(&second, None).await;
     let order = order_number_in_title(&thank_you);
 
