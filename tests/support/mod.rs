@@ -1,3 +1,10 @@
-//! Helpers shared by the integration tests.
+//! Real components for integration tests: a private Redis server, the
+//! django-oscar shop of `examples/oscar/`, the `footprint` binary, and
+//! Footprint started in process, each on a free loopback port and stopped
+//! when dropped.
+// Each test crate uses only some of the helpers.
+#![allow(dead_code)]
 
+pub mod footprint;
+pub mod oscar;
 pub mod redis;
