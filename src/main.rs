@@ -1,1 +1,101 @@
-fn main() {}
+//! The `footprint` command: loads configuration, sets up logging and
+//! metrics, and runs the proxy or the demo.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+
+use footprint::config::{Config, StoreBackend};
+use footprint::{app, demo, telemetry, tracking};
+
+#[derive(Parser)]
+#[command(name = "footprint", version, about = "Reverse proxy that turns storefront visitors into contacts")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the proxy and the admin API in front of a shop.
+    Serve {
+        /// Configuration file (TOML).
+        #[arg(long, short, default_value = "config.toml")]
+        config: PathBuf,
+        /// Override `proxy.listen`.
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Override `proxy.upstream` (the shop's base URL).
+        #[arg(long)]
+        upstream: Option<String>,
+        /// Override `admin.listen`.
+        #[arg(long)]
+        admin_listen: Option<SocketAddr>,
+        /// Override `store.redis_url` (and use Redis).
+        #[arg(long)]
+        redis_url: Option<String>,
+        /// Override `store.backend`: `redis` or `embedded`.
+        #[arg(long, value_parser = parse_backend)]
+        store: Option<StoreBackend>,
+    },
+    /// Run a built-in demo shop with Footprint in front of it, using the
+    /// in-process store. Prints the URLs and the admin token.
+    Demo(demo::DemoOptions),
+    /// Print a new random tracker signing key (base64) for `tracker.keys`.
+    Keygen,
+}
+
+fn parse_backend(text: &str) -> Result<StoreBackend, String> {
+    match text {
+        "redis" => Ok(StoreBackend::Redis),
+        "embedded" => Ok(StoreBackend::Embedded),
+        other => Err(format!("unknown store {other:?}; expected `redis` or `embedded`")),
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::Keygen = cli.command {
+        println!("{}", tracking::TrackerKeys::generate().1);
+        return Ok(());
+    }
+
+    telemetry::init_logging();
+    let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    runtime.block_on(run(cli.command))
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    let metrics = telemetry::init_metrics().context("cannot install the metrics recorder")?;
+    match command {
+        Command::Serve { config, listen, upstream, admin_listen, redis_url, store } => {
+            let mut config = Config::load(&config).with_context(|| format!("cannot load {}", config.display()))?;
+            if let Some(listen) = listen {
+                config.proxy.listen = listen;
+            }
+            if let Some(upstream) = upstream {
+                config.proxy.upstream = upstream;
+            }
+            if let Some(admin_listen) = admin_listen {
+                config.admin.listen = admin_listen;
+            }
+            if let Some(url) = redis_url {
+                config.store.redis_url = url;
+                config.store.backend = StoreBackend::Redis;
+            }
+            if let Some(backend) = store {
+                config.store.backend = backend;
+            }
+            config.validate().context("invalid configuration after command-line overrides")?;
+
+            let store = app::open_store(&config.store).await?;
+            let running = app::start(&config, store, Some(metrics)).await?;
+            app::shutdown_signal().await;
+            running.shutdown().await
+        }
+        Command::Demo(options) => demo::run(options, metrics).await,
+        Command::Keygen => Ok(()),
+    }
+}

@@ -1,1 +1,82 @@
-//! TODO
+//! The admin API: contact lookups and timelines for staff, health and
+//! metrics for operators.
+//!
+//! It listens on its own address, apart from shoppers' traffic. Every
+//! `/api/` route needs a bearer token (see [`auth`]). `/healthz`, `/readyz`
+//! and `/metrics` need none, so probes and scrapers hold no secret, and they
+//! reveal no personal data. Errors are problem details
+//! ([`Problem`]).
+
+mod auth;
+mod contacts;
+mod problem;
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+
+pub use auth::{AdminName, Tokens};
+pub use contacts::{rfc3339, Profile};
+pub use problem::Problem;
+
+use crate::identity::Identity;
+use crate::store::Store;
+
+/// State shared by the handlers.
+#[derive(Clone)]
+pub struct AdminState {
+    pub store: Arc<dyn Store>,
+    pub identity: Identity,
+    /// Renders the Prometheus exposition; `None` when no recorder was
+    /// installed (several apps in one test process).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+}
+
+/// Builds the admin router.
+pub fn router(state: AdminState, tokens: Tokens) -> Router {
+    let api = Router::new()
+        .route("/contacts/{id}", get(contacts::get_contact))
+        .route("/contacts/{id}/activities", get(contacts::activities))
+        .route("/contacts/by-email/{email}", get(contacts::by_email))
+        .route("/contacts/by-tracker/{tracker}", get(contacts::by_tracker))
+        .fallback(|| async { Problem::not_found("no such API route") })
+        .layer(axum::middleware::from_fn_with_state(tokens, auth::require_token));
+
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(render_metrics))
+        .with_state(state)
+}
+
+/// Reports ready when the store responds to a ping.
+async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, "ready\n"),
+        Err(error) => {
+            tracing::warn!(%error, "readiness check: store unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
+        }
+    }
+}
+
+async fn render_metrics(State(state): State<AdminState>) -> impl IntoResponse {
+    match &state.metrics {
+        Some(handle) => (StatusCode::OK, handle.render()).into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics are not enabled in this process\n").into_response(),
+    }
+}
+
+/// Serves the admin router until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+}

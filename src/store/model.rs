@@ -210,6 +210,10 @@ pub struct StoredActivity {
 /// by a per-source sequence number, then by source, so that paging through a
 /// timeline assembled from several streams is stable. The text form is
 /// `<stored_at>-<seq>-<source>`.
+///
+/// NOTE: two activities stored in the same millisecond in different streams
+/// of one contact have a stable but not a chronological order, because
+/// sequence numbers count per stream (as Redis stream ids do).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Cursor {
     pub stored_at: Millis,

@@ -1,8 +1,17 @@
 //! Tracking: the tracker cookie, the bot and static-asset filter, and the
-//! activity rules that turn requests into activities.
+//! activity and identify rules that turn proxied requests into events for
+//! the recorder.
 
 mod cookie;
+mod fields;
+mod filter;
+mod hooks;
 mod pattern;
+mod rules;
 
 pub use cookie::TrackerKeys;
+pub use fields::Fields;
+pub use filter::{Filter, Skip};
+pub use hooks::{Plan, Tracking};
 pub use pattern::PathPattern;
+pub use rules::{ResponseFacts, Rules};

@@ -5,6 +5,7 @@
 // Each test crate uses only some of the helpers.
 #![allow(dead_code)]
 
+pub mod app;
 pub mod footprint;
 pub mod oscar;
 pub mod redis;

@@ -1,0 +1,194 @@
+//! Contact lookups and timelines.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use axum::extract::{Path, Query, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::{AdminState, Problem};
+use crate::identity::normalise_email;
+use crate::store::{
+    ActivityKind, ActivityQuery, ContactId, Cursor, IndexKind, Millis, StoredActivity, TrackerId,
+};
+
+/// Largest page of activities one request returns.
+const MAX_PAGE: usize = 200;
+
+/// A contact's profile as the API returns it.
+#[derive(Debug, Serialize)]
+pub struct Profile {
+    pub id: ContactId,
+    /// The id that was looked up, when it was merged into `id`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub requested_id: Option<ContactId>,
+    /// True when the contact has an email.
+    pub registered: bool,
+    pub created_at: String,
+    pub updated_at: String,
+    pub fields: BTreeMap<String, String>,
+    pub trackers: Vec<TrackerId>,
+    /// Activities by type, over every source of the contact.
+    pub counters: BTreeMap<ActivityKind, u64>,
+    /// Contacts merged into this one.
+    pub merged_from: Vec<ContactId>,
+}
+
+/// Formats stored milliseconds as RFC 3339.
+pub fn rfc3339(at: Millis) -> String {
+    let format = &time::format_description::well_known::Rfc3339;
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+        .ok()
+        .and_then(|time| time.format(format).ok())
+        .unwrap_or_default()
+}
+
+fn parse_id<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, Problem> {
+    text.parse().map_err(|_| Problem::invalid(field, format!("{text:?} is not a UUID")))
+}
+
+/// Builds the profile of the live contact `requested` resolves to.
+async fn profile(state: &AdminState, requested: ContactId) -> Result<Profile, Problem> {
+    let not_found = || Problem::not_found(format!("no contact {requested}"));
+    let (id, record) = state.identity.resolve(requested).await?.ok_or_else(not_found)?;
+
+    let sources = state.store.sources(id).await?;
+    let counters = state.store.counters(&sources).await?;
+    let mut trackers = Vec::new();
+    for tracker in state.store.contact_trackers(id).await? {
+        // The tracker set may keep a stale entry after an interrupted
+        // rebinding; the tracker's own binding is the truth.
+        if state.store.tracker_contact(tracker).await? == Some(id) {
+            trackers.push(tracker);
+        }
+    }
+    let merged_from = state.store.merged_contacts(id).await?;
+
+    Ok(Profile {
+        id,
+        requested_id: (id != requested).then_some(requested),
+        registered: record.is_registered(),
+        created_at: rfc3339(record.created_at),
+        updated_at: rfc3339(record.updated_at),
+        fields: record.fields,
+        trackers,
+        counters,
+        merged_from,
+    })
+}
+
+/// `GET /api/v1/contacts/{id}`
+pub async fn get_contact(State(state): State<AdminState>, Path(id): Path<String>) -> Result<Json<Profile>, Problem> {
+    let id: ContactId = parse_id("id", &id)?;
+    Ok(Json(profile(&state, id).await?))
+}
+
+/// `GET /api/v1/contacts/by-email/{email}`: trimmed, case-insensitive.
+pub async fn by_email(State(state): State<AdminState>, Path(email): Path<String>) -> Result<Json<Profile>, Problem> {
+    let key = normalise_email(&email).ok_or_else(|| Problem::invalid("email", "not a valid email address"))?;
+    let id = state
+        .store
+        .index_lookup(IndexKind::Email, &key)
+        .await?
+        .ok_or_else(|| Problem::not_found("no contact has this email"))?;
+    Ok(Json(profile(&state, id).await?))
+}
+
+/// `GET /api/v1/contacts/by-tracker/{tracker}`
+pub async fn by_tracker(State(state): State<AdminState>, Path(tracker): Path<String>) -> Result<Json<Profile>, Problem> {
+    let tracker: TrackerId = parse_id("tracker", &tracker)?;
+    let id = state
+        .store
+        .tracker_contact(tracker)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("tracker {tracker} belongs to no contact yet")))?;
+    Ok(Json(profile(&state, id).await?))
+}
+
+/// Query parameters of the timeline.
+#[derive(Debug, Deserialize)]
+pub struct ActivityParams {
+    /// Page size, 1 to 200; default 50.
+    limit: Option<String>,
+    /// Cursor: return activities older than it (the next page).
+    before: Option<String>,
+    /// Cursor: return activities newer than it (a refresh).
+    after: Option<String>,
+    /// Comma-separated activity types.
+    #[serde(rename = "type")]
+    kinds: Option<String>,
+}
+
+/// One activity as the API returns it.
+#[derive(Debug, Serialize)]
+pub struct ActivityView {
+    pub cursor: Cursor,
+    pub at: String,
+    #[serde(rename = "type")]
+    pub kind: ActivityKind,
+    pub url: String,
+    pub referrer: Option<String>,
+    pub properties: BTreeMap<String, String>,
+}
+
+impl From<StoredActivity> for ActivityView {
+    fn from(stored: StoredActivity) -> ActivityView {
+        let activity = stored.activity;
+        ActivityView {
+            cursor: stored.cursor,
+            at: rfc3339(activity.at),
+            kind: activity.kind,
+            url: activity.url,
+            referrer: activity.referrer,
+            properties: activity.properties,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct ActivityPageView {
+    pub items: Vec<ActivityView>,
+    /// Pass as `before` for the next page; null on the last page.
+    pub next: Option<Cursor>,
+}
+
+impl ActivityParams {
+    fn query(&self) -> Result<ActivityQuery, Problem> {
+        let limit = match &self.limit {
+            None => 50,
+            Some(text) => match text.parse::<usize>() {
+                Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
+                _ => return Err(Problem::invalid("limit", format!("expected a whole number from 1 to {MAX_PAGE}"))),
+            },
+        };
+        let cursor = |field: &str, text: &Option<String>| -> Result<Option<Cursor>, Problem> {
+            text.as_deref()
+                .map(|text| text.parse().map_err(|reason: String| Problem::invalid(field, reason)))
+                .transpose()
+        };
+        let mut kinds = BTreeSet::new();
+        for name in self.kinds.iter().flat_map(|list| list.split(',')).map(str::trim).filter(|n| !n.is_empty()) {
+            kinds.insert(name.parse().map_err(|reason: String| Problem::invalid("type", reason))?);
+        }
+        Ok(ActivityQuery { before: cursor("before", &self.before)?, after: cursor("after", &self.after)?, kinds, limit })
+    }
+}
+
+/// `GET /api/v1/contacts/{id}/activities`: newest first.
+pub async fn activities(
+    State(state): State<AdminState>,
+    Path(id): Path<String>,
+    Query(params): Query<ActivityParams>,
+) -> Result<Json<ActivityPageView>, Problem> {
+    let requested: ContactId = parse_id("id", &id)?;
+    let query = params.query()?;
+    let (id, _) = state
+        .identity
+        .resolve(requested)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no contact {requested}")))?;
+
+    let sources = state.store.sources(id).await?;
+    let page = state.store.activities(&sources, &query).await?;
+    Ok(Json(ActivityPageView { items: page.items.into_iter().map(ActivityView::from).collect(), next: page.next }))
+}

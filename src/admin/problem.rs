@@ -1,0 +1,88 @@
+//! Errors of the admin API as RFC 9457 problem details
+//! (`application/problem+json`).
+//!
+//! Clients get a safe message naming the offending field; internal causes
+//! are logged once, where the problem is built, and never sent.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// A problem details response.
+#[derive(Debug, Serialize)]
+pub struct Problem {
+    /// A URI reference naming the kind of problem.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub title: &'static str,
+    #[serde(serialize_with = "serialize_status")]
+    pub status: StatusCode,
+    pub detail: String,
+    /// The request field (path segment, query parameter or body member)
+    /// that caused the problem.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+fn serialize_status<S: serde::Serializer>(status: &StatusCode, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u16(status.as_u16())
+}
+
+impl Problem {
+    pub fn not_found(detail: impl Into<String>) -> Problem {
+        Problem { kind: "/problems/not-found", title: "Not found", status: StatusCode::NOT_FOUND, detail: detail.into(), field: None }
+    }
+
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: "/problems/invalid-parameter",
+            title: "Invalid parameter",
+            status: StatusCode::BAD_REQUEST,
+            detail: detail.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    pub fn unauthorized() -> Problem {
+        Problem {
+            kind: "/problems/unauthorized",
+            title: "Unauthorized",
+            status: StatusCode::UNAUTHORIZED,
+            detail: "send a valid admin token as `Authorization: Bearer <token>`".to_owned(),
+            field: Some("Authorization".to_owned()),
+        }
+    }
+
+    /// Logs `error` and returns a 503 that does not reveal it.
+    pub fn store_unavailable(error: &crate::store::StoreError) -> Problem {
+        tracing::warn!(%error, "admin request failed in the store");
+        Problem {
+            kind: "/problems/store-unavailable",
+            title: "Store unavailable",
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            detail: "the contact store did not answer; try again shortly".to_owned(),
+            field: None,
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for Problem {
+    fn from(error: crate::store::StoreError) -> Problem {
+        Problem::store_unavailable(&error)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status;
+        let body = serde_json::to_vec(&self).unwrap_or_default();
+        let mut response = (status, body).into_response();
+        response
+            .headers_mut()
+            .insert(header::CONTENT_TYPE, header::HeaderValue::from_static("application/problem+json"));
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

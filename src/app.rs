@@ -1,0 +1,138 @@
+//! Wiring: the store, the recording queue and writer, the proxy and the
+//! admin API, started together and stopped in order.
+//!
+//! Shutdown order matters. The proxy stops accepting and drains in-flight
+//! requests first. Dropping it drops the last [`Recorder`] handle, which
+//! closes the queue, so the writer writes what is left and ends. The admin
+//! API stops last, so it reports readiness until then.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::admin::{self, AdminState, Tokens};
+use crate::config::{Config, StoreBackend, StoreConfig};
+use crate::identity::Identity;
+use crate::proxy::{self, Proxy};
+use crate::recorder::{Recorder, Writer};
+use crate::store::embedded::EmbeddedStore;
+use crate::store::redis::RedisStore;
+use crate::store::Store;
+use crate::tracking::Tracking;
+
+/// How long the writer may take to flush the queue at shutdown.
+const WRITER_FLUSH_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Opens the configured store.
+pub async fn open_store(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
+    match config.backend {
+        StoreBackend::Embedded => Ok(Arc::new(EmbeddedStore::new(config.retention()))),
+        StoreBackend::Redis => {
+            let store = RedisStore::connect(&config.redis_url, &config.key_prefix, config.retention())
+                .await
+                .with_context(|| "cannot connect to Redis (store.redis_url)")?;
+            Ok(Arc::new(store))
+        }
+    }
+}
+
+/// A started Footprint.
+pub struct Running {
+    pub proxy_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    stop: watch::Sender<bool>,
+    proxy_task: JoinHandle<std::io::Result<()>>,
+    writer_task: JoinHandle<()>,
+    admin_task: JoinHandle<std::io::Result<()>>,
+}
+
+/// Binds the listeners and starts every task.
+pub async fn start(
+    config: &Config,
+    store: Arc<dyn Store>,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> anyhow::Result<Running> {
+    let proxy_listener = TcpListener::bind(config.proxy.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (proxy.listen)", config.proxy.listen))?;
+    let admin_listener = TcpListener::bind(config.admin.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (admin.listen)", config.admin.listen))?;
+    let proxy_addr = proxy_listener.local_addr()?;
+    let admin_addr = admin_listener.local_addr()?;
+
+    let (recorder, queue) = Recorder::channel(config.recorder.queue_capacity);
+    let writer = Writer::new(
+        queue,
+        store.clone(),
+        config.recorder.batch_size,
+        Duration::from_secs_f64(config.recorder.retry_delay_secs),
+        Duration::from_secs(config.tracker.pending_ttl_secs),
+    );
+    let writer_task = tokio::spawn(writer.run());
+
+    let (stop, stopped) = watch::channel(false);
+    let wait_for = |mut stopped: watch::Receiver<bool>| async move {
+        let _ = stopped.wait_for(|stop| *stop).await;
+    };
+
+    let tracking = Tracking::new(config, recorder).map_err(|reason| anyhow::anyhow!("invalid tracking configuration: {reason}"))?;
+    let proxy = Arc::new(Proxy::new(&config.proxy, tracking).context("cannot build the proxy")?);
+    let proxy_task = tokio::spawn(proxy::serve(proxy_listener, proxy, wait_for(stopped.clone())));
+
+    let state = AdminState { identity: Identity::new(store.clone()), store, metrics };
+    let router = admin::router(state, Tokens::new(&config.admin.tokens));
+    let admin_task = tokio::spawn(admin::serve(admin_listener, router, wait_for(stopped)));
+
+    tracing::info!(proxy.addr = %proxy_addr, admin.addr = %admin_addr, upstream = %config.proxy.upstream, "footprint started");
+    Ok(Running { proxy_addr, admin_addr, stop, proxy_task, writer_task, admin_task })
+}
+
+impl Running {
+    /// Stops in order: proxy (draining requests), writer (flushing the
+    /// queue), admin.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        let _ = self.stop.send(true);
+
+        self.proxy_task.await.context("proxy task panicked")?.context("proxy server failed")?;
+        if tokio::time::timeout(WRITER_FLUSH_TIMEOUT, self.writer_task).await.is_err() {
+            tracing::error!("recording queue not flushed in time; remaining events are lost");
+        }
+        self.admin_task.await.context("admin task panicked")?.context("admin server failed")?;
+
+        tracing::info!("footprint stopped");
+        Ok(())
+    }
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested");
+}

@@ -1,0 +1,79 @@
+//! Merging an anonymous contact into a registered one.
+//!
+//! A merge writes its intent first, then takes steps that can each be
+//! repeated safely, then removes the intent. A crash at any point leaves
+//! the intent behind, and [`Identity::resume_pending_merges`] (run by every
+//! writer at start) repeats the steps, so a merge completes exactly once
+//! whichever instance finishes it:
+//!
+//! 1. the survivor gains the merged contact's activity sources and its own
+//!    stream (activity keeps its original times and nothing is copied, so
+//!    counters combine by construction);
+//! 2. fields the survivor lacks are filled from the merged contact; the
+//!    survivor's values win;
+//! 3. the merged contact's trackers move to the survivor;
+//! 4. the merge activity is recorded on the survivor, once;
+//! 5. the merged contact points at the survivor, so its id keeps resolving.
+
+use std::collections::BTreeMap;
+
+use super::Identity;
+use crate::store::{now_millis, Activity, ActivityKind, MergeIntent, Source, StoreError};
+
+impl Identity {
+    /// Merges `intent.from` into `intent.into`. Idempotent.
+    pub async fn merge(&self, intent: MergeIntent) -> Result<(), StoreError> {
+        let MergeIntent { from, into } = intent;
+        if from == into {
+            return Ok(());
+        }
+        self.store.begin_merge(intent).await?;
+        let at = now_millis();
+
+        let mut sources = self.store.sources(from).await?;
+        sources.push(Source::Contact(from));
+        self.store.add_sources(into, &sources).await?;
+
+        if let Some(record) = self.store.contact(from).await? {
+            let fields: BTreeMap<String, String> =
+                record.fields.into_iter().filter(|(_, value)| !value.is_empty()).collect();
+            if !fields.is_empty() {
+                self.store.set_fields(into, &fields, true, at).await?;
+            }
+        }
+
+        for tracker in self.store.contact_trackers(from).await? {
+            if self.store.tracker_contact(tracker).await? == Some(from) {
+                self.store.bind_tracker(tracker, into, Some(from)).await?;
+            }
+        }
+
+        let activity = Activity {
+            at,
+            kind: ActivityKind::Merge,
+            url: String::new(),
+            referrer: None,
+            properties: BTreeMap::from([("merged_contact".to_owned(), from.to_string())]),
+        };
+        let first_time = self.store.record_merge(into, from, &activity).await?;
+        self.store.touch(into, Source::Contact(into), at).await?;
+        self.store.set_merged_into(from, into).await?;
+        self.store.finish_merge(intent).await?;
+
+        if first_time {
+            metrics::counter!("footprint_merges_total").increment(1);
+            tracing::info!(contact.id = %into, merged.id = %from, "merged anonymous contact");
+        }
+        Ok(())
+    }
+
+    /// Completes every merge whose intent was written but not finished and
+    /// returns how many there were.
+    pub async fn resume_pending_merges(&self) -> Result<usize, StoreError> {
+        let intents = self.store.pending_merges().await?;
+        for intent in &intents {
+            self.merge(*intent).await?;
+        }
+        Ok(intents.len())
+    }
+}

@@ -1,0 +1,215 @@
+//! Footprint's decisions at each phase of a proxied request.
+//!
+//! Phase by phase (see the crate documentation for the whole lifecycle):
+//!
+//! - **request** ([`Hooks::on_request`]): skip static assets and bots;
+//!   read the tracker cookie or mint a tracker; find the rules whose method
+//!   and path match, and ask for the form body prefix when one needs it.
+//! - **response** ([`Hooks::on_response`]): note the status, `Location` and
+//!   cookies set; read and remove the identify header; append the tracker's
+//!   `Set-Cookie` when it was minted; ask for the response body prefix when
+//!   a rule captures from it.
+//! - **complete** ([`Hooks::on_complete`]): off the response path, parse
+//!   the form fields, select the rules that apply and queue the events.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+
+use http::header::{HeaderName, HeaderValue};
+use http::{request, response, Method};
+
+use super::fields::{is_urlencoded, Fields};
+use super::rules::{Candidates, ResponseFacts, Rules};
+use super::{Filter, TrackerKeys};
+use crate::config::{Config, SecureMode};
+use crate::proxy::{Exchange, Hooks, PeerRange};
+use crate::recorder::{Browser, Event, Recorder};
+use crate::store::{now_millis, Activity, ActivityKind, Millis, TrackerId};
+
+/// The tracking side of the proxy.
+pub struct Tracking {
+    keys: TrackerKeys,
+    filter: Filter,
+    rules: Rules,
+    recorder: Recorder,
+    cookie_name: String,
+    max_age_days: u32,
+    secure: SecureMode,
+    trusted_proxies: Vec<PeerRange>,
+    /// Lowercased; `None` when the identify header is disabled.
+    identify_header: Option<HeaderName>,
+    form_inspect_bytes: usize,
+    response_inspect_bytes: usize,
+}
+
+/// Per-request state, carried from the request head to completion.
+pub struct Plan {
+    tracked: Option<Tracked>,
+}
+
+struct Tracked {
+    browser: Browser,
+    /// The `Set-Cookie` value when the tracker was minted for this request.
+    set_cookie: Option<HeaderValue>,
+    at: Millis,
+    /// Path and query.
+    url: String,
+    referrer: Option<String>,
+    query: Fields,
+    urlencoded: bool,
+    candidates: Candidates,
+    response: ResponseFacts,
+    /// Email from the shop's identify header.
+    header_email: Option<String>,
+}
+
+impl Tracking {
+    /// Builds the tracking hooks from a validated configuration.
+    pub fn new(config: &Config, recorder: Recorder) -> Result<Tracking, String> {
+        let keys = TrackerKeys::from_config(&config.tracker.keys)?;
+        let filter = Filter::new(&config.tracker).map_err(|error| error.to_string())?;
+        let rules = Rules::compile(&config.activities, &config.identify_forms)?;
+        let trusted_proxies =
+            config.proxy.trusted_proxies.iter().map(|peer| PeerRange::parse(peer)).collect::<Result<Vec<_>, _>>()?;
+        let identify_header = match config.identify_header.name.trim() {
+            "" => None,
+            name => Some(HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes()).map_err(|e| e.to_string())?),
+        };
+
+        Ok(Tracking {
+            keys,
+            filter,
+            rules,
+            recorder,
+            cookie_name: config.tracker.cookie_name.clone(),
+            max_age_days: config.tracker.max_age_days,
+            secure: config.tracker.secure,
+            trusted_proxies,
+            identify_header,
+            form_inspect_bytes: config.proxy.form_inspect_bytes,
+            response_inspect_bytes: config.proxy.response_inspect_bytes,
+        })
+    }
+
+    /// Decides the cookie's `Secure` attribute: the proxy itself speaks
+    /// plain HTTP, so HTTPS is known only from a trusted front proxy.
+    fn is_secure(&self, head: &request::Parts, peer: SocketAddr) -> bool {
+        match self.secure {
+            SecureMode::Always => true,
+            SecureMode::Never => false,
+            SecureMode::Auto => {
+                let trusted = self.trusted_proxies.iter().any(|range| range.contains(peer.ip()));
+                let forwarded_https = head
+                    .headers
+                    .get("x-forwarded-proto")
+                    .and_then(|value| value.to_str().ok())
+                    .is_some_and(|proto| proto.split(',').next_back().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")));
+                trusted && forwarded_https
+            }
+        }
+    }
+
+    fn activity(&self, tracked: &Tracked, kind: ActivityKind, properties: BTreeMap<String, String>) -> Activity {
+        Activity { at: tracked.at, kind, url: tracked.url.clone(), referrer: tracked.referrer.clone(), properties }
+    }
+}
+
+impl Hooks for Tracking {
+    type Plan = Plan;
+
+    fn on_request(&self, head: &mut request::Parts, peer: SocketAddr) -> (Plan, usize) {
+        let path = head.uri.path();
+        if let Some(skip) = self.filter.skip(path, &head.headers) {
+            metrics::counter!("footprint_tracking_skipped_total", "reason" => skip.as_str()).increment(1);
+            return (Plan { tracked: None }, 0);
+        }
+
+        let (tracker, set_cookie) = match self.keys.read(&head.headers, &self.cookie_name) {
+            Some(tracker) => (tracker, None),
+            None => {
+                let tracker = TrackerId::new();
+                let cookie = self.keys.set_cookie(&self.cookie_name, tracker, self.max_age_days, self.is_secure(head, peer));
+                metrics::counter!("footprint_tracking_trackers_minted_total").increment(1);
+                (tracker, HeaderValue::from_str(&cookie).ok())
+            }
+        };
+
+        let candidates = self.rules.candidates(&head.method, path);
+        let has_body = !matches!(head.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        let inspect = if has_body && self.rules.needs_form(&candidates) { self.form_inspect_bytes } else { 0 };
+
+        let url = head.uri.path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_else(|| path.to_owned());
+        let query = head.uri.query().map(|q| Fields::from_urlencoded(q.as_bytes())).unwrap_or_default();
+        let content_type = head.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+        let referrer = head.headers.get(http::header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+
+        let tracked = Tracked {
+            browser: Browser { tracker, returned: set_cookie.is_none() },
+            set_cookie,
+            at: now_millis(),
+            url,
+            referrer,
+            query,
+            urlencoded: is_urlencoded(content_type),
+            candidates,
+            response: ResponseFacts::default(),
+            header_email: None,
+        };
+        (Plan { tracked: Some(tracked) }, inspect)
+    }
+
+    fn on_response(&self, plan: &mut Plan, head: &mut response::Parts) -> usize {
+        // The identify header is the shop's message to Footprint: it never
+        // reaches a browser, tracked or not.
+        let header_email = self.identify_header.as_ref().and_then(|name| {
+            let value = head.headers.remove(name)?;
+            let text = value.to_str().ok()?;
+            text.trim().strip_prefix("email=").map(|email| email.trim().to_owned())
+        });
+
+        let Some(tracked) = plan.tracked.as_mut() else {
+            return 0;
+        };
+        if let Some(cookie) = &tracked.set_cookie {
+            head.headers.append(http::header::SET_COOKIE, cookie.clone());
+        }
+        tracked.response = ResponseFacts::from_head(head.status, &head.headers);
+        tracked.header_email = header_email;
+
+        let success = (200..300).contains(&head.status.as_u16());
+        if success && self.rules.needs_response_body(&tracked.candidates) {
+            self.response_inspect_bytes
+        } else {
+            0
+        }
+    }
+
+    fn on_complete(&self, plan: Plan, exchange: Exchange) {
+        let Some(tracked) = plan.tracked else {
+            return;
+        };
+
+        let mut fields = tracked.query.clone();
+        if let Some(body) = exchange.request_body.as_ref().filter(|_| tracked.urlencoded) {
+            fields.extend(Fields::from_urlencoded_prefix(&body.bytes, body.complete));
+        }
+        let response_text = exchange.response_body.as_ref().map(|body| String::from_utf8_lossy(&body.bytes));
+
+        let selected =
+            self.rules.select_activity(&tracked.candidates, &fields, &tracked.response, response_text.as_deref());
+        if let Some((rule, properties)) = selected {
+            let activity = self.activity(&tracked, rule.kind, properties);
+            self.recorder.record(Event::Activity { browser: tracked.browser, activity });
+        }
+
+        if let Some((rule, email)) = self.rules.select_identify(&tracked.candidates, &fields, &tracked.response) {
+            let activity = self.activity(&tracked, rule.kind, BTreeMap::new());
+            self.recorder.record(Event::Identify { browser: tracked.browser, email, activity });
+        }
+        if let Some(email) = tracked.header_email.clone() {
+            let properties = BTreeMap::from([("source".to_owned(), "header".to_owned())]);
+            let activity = self.activity(&tracked, ActivityKind::Login, properties);
+            self.recorder.record(Event::Identify { browser: tracked.browser, email, activity });
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! The admin API's authentication and error format.
+
+mod support;
+
+use std::sync::Arc;
+
+use footprint::store::embedded::EmbeddedStore;
+use footprint::store::Retention;
+use support::app::{client, TestApp, TOKEN};
+
+async fn app() -> TestApp {
+    TestApp::demo(Arc::new(EmbeddedStore::new(Retention::default()))).await
+}
+
+async fn problem(app: &TestApp, path: &str, token: Option<&str>) -> (u16, String, serde_json::Value) {
+    let mut request = client().get(format!("http://{}{path}", app.admin));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("admin answers");
+    let status = response.status().as_u16();
+    let content_type = response.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    (status, content_type, response.json().await.unwrap_or_default())
+}
+
+#[tokio::test]
+async fn api_requires_a_valid_token() {
+    let app = app().await;
+    let path = "/api/v1/contacts/by-email/a@example.com";
+
+    for token in [None, Some("wrong-token-0123456789abcdef"), Some(""), Some(&TOKEN[..TOKEN.len() - 1])] {
+        let (status, content_type, body) = problem(&app, path, token).await;
+        assert_eq!(status, 401, "{token:?}");
+        assert_eq!(content_type, "application/problem+json");
+        assert_eq!(body["status"], 401);
+    }
+    let (status, _, _) = problem(&app, path, Some(TOKEN)).await;
+    assert_eq!(status, 404, "with the token the request reaches the handler");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_parameters_name_the_field() {
+    let app = app().await;
+    let contact = uuid::Uuid::now_v7();
+
+    let cases = [
+        ("/api/v1/contacts/not-a-uuid".to_owned(), "id"),
+        ("/api/v1/contacts/by-email/null".to_owned(), "email"),
+        ("/api/v1/contacts/by-tracker/123".to_owned(), "tracker"),
+        (format!("/api/v1/contacts/{contact}/activities?limit=0"), "limit"),
+        (format!("/api/v1/contacts/{contact}/activities?limit=abc"), "limit"),
+        (format!("/api/v1/contacts/{contact}/activities?type=teleport"), "type"),
+        (format!("/api/v1/contacts/{contact}/activities?before=nonsense"), "before"),
+    ];
+    for (path, field) in cases {
+        let (status, content_type, body) = problem(&app, &path, Some(TOKEN)).await;
+        assert_eq!(status, 400, "{path}");
+        assert_eq!(content_type, "application/problem+json", "{path}");
+        assert_eq!(body["field"], field, "{path}");
+        assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()), "{path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_contact_is_a_problem_404() {
+    let app = app().await;
+    let (status, content_type, body) =
+        problem(&app, &format!("/api/v1/contacts/{}", uuid::Uuid::now_v7()), Some(TOKEN)).await;
+    assert_eq!(status, 404);
+    assert_eq!(content_type, "application/problem+json");
+    assert_eq!(body["title"], "Not found");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn probes_need_no_token() {
+    let app = app().await;
+    for path in ["/healthz", "/readyz"] {
+        let response = client().get(format!("http://{}{path}", app.admin)).send().await.expect("answers");
+        assert_eq!(response.status().as_u16(), 200, "{path}");
+    }
+    app.stop().await;
+}
