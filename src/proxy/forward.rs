@@ -142,8 +142,8 @@ impl<H: Hooks> Proxy<H> {
             .any(|range| range.contains(peer.ip()))
     }
 
-    /// Answers one client request, through the upstream or with a page of
-    /// the proxy's own. Never fails: every error becomes a response.
+    /// Responds to one client request, through the upstream or with a page
+    /// of the proxy's own. Never fails: every error becomes a response.
     pub(crate) async fn handle(
         &self,
         mut request: Request<Incoming>,
@@ -357,7 +357,7 @@ impl PendingCopy {
     }
 }
 
-/// Answers with the proxy's own page and records the metrics for it.
+/// Responds with the proxy's own page and records the metrics for it.
 fn finish_locally(status: StatusCode, started: Instant) -> Response<ProxyBody> {
     metrics::record_response(status, started.elapsed());
     error_page(status)
