@@ -192,6 +192,9 @@ impl<H: Hooks> Proxy<H> {
         let (body, request_copy, gate) =
             self.request_body(body, request_inspect, expects_continue(&head.headers));
         let mut upstream_request = Request::from_parts(head, body);
+        // NOTE: informational responses other than 100 (such as 103 Early
+        // Hints) are dropped, because hyper 1.13's server rejects any 1xx
+        // response head except 101 and its own automatic 100 Continue.
         if let Some(gate) = &gate {
             let gate = gate.clone();
             hyper::ext::on_informational(&mut upstream_request, move |response| {
