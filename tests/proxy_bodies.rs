@@ -15,7 +15,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 use upstream::*;
 
-/// An upstream that answers every request with the SHA-256 and length of the body it read.
+/// An upstream that responds to every request with the SHA-256 and length of the body it read.
 async fn hashing_upstream() -> HyperUpstream {
     HyperUpstream::start(|request: Request<hyper::body::Incoming>| async move {
         let body = request
@@ -162,7 +162,7 @@ fn channel_body() -> (
 
 #[tokio::test]
 async fn request_body_streams_before_it_ends() {
-    // The upstream reports the first bytes it reads; the client sends the
+    // The upstream reports the first bytes it reads. The client sends the
     // rest only after that, so a proxy that waited for the whole body hangs.
     let (first_seen, mut first_seen_receiver) = mpsc::channel::<usize>(1);
     let upstream = HyperUpstream::start(move |request: Request<hyper::body::Incoming>| {

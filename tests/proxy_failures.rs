@@ -111,10 +111,10 @@ async fn silent_upstream_gets_504_page() {
     let proxy = start_proxy(config, hooks).await;
     let (release, released) = tokio::sync::oneshot::channel::<()>();
     let script = tokio::spawn(async move {
-        // The first connection gets the request head and no answer.
+        // The first connection gets the request head and no response.
         let mut silent = accept(&listener).await;
         silent.read_request_head().await;
-        // The next one answers, to show the proxy still serves.
+        // The next one responds, to show the proxy still serves.
         let mut shop = accept(&listener).await;
         shop.read_request_head().await;
         shop.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")

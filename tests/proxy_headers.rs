@@ -10,7 +10,7 @@ use footprint::config::ProxyConfig;
 use http::{HeaderMap, Request, Response};
 use upstream::*;
 
-/// An upstream that keeps the request headers it received and answers "ok".
+/// An upstream that keeps the request headers it received and responds "ok".
 async fn header_recording_upstream() -> (HyperUpstream, Arc<Mutex<Vec<HeaderMap>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
     let store = seen.clone();
@@ -331,7 +331,7 @@ async fn set_cookie_fields_stay_separate() {
     );
 }
 
-/// A raw upstream that answers HEAD with `head_headers` and no body, then
+/// A raw upstream that responds to HEAD with `head_headers` and no body, then
 /// GET with a small body, on one keep-alive connection.
 async fn head_then_get(head_headers: &'static str) -> (Head, Head, Vec<u8>) {
     let (listener, upstream_addr) = raw_upstream().await;

@@ -12,7 +12,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot};
 use upstream::*;
 
-/// An upstream that reports each request and answers only when released.
+/// An upstream that reports each request and responds only when released.
 async fn held_upstream() -> (
     HyperUpstream,
     mpsc::UnboundedReceiver<()>,

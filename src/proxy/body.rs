@@ -5,7 +5,7 @@
 //! the frames the peer receives are the very frames the wrapper was given.
 //! The copied prefix is delivered through a oneshot channel exactly once:
 //! when the body ends, fails, or is dropped unfinished (a client that went
-//! away, an upstream that answered before reading the body).
+//! away, an upstream that responded before reading the body).
 
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -62,7 +62,7 @@ impl<B: Body> InspectBody<B> {
                 bytes: self.copied.split().freeze(),
                 complete: ended && !self.truncated,
             };
-            // The receiver is gone only when the exchange was abandoned, so nobody wants the copy.
+            // The receiver is gone only when the exchange was abandoned, so the copy is not needed.
             let _ = report.send(inspected);
         }
     }

@@ -17,7 +17,7 @@ pub enum ProxyError {
     InvalidTrustedProxy { value: String, reason: String },
 }
 
-/// Why a request could not be answered by the upstream.
+/// Why a request got no upstream response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum UpstreamFailure {
     /// The TCP connection could not be established (refused, unreachable,

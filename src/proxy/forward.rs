@@ -142,8 +142,8 @@ impl<H: Hooks> Proxy<H> {
             .any(|range| range.contains(peer.ip()))
     }
 
-    /// Answers one client request, through the upstream or with a page of
-    /// the proxy's own. Never fails: every error becomes a response.
+    /// Responds to one client request, through the upstream or with a page
+    /// of the proxy's own. Never fails: every error becomes a response.
     pub(crate) async fn handle(
         &self,
         mut request: Request<Incoming>,
@@ -192,6 +192,9 @@ impl<H: Hooks> Proxy<H> {
         let (body, request_copy, gate) =
             self.request_body(body, request_inspect, expects_continue(&head.headers));
         let mut upstream_request = Request::from_parts(head, body);
+        // NOTE: informational responses other than 100 (such as 103 Early
+        // Hints) are dropped, because hyper 1.13's server rejects any 1xx
+        // response head except 101 and its own automatic 100 Continue.
         if let Some(gate) = &gate {
             let gate = gate.clone();
             hyper::ext::on_informational(&mut upstream_request, move |response| {
@@ -357,7 +360,7 @@ impl PendingCopy {
     }
 }
 
-/// Answers with the proxy's own page and records the metrics for it.
+/// Responds with the proxy's own page and records the metrics for it.
 fn finish_locally(status: StatusCode, started: Instant) -> Response<ProxyBody> {
     metrics::record_response(status, started.elapsed());
     error_page(status)

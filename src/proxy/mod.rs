@@ -1,5 +1,5 @@
 //! The reverse proxy: an HTTP/1.1 server that forwards every request to the
-//! storefront and streams the answer back, with Footprint's own decisions
+//! storefront and streams the response back, with Footprint's own decisions
 //! plugged in through [`Hooks`].
 //!
 //! The proxy is generic on purpose. It knows HTTP (hop-by-hop headers,
@@ -32,7 +32,9 @@
 //! 4. **Forward**: `X-Forwarded-For/-Proto/-Host` and `Forwarded` are set,
 //!    `Host` is kept or rewritten, and the request streams upstream over a
 //!    pooled connection. The requested prefix of the body is copied while
-//!    it passes.
+//!    it passes. A body without `Content-Length` that grows past
+//!    `max_request_body_bytes` is cut off: the upstream request is aborted
+//!    and the client gets 413.
 //! 5. **Capture** happens inside the hooks while the storefront answers: the
 //!    proxy only delivers the copied prefix in phase 7.
 //! 6. **Respond** ([`Hooks::on_response`]): the upstream response head,

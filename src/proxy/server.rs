@@ -60,7 +60,11 @@ pub async fn serve<H: Hooks>(
                 }
             },
             // Reaps finished connections so the set holds only live ones.
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            Some(finished) = connections.join_next(), if !connections.is_empty() => {
+                if let Err(error) = finished {
+                    tracing::error!(%error, "connection task failed");
+                }
+            }
         }
     }
 
