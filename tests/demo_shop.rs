@@ -65,7 +65,8 @@ async fn anonymous_browsing_merges_into_registered_customer(store: Arc<dyn Store
     let laptop = browser();
     get(&laptop, &app, "/").await;
     get(&laptop, &app, "/product/sku-1").await;
-    let registered = post(&laptop, &app, "/register", &[("email", "Jane@Example.com"), ("password", "secret-123")]).await;
+    let registered =
+        post(&laptop, &app, "/register", &[("email", "Jane@Example.com"), ("password", "secret-123")]).await;
     assert_eq!(registered.status(), StatusCode::SEE_OTHER);
     get(&laptop, &app, "/logout").await;
 
@@ -86,7 +87,10 @@ async fn anonymous_browsing_merges_into_registered_customer(store: Arc<dyn Store
     let login = post(&phone, &app, "/login", &[("email", " jane@example.com"), ("password", "secret-123")]).await;
     assert_eq!(login.status(), StatusCode::SEE_OTHER);
     let account = get(&phone, &app, "/account").await;
-    assert!(account.text().await.expect("body").contains("jane@example.com"), "the shop's session works through the proxy");
+    assert!(
+        account.text().await.expect("body").contains("jane@example.com"),
+        "the shop's session works through the proxy"
+    );
 
     let profile = app
         .admin_until("/api/v1/contacts/by-email/jane@example.com", |status, json| {
@@ -107,8 +111,12 @@ async fn anonymous_browsing_merges_into_registered_customer(store: Arc<dyn Store
     assert_eq!(old["requested_id"], anonymous_id.as_str());
 
     let timeline = app.admin_get(&format!("/api/v1/contacts/{id}/activities?type=product_visit")).await.1;
-    let products: Vec<&str> =
-        timeline["items"].as_array().expect("items").iter().filter_map(|i| i["properties"]["product_id"].as_str()).collect();
+    let products: Vec<&str> = timeline["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|i| i["properties"]["product_id"].as_str())
+        .collect();
     assert_eq!(products, vec!["sku-4", "sku-3", "sku-1"], "newest first, from both browsers");
     app.stop().await;
 }
@@ -149,7 +157,8 @@ async fn reloaded_confirmation_counts_one_order(store: Arc<dyn Store>) {
     let tracker_page = get(&shopper, &app, "/search?q=done").await;
     assert!(support::app::tracker_of(&tracker_page).is_none());
 
-    let login = post(&shopper, &app, "/login", &[("email", "customer@example.com"), ("password", "demo-pass-123")]).await;
+    let login =
+        post(&shopper, &app, "/login", &[("email", "customer@example.com"), ("password", "demo-pass-123")]).await;
     assert_eq!(login.status(), StatusCode::SEE_OTHER);
     let profile = app
         .admin_until("/api/v1/contacts/by-email/customer@example.com", |status, json| {

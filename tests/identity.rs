@@ -129,10 +129,8 @@ async fn merge_moves_everything_into_registered_contact(store: Arc<dyn Store>) {
     let early_at = early.at;
     let anonymous = visit(&store, &identity, &phone, early).await;
     visit(&store, &identity, &phone, activity(ActivityKind::Search, &[("term", "shoes")])).await;
-    let anonymous_fields = BTreeMap::from([
-        ("first_name".to_owned(), "Ana".to_owned()),
-        ("city".to_owned(), "Madrid".to_owned()),
-    ]);
+    let anonymous_fields =
+        BTreeMap::from([("first_name".to_owned(), "Ana".to_owned()), ("city".to_owned(), "Madrid".to_owned())]);
     store.set_fields(anonymous, &anonymous_fields, false, now_millis()).await.expect("store");
 
     let outcome = login(&identity, &phone, " ANA@example.com").await;

@@ -33,8 +33,7 @@ use support::oscar::{repository_root, OscarShop, ENV_OSCAR_HOME};
 use support::redis::RedisServer;
 
 /// Firefox 128 on Linux: any User-Agent that no bot pattern matches.
-const BROWSER_USER_AGENT: &str =
-    "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+const BROWSER_USER_AGENT: &str = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
 /// Hang guard for asynchronously written activity to show in the admin API.
 const POLL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Hang guard for one HTTP request. A login hashes the password, which
@@ -50,15 +49,12 @@ fn config_path() -> PathBuf {
 
 fn load_config() -> Config {
     let path = config_path();
-    let text = std::fs::read_to_string(&path)
-        .unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|error| panic!("cannot read {}: {error}", path.display()));
     Config::from_toml(&text).unwrap_or_else(|error| panic!("invalid {}: {error}", path.display()))
 }
 
 fn print_skip(test: &str) {
-    eprintln!(
-        "skipped {test}: {ENV_OSCAR_HOME} is not set; `./scripts/test.sh` builds the shop and runs it"
-    );
+    eprintln!("skipped {test}: {ENV_OSCAR_HOME} is not set; `./scripts/test.sh` builds the shop and runs it");
 }
 
 /// Returns a unique address, because every shop started from one home shares its
@@ -84,18 +80,10 @@ async fn start_stack() -> Option<Stack> {
     let shop = OscarShop::start_with_trusted_origins(&[format!("http://{listen}")]).await?;
     let redis = RedisServer::start();
 
-    let overrides = Overrides {
-        upstream: shop.url(),
-        redis_url: redis.url(),
-        listen: Some(listen),
-        ..Overrides::default()
-    };
+    let overrides =
+        Overrides { upstream: shop.url(), redis_url: redis.url(), listen: Some(listen), ..Overrides::default() };
     let footprint = Footprint::start(&config_path(), overrides).await;
-    Some(Stack {
-        footprint,
-        _shop: shop,
-        _redis: redis,
-    })
+    Some(Stack { footprint, _shop: shop, _redis: redis })
 }
 
 // ---------------------------------------------------------------- shopper
@@ -127,12 +115,7 @@ impl Shopper {
             .build()
             .expect("cannot build an HTTP client");
         let tracker_cookie = load_config().tracker.cookie_name;
-        Shopper {
-            client,
-            jar,
-            base: base.trim_end_matches('/').to_owned(),
-            tracker_cookie,
-        }
+        Shopper { client, jar, base: base.trim_end_matches('/').to_owned(), tracker_cookie }
     }
 
     async fn get(&self, path: &str) -> Page {
@@ -145,10 +128,7 @@ impl Shopper {
         if let Some(language) = language {
             request = request.header(ACCEPT_LANGUAGE, language);
         }
-        let response = request
-            .send()
-            .await
-            .unwrap_or_else(|error| panic!("GET {url} failed: {error}"));
+        let response = request.send().await.unwrap_or_else(|error| panic!("GET {url} failed: {error}"));
         Page::read(response).await
     }
 
@@ -191,12 +171,8 @@ impl Shopper {
     }
 
     fn expect_tracker(&self, browser: &str) -> Uuid {
-        self.tracker().unwrap_or_else(|| {
-            panic!(
-                "{browser} has no valid `{}` tracker cookie from the proxy",
-                self.tracker_cookie
-            )
-        })
+        self.tracker()
+            .unwrap_or_else(|| panic!("{browser} has no valid `{}` tracker cookie from the proxy", self.tracker_cookie))
     }
 }
 
@@ -205,33 +181,21 @@ impl Page {
         let status = response.status();
         let headers = response.headers().clone();
         let body = response.text().await.unwrap_or_default();
-        Page {
-            status,
-            headers,
-            body,
-        }
+        Page { status, headers, body }
     }
 
     fn location(&self) -> Option<&str> {
-        self.headers
-            .get(LOCATION)
-            .and_then(|value| value.to_str().ok())
+        self.headers.get(LOCATION).and_then(|value| value.to_str().ok())
     }
 
     /// Returns whether the response sets cookie `name` to a non-empty value, as
     /// opposed to clearing it with `name=""`.
     fn sets_cookie(&self, name: &str) -> bool {
-        self.headers
-            .get_all(SET_COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .any(|cookie| {
-                let value = cookie
-                    .strip_prefix(name)
-                    .and_then(|rest| rest.strip_prefix('='));
-                let value = value.map(|rest| rest.split(';').next().unwrap_or_default());
-                matches!(value, Some(value) if !value.is_empty() && value != "\"\"")
-            })
+        self.headers.get_all(SET_COOKIE).iter().filter_map(|value| value.to_str().ok()).any(|cookie| {
+            let value = cookie.strip_prefix(name).and_then(|rest| rest.strip_prefix('='));
+            let value = value.map(|rest| rest.split(';').next().unwrap_or_default());
+            matches!(value, Some(value) if !value.is_empty() && value != "\"\"")
+        })
     }
 
     fn clears_cookie(&self, name: &str) -> bool {
@@ -246,8 +210,7 @@ impl Page {
     /// Returns the first `csrfmiddlewaretoken` of the page's forms. Django masks the
     /// token differently in every render, and any rendered one is valid.
     fn csrf_token(&self) -> String {
-        let pattern = regex::Regex::new(r#"name="csrfmiddlewaretoken" value="([^"]+)""#)
-            .expect("valid regex");
+        let pattern = regex::Regex::new(r#"name="csrfmiddlewaretoken" value="([^"]+)""#).expect("valid regex");
         pattern
             .captures(&self.body)
             .map(|captures| captures[1].to_owned())
@@ -290,9 +253,7 @@ async fn read_activities(footprint: &Footprint, contact_id: &str) -> Option<Vec<
         }
         items.extend(page["items"].as_array()?.iter().cloned());
         match page["next"].as_str() {
-            Some(cursor) => {
-                path = format!("api/v1/contacts/{contact_id}/activities?limit=50&before={cursor}")
-            }
+            Some(cursor) => path = format!("api/v1/contacts/{contact_id}/activities?limit=50&before={cursor}"),
             None => return Some(items),
         }
     }
@@ -331,12 +292,7 @@ fn property<'a>(item: &'a Value, name: &str) -> Option<&'a str> {
 fn string_list(value: &Value) -> Vec<String> {
     value
         .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .filter_map(|item| item.as_str().map(str::to_owned))
-                .collect()
-        })
+        .map(|items| items.iter().filter_map(|item| item.as_str().map(str::to_owned)).collect())
         .unwrap_or_default()
 }
 
@@ -408,24 +364,11 @@ async fn check_out(shopper: &Shopper, guest_email: Option<&str>) -> Page {
                     ],
                 )
                 .await;
-            assert_eq!(
-                chosen.location(),
-                Some("/checkout/shipping-address/"),
-                "gateway: {}",
-                chosen.body
-            );
+            assert_eq!(chosen.location(), Some("/checkout/shipping-address/"), "gateway: {}", chosen.body);
         }
         None => {
-            assert_eq!(
-                entry.status,
-                StatusCode::FOUND,
-                "checkout entry when logged in"
-            );
-            assert_eq!(
-                entry.location(),
-                Some("/checkout/shipping-address/"),
-                "checkout entry"
-            );
+            assert_eq!(entry.status, StatusCode::FOUND, "checkout entry when logged in");
+            assert_eq!(entry.location(), Some("/checkout/shipping-address/"), "checkout entry");
         }
     }
 
@@ -447,30 +390,14 @@ async fn check_out(shopper: &Shopper, guest_email: Option<&str>) -> Page {
             ],
         )
         .await;
-    assert_eq!(
-        address.location(),
-        Some("/checkout/shipping-method/"),
-        "address: {}",
-        address.body
-    );
+    assert_eq!(address.location(), Some("/checkout/shipping-method/"), "address: {}", address.body);
 
     // This GET stores the only shipping method in the session.
     let method = shopper.get("/checkout/shipping-method/").await;
-    assert_eq!(
-        method.location(),
-        Some("/checkout/payment-method/"),
-        "shipping method"
-    );
+    assert_eq!(method.location(), Some("/checkout/payment-method/"), "shipping method");
     let payment = shopper.get("/checkout/payment-method/").await;
-    assert_eq!(
-        payment.location(),
-        Some("/checkout/payment-details/"),
-        "payment method"
-    );
-    assert_eq!(
-        shopper.get("/checkout/payment-details/").await.status,
-        StatusCode::OK
-    );
+    assert_eq!(payment.location(), Some("/checkout/payment-details/"), "payment method");
+    assert_eq!(shopper.get("/checkout/payment-details/").await.status, StatusCode::OK);
 
     let preview = shopper.get("/checkout/preview/").await;
     assert_eq!(preview.status, StatusCode::OK, "preview");
@@ -479,18 +406,10 @@ async fn check_out(shopper: &Shopper, guest_email: Option<&str>) -> Page {
         .post_form(
             "/checkout/preview/",
             "/checkout/preview/",
-            &[
-                ("csrfmiddlewaretoken", token.as_str()),
-                ("action", "place_order"),
-            ],
+            &[("csrfmiddlewaretoken", token.as_str()), ("action", "place_order")],
         )
         .await;
-    assert_eq!(
-        placed.location(),
-        Some("/checkout/thank-you/"),
-        "place order: {}",
-        placed.body
-    );
+    assert_eq!(placed.location(), Some("/checkout/thank-you/"), "place order: {}", placed.body);
 
     let thank_you = shopper.get("/checkout/thank-you/").await;
     assert_eq!(thank_you.status, StatusCode::OK, "thank-you page");
@@ -504,12 +423,7 @@ fn order_number_in_title(page: &Page) -> String {
     title
         .captures(&page.body)
         .map(|captures| captures[1].to_owned())
-        .unwrap_or_else(|| {
-            panic!(
-                "no order number in the thank-you page title:\n{}",
-                page.body
-            )
-        })
+        .unwrap_or_else(|| panic!("no order number in the thank-you page title:\n{}", page.body))
 }
 
 // ---------------------------------------------------------------- tests
@@ -533,80 +447,37 @@ async fn shopper_journey_merges_into_registered_contact() {
     let first = Shopper::new(&proxy);
     let catalogue = first.get("/catalogue/").await;
     assert_eq!(catalogue.status, StatusCode::OK, "GET /catalogue/");
-    assert!(
-        catalogue.body.contains("/catalogue/the-django-book_1/"),
-        "catalogue lists product 1"
-    );
+    assert!(catalogue.body.contains("/catalogue/the-django-book_1/"), "catalogue lists product 1");
     let first_tracker = first.expect_tracker("browser 1 after its first page");
 
     let book = first.get("/catalogue/the-django-book_1/").await;
     assert_eq!(book.status, StatusCode::OK, "GET product 1");
-    assert!(
-        book.body.contains(r#"id="add_to_basket_form""#),
-        "product 1 has its basket form"
-    );
-    assert_eq!(
-        first.get("/catalogue/python-cookbook_2/").await.status,
-        StatusCode::OK
-    );
+    assert!(book.body.contains(r#"id="add_to_basket_form""#), "product 1 has its basket form");
+    assert_eq!(first.get("/catalogue/python-cookbook_2/").await.status, StatusCode::OK);
     let search = first.get("/search/?q=cable").await;
     assert_eq!(search.status, StatusCode::OK, "GET /search/?q=cable");
-    assert!(
-        search.body.contains("/catalogue/usb-c-cable_4/"),
-        "search for cable finds product 4"
-    );
+    assert!(search.body.contains("/catalogue/usb-c-cable_4/"), "search for cable finds product 4");
 
     // Browser 1: register through the CSRF-protected form, which logs in.
     let registered = register(&first, &email).await;
-    assert_eq!(
-        registered.status,
-        StatusCode::FOUND,
-        "registration: {}",
-        registered.body
-    );
-    assert_eq!(
-        registered.location(),
-        Some("/accounts/profile/"),
-        "registration redirect"
-    );
-    assert!(
-        registered.sets_cookie("sessionid"),
-        "registration logs the shopper in"
-    );
+    assert_eq!(registered.status, StatusCode::FOUND, "registration: {}", registered.body);
+    assert_eq!(registered.location(), Some("/accounts/profile/"), "registration redirect");
+    assert!(registered.sets_cookie("sessionid"), "registration logs the shopper in");
     let profile = first.get("/accounts/profile/").await;
-    assert_eq!(
-        profile.status,
-        StatusCode::OK,
-        "GET /accounts/profile/ after registration"
-    );
-    assert!(
-        profile.body.contains(&email),
-        "profile page shows the registered email"
-    );
+    assert_eq!(profile.status, StatusCode::OK, "GET /accounts/profile/ after registration");
+    assert!(profile.body.contains(&email), "profile page shows the registered email");
 
     let logout = first.get("/accounts/logout/").await;
     assert_eq!(logout.status, StatusCode::FOUND, "GET /accounts/logout/");
     assert_eq!(logout.location(), Some("/catalogue/"), "logout redirect");
-    assert!(
-        logout.clears_cookie("sessionid"),
-        "logout clears the session cookie"
-    );
-    assert_eq!(
-        first.expect_tracker("browser 1 after logout"),
-        first_tracker
-    );
+    assert!(logout.clears_cookie("sessionid"), "logout clears the session cookie");
+    assert_eq!(first.expect_tracker("browser 1 after logout"), first_tracker);
 
     // Browser 2: browse and fill a basket anonymously.
     let second = Shopper::new(&proxy);
-    assert_eq!(
-        second.get("/catalogue/clean-architecture_3/").await.status,
-        StatusCode::OK
-    );
+    assert_eq!(second.get("/catalogue/clean-architecture_3/").await.status, StatusCode::OK);
     let second_tracker = second.expect_tracker("browser 2 after its first page");
-    assert_ne!(
-        second_tracker, first_tracker,
-        "each browser gets its own tracker"
-    );
+    assert_ne!(second_tracker, first_tracker, "each browser gets its own tracker");
     let cable = second.get("/catalogue/usb-c-cable_4/").await;
     assert_eq!(cable.status, StatusCode::OK, "GET product 4");
     let token = cable.csrf_token();
@@ -617,80 +488,34 @@ async fn shopper_journey_merges_into_registered_contact() {
             &[("csrfmiddlewaretoken", token.as_str()), ("quantity", "1")],
         )
         .await;
-    assert_eq!(
-        added.status,
-        StatusCode::FOUND,
-        "POST /basket/add/4/: {}",
-        added.body
-    );
+    assert_eq!(added.status, StatusCode::FOUND, "POST /basket/add/4/: {}", added.body);
     // Oscar redirects to the Referer; that it names the proxy shows the
     // browser's Host reached the shop.
     let back_to_product = format!("{proxy}/catalogue/usb-c-cable_4/");
-    assert_eq!(
-        added.location(),
-        Some(back_to_product.as_str()),
-        "basket add redirect"
-    );
-    assert!(
-        added.sets_cookie("oscar_open_basket"),
-        "anonymous basket cookie"
-    );
+    assert_eq!(added.location(), Some(back_to_product.as_str()), "basket add redirect");
+    assert!(added.sets_cookie("oscar_open_basket"), "anonymous basket cookie");
 
     let tracker_path = format!("api/v1/contacts/by-tracker/{second_tracker}");
-    let anonymous = poll_admin(
-        footprint,
-        &tracker_path,
-        "browser 2's basket add",
-        |status, body| status == StatusCode::OK && counter(body, "cart_update") >= 1,
-    )
+    let anonymous = poll_admin(footprint, &tracker_path, "browser 2's basket add", |status, body| {
+        status == StatusCode::OK && counter(body, "cart_update") >= 1
+    })
     .await;
-    assert_eq!(
-        anonymous["registered"], false,
-        "browser 2's contact before login: {anonymous}"
-    );
-    assert_eq!(
-        counter(&anonymous, "product_visit"),
-        2,
-        "browser 2's contact: {anonymous}"
-    );
+    assert_eq!(anonymous["registered"], false, "browser 2's contact before login: {anonymous}");
+    assert_eq!(counter(&anonymous, "product_visit"), 2, "browser 2's contact: {anonymous}");
     let anonymous_id = anonymous["id"].as_str().expect("contact id").to_owned();
-    let pre_merge_cookie = second
-        .tracker_cookie_value()
-        .expect("browser 2 has a tracker cookie");
+    let pre_merge_cookie = second.tracker_cookie_value().expect("browser 2 has a tracker cookie");
 
     // Browser 2: log in as the registered shopper.
     let logged_in = log_in(&second, &email, PASSWORD).await;
-    assert_eq!(
-        logged_in.status,
-        StatusCode::FOUND,
-        "login: {}",
-        logged_in.body
-    );
-    assert_eq!(
-        logged_in.location(),
-        Some("/accounts/profile/"),
-        "login redirect"
-    );
-    assert!(
-        logged_in.sets_cookie("sessionid"),
-        "login sets a session cookie"
-    );
+    assert_eq!(logged_in.status, StatusCode::FOUND, "login: {}", logged_in.body);
+    assert_eq!(logged_in.location(), Some("/accounts/profile/"), "login redirect");
+    assert!(logged_in.sets_cookie("sessionid"), "login sets a session cookie");
     let profile = second.get("/accounts/profile/").await;
-    assert_eq!(
-        profile.status,
-        StatusCode::OK,
-        "GET /accounts/profile/ after login"
-    );
-    assert!(
-        profile.body.contains(&email),
-        "profile page shows the email after login"
-    );
+    assert_eq!(profile.status, StatusCode::OK, "GET /accounts/profile/ after login");
+    assert!(profile.body.contains(&email), "profile page shows the email after login");
     let basket = second.get("/basket/").await;
     assert_eq!(basket.status, StatusCode::OK, "GET /basket/ after login");
-    assert!(
-        basket.body.contains("/catalogue/usb-c-cable_4/"),
-        "Oscar kept the anonymous basket"
-    );
+    assert!(basket.body.contains("/catalogue/usb-c-cable_4/"), "Oscar kept the anonymous basket");
 
     // Browser 2: order the basket.
     let thank_you = check_out(&second, None).await;
@@ -707,115 +532,56 @@ async fn shopper_journey_merges_into_registered_contact() {
     let cookie_name = load_config().tracker.cookie_name;
     let mouse = stale
         .get(format!("{proxy}/catalogue/wireless-mouse_5/"))
-        .header(
-            reqwest::header::COOKIE,
-            format!("{cookie_name}={pre_merge_cookie}"),
-        )
+        .header(reqwest::header::COOKIE, format!("{cookie_name}={pre_merge_cookie}"))
         .send()
         .await
         .expect("GET product 5 with the pre-merge cookie failed");
-    assert_eq!(
-        mouse.status(),
-        StatusCode::OK,
-        "GET product 5 with the pre-merge cookie"
-    );
+    assert_eq!(mouse.status(), StatusCode::OK, "GET product 5 with the pre-merge cookie");
 
     // The registered contact owns both browsers and the merged contact.
     let email_path = format!("api/v1/contacts/by-email/{email}");
-    let contact = poll_admin(
-        footprint,
-        &email_path,
-        "the merge into the registered contact",
-        |status, body| {
-            status == StatusCode::OK && string_list(&body["merged_from"]).contains(&anonymous_id)
-        },
-    )
+    let contact = poll_admin(footprint, &email_path, "the merge into the registered contact", |status, body| {
+        status == StatusCode::OK && string_list(&body["merged_from"]).contains(&anonymous_id)
+    })
     .await;
     let contact_id = contact["id"].as_str().expect("contact id").to_owned();
-    assert_ne!(
-        contact_id, anonymous_id,
-        "the survivor is the registered contact"
-    );
+    assert_ne!(contact_id, anonymous_id, "the survivor is the registered contact");
     assert_eq!(contact["registered"], true, "contact: {contact}");
-    assert_eq!(
-        contact["fields"]["email"],
-        email.as_str(),
-        "contact: {contact}"
-    );
+    assert_eq!(contact["fields"]["email"], email.as_str(), "contact: {contact}");
     let trackers = string_list(&contact["trackers"]);
-    assert!(
-        trackers.contains(&first_tracker.to_string()),
-        "browser 1's tracker: {contact}"
-    );
-    assert!(
-        trackers.contains(&second_tracker.to_string()),
-        "browser 2's tracker: {contact}"
-    );
+    assert!(trackers.contains(&first_tracker.to_string()), "browser 1's tracker: {contact}");
+    assert!(trackers.contains(&second_tracker.to_string()), "browser 2's tracker: {contact}");
 
     for (browser, tracker) in [("browser 1", first_tracker), ("browser 2", second_tracker)] {
-        let (status, owner) = footprint
-            .admin_get(&format!("api/v1/contacts/by-tracker/{tracker}"))
-            .await;
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "{browser}'s tracker lookup: {owner}"
-        );
-        assert_eq!(
-            owner["id"],
-            contact_id.as_str(),
-            "{browser}'s tracker resolves to the contact"
-        );
+        let (status, owner) = footprint.admin_get(&format!("api/v1/contacts/by-tracker/{tracker}")).await;
+        assert_eq!(status, StatusCode::OK, "{browser}'s tracker lookup: {owner}");
+        assert_eq!(owner["id"], contact_id.as_str(), "{browser}'s tracker resolves to the contact");
     }
-    let (status, merged) = footprint
-        .admin_get(&format!("api/v1/contacts/{anonymous_id}"))
-        .await;
+    let (status, merged) = footprint.admin_get(&format!("api/v1/contacts/{anonymous_id}")).await;
     assert_eq!(status, StatusCode::OK, "merged contact lookup: {merged}");
-    assert_eq!(
-        merged["id"],
-        contact_id.as_str(),
-        "the merged id resolves to the survivor"
-    );
-    assert_eq!(
-        merged["requested_id"],
-        anonymous_id.as_str(),
-        "the response names the requested id"
-    );
+    assert_eq!(merged["id"], contact_id.as_str(), "the merged id resolves to the survivor");
+    assert_eq!(merged["requested_id"], anonymous_id.as_str(), "the response names the requested id");
 
     // The timeline contains both browsers' activity once each, in order.
-    let items = poll_activities(
-        footprint,
-        &contact_id,
-        "login, merge, purchase and the pre-merge cookie's visit",
-        |items| {
+    let items =
+        poll_activities(footprint, &contact_id, "login, merge, purchase and the pre-merge cookie's visit", |items| {
             !of_type(items, "login").is_empty()
                 && !of_type(items, "merge").is_empty()
                 && !of_type(items, "purchase").is_empty()
-                && of_type(items, "product_visit")
-                    .iter()
-                    .any(|item| property(item, "product_id") == Some("5"))
-        },
-    )
-    .await;
+                && of_type(items, "product_visit").iter().any(|item| property(item, "product_id") == Some("5"))
+        })
+        .await;
 
     let product_visits = of_type(&items, "product_visit");
-    let visited: Vec<&str> = product_visits
-        .iter()
-        .filter_map(|item| property(item, "product_id"))
-        .collect();
+    let visited: Vec<&str> = product_visits.iter().filter_map(|item| property(item, "product_id")).collect();
     assert_eq!(visited.len(), 5, "product visits: {product_visits:#?}");
     assert_eq!(
         visited.iter().copied().collect::<BTreeSet<_>>(),
         BTreeSet::from(["1", "2", "3", "4", "5"]),
         "visited product ids"
     );
-    let cable_visit = product_visits
-        .iter()
-        .find(|item| property(item, "product_id") == Some("4"));
-    assert_eq!(
-        cable_visit.map(|item| &item["url"]),
-        Some(&Value::from("/catalogue/usb-c-cable_4/"))
-    );
+    let cable_visit = product_visits.iter().find(|item| property(item, "product_id") == Some("4"));
+    assert_eq!(cable_visit.map(|item| &item["url"]), Some(&Value::from("/catalogue/usb-c-cable_4/")));
 
     let searches = of_type(&items, "search");
     assert_eq!(searches.len(), 1, "searches: {searches:#?}");
@@ -823,28 +589,16 @@ async fn shopper_journey_merges_into_registered_contact() {
 
     let cart_updates = of_type(&items, "cart_update");
     assert_eq!(cart_updates.len(), 1, "cart updates: {cart_updates:#?}");
-    assert_eq!(
-        property(cart_updates[0], "product_id"),
-        Some("4"),
-        "cart update product"
-    );
+    assert_eq!(property(cart_updates[0], "product_id"), Some("4"), "cart update product");
 
     assert_eq!(of_type(&items, "registration").len(), 1, "one registration");
     assert_eq!(of_type(&items, "login").len(), 1, "one login");
     let merges = of_type(&items, "merge");
     assert_eq!(merges.len(), 1, "merges: {merges:#?}");
-    assert_eq!(
-        property(merges[0], "merged_contact"),
-        Some(anonymous_id.as_str()),
-        "merged contact"
-    );
+    assert_eq!(property(merges[0], "merged_contact"), Some(anonymous_id.as_str()), "merged contact");
     let purchases = of_type(&items, "purchase");
     assert_eq!(purchases.len(), 1, "purchases: {purchases:#?}");
-    assert_eq!(
-        property(purchases[0], "order_id"),
-        Some(order.as_str()),
-        "order number"
-    );
+    assert_eq!(property(purchases[0], "order_id"), Some(order.as_str()), "order number");
 
     // Newest first by time, and the journey's steps in the order they happened.
     let times: Vec<time::OffsetDateTime> = items
@@ -855,16 +609,12 @@ async fn shopper_journey_merges_into_registered_contact() {
                 .unwrap_or_else(|error| panic!("activity time {at:?} is not RFC 3339: {error}"))
         })
         .collect();
-    assert!(
-        times.windows(2).all(|pair| pair[0] >= pair[1]),
-        "timeline is newest first: {times:?}"
-    );
+    assert!(times.windows(2).all(|pair| pair[0] >= pair[1]), "timeline is newest first: {times:?}");
     let position = |kind: &str, key: Option<(&str, &str)>| {
         items
             .iter()
             .rposition(|item| {
-                item["type"] == kind
-                    && key.is_none_or(|(name, value)| property(item, name) == Some(value))
+                item["type"] == kind && key.is_none_or(|(name, value)| property(item, name) == Some(value))
             })
             .unwrap_or_else(|| panic!("no {kind} {key:?} in the timeline"))
     };
@@ -880,22 +630,13 @@ async fn shopper_journey_merges_into_registered_contact() {
         position("purchase", None),
         position("product_visit", Some(("product_id", "5"))),
     ];
-    assert!(
-        journey.windows(2).all(|pair| pair[0] > pair[1]),
-        "journey order (newest-first indexes): {journey:?}"
-    );
+    assert!(journey.windows(2).all(|pair| pair[0] > pair[1]), "journey order (newest-first indexes): {journey:?}");
 
-    let contact = poll_admin(
-        footprint,
-        &format!("api/v1/contacts/{contact_id}"),
-        "combined counters",
-        |status, body| {
-            status == StatusCode::OK
-                && counter(body, "purchase") >= 1
-                && counter(body, "product_visit") >= 5
-        },
-    )
-    .await;
+    let contact =
+        poll_admin(footprint, &format!("api/v1/contacts/{contact_id}"), "combined counters", |status, body| {
+            status == StatusCode::OK && counter(body, "purchase") >= 1 && counter(body, "product_visit") >= 5
+        })
+        .await;
     assert_eq!(counter(&contact, "product_visit"), 5, "counters: {contact}");
     assert_eq!(counter(&contact, "search"), 1, "counters: {contact}");
     assert_eq!(counter(&contact, "cart_update"), 1, "counters: {contact}");
@@ -922,36 +663,17 @@ async fn shared_browser_keeps_accounts_apart() {
     let tracker = browser.expect_tracker("the browser after its first page");
 
     let registered = register(&browser, &first_email).await;
-    assert_eq!(
-        registered.status,
-        StatusCode::FOUND,
-        "registration: {}",
-        registered.body
-    );
-    assert!(
-        registered.sets_cookie("sessionid"),
-        "registration logs the first shopper in"
-    );
+    assert_eq!(registered.status, StatusCode::FOUND, "registration: {}", registered.body);
+    assert!(registered.sets_cookie("sessionid"), "registration logs the first shopper in");
     let logout = browser.get("/accounts/logout/").await;
     assert_eq!(logout.location(), Some("/catalogue/"), "logout redirect");
 
     let logged_in = log_in(&browser, second_email, "CustomerPass-123").await;
-    assert_eq!(
-        logged_in.status,
-        StatusCode::FOUND,
-        "login: {}",
-        logged_in.body
-    );
-    assert!(
-        logged_in.sets_cookie("sessionid"),
-        "login sets a session cookie"
-    );
+    assert_eq!(logged_in.status, StatusCode::FOUND, "login: {}", logged_in.body);
+    assert!(logged_in.sets_cookie("sessionid"), "login sets a session cookie");
     let mouse = browser.get("/catalogue/wireless-mouse_5/").await;
     assert_eq!(mouse.status, StatusCode::OK, "GET product 5");
-    assert_eq!(
-        browser.expect_tracker("the browser after both logins"),
-        tracker
-    );
+    assert_eq!(browser.expect_tracker("the browser after both logins"), tracker);
 
     let second = poll_admin(
         footprint,
@@ -960,84 +682,38 @@ async fn shared_browser_keeps_accounts_apart() {
         |status, body| status == StatusCode::OK && counter(body, "product_visit") >= 1,
     )
     .await;
-    let (status, first) = footprint
-        .admin_get(&format!("api/v1/contacts/by-email/{first_email}"))
-        .await;
+    let (status, first) = footprint.admin_get(&format!("api/v1/contacts/by-email/{first_email}")).await;
     assert_eq!(status, StatusCode::OK, "first shopper lookup: {first}");
     let first_id = first["id"].as_str().expect("contact id").to_owned();
     let second_id = second["id"].as_str().expect("contact id").to_owned();
-    assert_ne!(
-        first_id, second_id,
-        "two registered shoppers stay two contacts"
-    );
+    assert_ne!(first_id, second_id, "two registered shoppers stay two contacts");
     assert_eq!(first["registered"], true, "first contact: {first}");
     assert_eq!(second["registered"], true, "second contact: {second}");
-    assert!(
-        string_list(&second["merged_from"]).is_empty(),
-        "no merge into the second contact: {second}"
-    );
-    assert!(
-        string_list(&first["merged_from"]).is_empty(),
-        "no merge into the first contact: {first}"
-    );
+    assert!(string_list(&second["merged_from"]).is_empty(), "no merge into the second contact: {second}");
+    assert!(string_list(&first["merged_from"]).is_empty(), "no merge into the first contact: {first}");
 
-    let (status, owner) = footprint
-        .admin_get(&format!("api/v1/contacts/by-tracker/{tracker}"))
-        .await;
+    let (status, owner) = footprint.admin_get(&format!("api/v1/contacts/by-tracker/{tracker}")).await;
     assert_eq!(status, StatusCode::OK, "tracker lookup: {owner}");
-    assert_eq!(
-        owner["id"],
-        second_id.as_str(),
-        "the tracker follows the last login"
-    );
-    assert!(
-        string_list(&second["trackers"]).contains(&tracker.to_string()),
-        "second contact's trackers: {second}"
-    );
+    assert_eq!(owner["id"], second_id.as_str(), "the tracker follows the last login");
+    assert!(string_list(&second["trackers"]).contains(&tracker.to_string()), "second contact's trackers: {second}");
     assert!(
         !string_list(&first["trackers"]).contains(&tracker.to_string()),
         "the tracker no longer links to the first contact: {first}"
     );
 
-    let second_items = poll_activities(
-        footprint,
-        &second_id,
-        "the second shopper's login",
-        |items| !of_type(items, "login").is_empty(),
-    )
+    let second_items = poll_activities(footprint, &second_id, "the second shopper's login", |items| {
+        !of_type(items, "login").is_empty()
+    })
     .await;
     let second_visits = of_type(&second_items, "product_visit");
-    assert_eq!(
-        second_visits.len(),
-        1,
-        "second shopper's product visits: {second_visits:#?}"
-    );
-    assert_eq!(
-        property(second_visits[0], "product_id"),
-        Some("5"),
-        "viewed product"
-    );
-    assert!(
-        of_type(&second_items, "registration").is_empty(),
-        "the registration is the first shopper's"
-    );
+    assert_eq!(second_visits.len(), 1, "second shopper's product visits: {second_visits:#?}");
+    assert_eq!(property(second_visits[0], "product_id"), Some("5"), "viewed product");
+    assert!(of_type(&second_items, "registration").is_empty(), "the registration is the first shopper's");
 
-    let first_items = read_activities(footprint, &first_id)
-        .await
-        .expect("first shopper's timeline");
-    assert_eq!(
-        of_type(&first_items, "registration").len(),
-        1,
-        "first shopper's registration"
-    );
-    assert!(
-        of_type(&first_items, "login").is_empty(),
-        "the login is the second shopper's"
-    );
-    assert!(
-        of_type(&first_items, "product_visit").is_empty(),
-        "the product view is the second shopper's only"
-    );
+    let first_items = read_activities(footprint, &first_id).await.expect("first shopper's timeline");
+    assert_eq!(of_type(&first_items, "registration").len(), 1, "first shopper's registration");
+    assert!(of_type(&first_items, "login").is_empty(), "the login is the second shopper's");
+    assert!(of_type(&first_items, "product_visit").is_empty(), "the product view is the second shopper's only");
 }
 
 /// The kit's own shopper walk (browse, register, log in, two checkouts)
@@ -1062,21 +738,12 @@ async fn smoke_script_passes_through_proxy() {
         .unwrap_or_else(|_| panic!("smoke.sh did not finish within {SMOKE_TIMEOUT:?}"))
         .expect("cannot run examples/oscar/smoke.sh");
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "smoke.sh through the proxy failed:\n{stdout}"
-    );
-    assert!(
-        stdout.contains(" passed, 0 failed"),
-        "smoke.sh summary:\n{stdout}"
-    );
+    assert!(output.status.success(), "smoke.sh through the proxy failed:\n{stdout}");
+    assert!(stdout.contains(" passed, 0 failed"), "smoke.sh summary:\n{stdout}");
 
     // Summary line: "user <email>, orders <n> (logged in) and <n> (guest); ..."
-    let summary =
-        regex::Regex::new(r"user (\S+), orders (\S+) \(logged in\)").expect("valid regex");
-    let captures = summary
-        .captures(&stdout)
-        .unwrap_or_else(|| panic!("no summary line:\n{stdout}"));
+    let summary = regex::Regex::new(r"user (\S+), orders (\S+) \(logged in\)").expect("valid regex");
+    let captures = summary.captures(&stdout).unwrap_or_else(|| panic!("no summary line:\n{stdout}"));
     assert_eq!(&captures[1], email, "smoke.sh registered the given email");
     let order = captures[2].to_owned();
 
@@ -1089,17 +756,12 @@ async fn smoke_script_passes_through_proxy() {
     .await;
     assert_eq!(contact["registered"], true, "contact: {contact}");
     let contact_id = contact["id"].as_str().expect("contact id");
-    let items = poll_activities(&stack.footprint, contact_id, "the purchase", |items| {
-        !of_type(items, "purchase").is_empty()
-    })
-    .await;
+    let items =
+        poll_activities(&stack.footprint, contact_id, "the purchase", |items| !of_type(items, "purchase").is_empty())
+            .await;
     let purchases = of_type(&items, "purchase");
     assert_eq!(purchases.len(), 1, "purchases: {purchases:#?}");
-    assert_eq!(
-        property(purchases[0], "order_id"),
-        Some(order.as_str()),
-        "order number"
-    );
+    assert_eq!(property(purchases[0], "order_id"), Some(order.as_str()), "order number");
     assert_eq!(purchases[0]["url"], "/checkout/thank-you/", "purchase url");
 }
 
@@ -1117,8 +779,7 @@ async fn purchase_pattern_reads_thank_you_page() {
         .iter()
         .find(|rule| rule.kind == ActivityKind::Purchase)
         .expect("examples/oscar.toml has a purchase rule");
-    let pattern =
-        regex::Regex::new(&rule.response_body["order_id"]).expect("valid order_id pattern");
+    let pattern = regex::Regex::new(&rule.response_body["order_id"]).expect("valid order_id pattern");
 
     // A guest checkout, the shortest way to a thank-you page.
     let guest = Shopper::new(&shop.url());
@@ -1139,14 +800,8 @@ async fn purchase_pattern_reads_thank_you_page() {
     // paragraph the rule reads.
     let link = regex::Regex::new(r#"href="/accounts/order-status/([^/"]+)/"#).expect("valid regex");
     for language in ["en-gb", "de"] {
-        let thank_you = guest
-            .get_with_language("/checkout/thank-you/", Some(language))
-            .await;
-        assert_eq!(
-            thank_you.status,
-            StatusCode::OK,
-            "thank-you page in {language}"
-        );
+        let thank_you = guest.get_with_language("/checkout/thank-you/", Some(language)).await;
+        assert_eq!(thank_you.status, StatusCode::OK, "thank-you page in {language}");
         assert!(
             thank_you.body.len() <= config.proxy.response_inspect_bytes,
             "the thank-you page fits in proxy.response_inspect_bytes"
@@ -1156,14 +811,8 @@ async fn purchase_pattern_reads_thank_you_page() {
             .captures(&thank_you.body)
             .map(|captures| captures[1].to_owned())
             .expect("the guest thank-you page links to the order status");
-        let captured = pattern
-            .captures(&thank_you.body)
-            .map(|captures| captures[1].to_owned());
-        assert_eq!(
-            captured,
-            Some(expected),
-            "order_id read from the {language} thank-you page"
-        );
+        let captured = pattern.captures(&thank_you.body).map(|captures| captures[1].to_owned());
+        assert_eq!(captured, Some(expected), "order_id read from the {language} thank-you page");
     }
 }
 
@@ -1195,11 +844,8 @@ fn oscar_config_is_valid_and_ordered() {
         ],
         "the catch-all page visit comes last"
     );
-    let identify: Vec<(&str, &str)> = config
-        .identify_forms
-        .iter()
-        .map(|rule| (rule.path.as_str(), rule.email_field.as_str()))
-        .collect();
+    let identify: Vec<(&str, &str)> =
+        config.identify_forms.iter().map(|rule| (rule.path.as_str(), rule.email_field.as_str())).collect();
     assert_eq!(
         identify,
         [
@@ -1223,23 +869,10 @@ fn product_rule_skips_category_pages() {
         .expect("examples/oscar.toml has a product visit rule");
     let pattern = PathPattern::parse(&rule.path).expect("valid product pattern");
 
-    let captures = pattern
-        .captures("/catalogue/the-django-book_1/")
-        .expect("product page matches");
+    let captures = pattern.captures("/catalogue/the-django-book_1/").expect("product page matches");
     assert_eq!(captures.get("product_id").map(String::as_str), Some("1"));
-    assert_eq!(
-        captures.get("slug").map(String::as_str),
-        Some("the-django-book")
-    );
-    assert!(
-        pattern.captures("/catalogue/category/books_1/").is_none(),
-        "category page"
-    );
+    assert_eq!(captures.get("slug").map(String::as_str), Some("the-django-book"));
+    assert!(pattern.captures("/catalogue/category/books_1/").is_none(), "category page");
     assert!(pattern.captures("/catalogue/").is_none(), "catalogue page");
-    assert!(
-        pattern
-            .captures("/catalogue/the-django-book_1/reviews/add/")
-            .is_none(),
-        "review form"
-    );
+    assert!(pattern.captures("/catalogue/the-django-book_1/reviews/add/").is_none(), "review form");
 }

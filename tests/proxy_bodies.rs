@@ -18,12 +18,7 @@ use upstream::*;
 /// An upstream that responds to every request with the SHA-256 and length of the body it read.
 async fn hashing_upstream() -> HyperUpstream {
     HyperUpstream::start(|request: Request<hyper::body::Incoming>| async move {
-        let body = request
-            .into_body()
-            .collect()
-            .await
-            .expect("request body")
-            .to_bytes();
+        let body = request.into_body().collect().await.expect("request body").to_bytes();
         Response::new(full(format!("{} {}", sha256(&body), body.len())))
     })
     .await
@@ -46,11 +41,7 @@ async fn large_post_arrives_byte_identical() {
     let proxy = start_proxy(proxy_config(upstream.addr), hooks).await;
     let body = pattern_bytes(1024 * 1024, 1);
 
-    let (head, answer) = send_hyper(
-        proxy.addr,
-        post(proxy.addr, "application/octet-stream", body.clone()),
-    )
-    .await;
+    let (head, answer) = send_hyper(proxy.addr, post(proxy.addr, "application/octet-stream", body.clone())).await;
 
     assert_eq!(head.status, StatusCode::OK);
     assert_eq!(answer, format!("{} {}", sha256(&body), body.len()));
@@ -78,16 +69,11 @@ async fn multipart_upload_arrives_byte_identical() {
     body.extend(format!("\r\n--{boundary}--\r\n").into_bytes());
     let content_type = format!("multipart/form-data; boundary={boundary}");
 
-    let (head, answer) =
-        send_hyper(proxy.addr, post(proxy.addr, &content_type, body.clone())).await;
+    let (head, answer) = send_hyper(proxy.addr, post(proxy.addr, &content_type, body.clone())).await;
 
     assert_eq!(head.status, StatusCode::OK);
     assert_eq!(answer, format!("{} {}", sha256(&body), body.len()));
-    let inspected = next_recorded(&mut recorded)
-        .await
-        .exchange
-        .request_body
-        .expect("request body copied");
+    let inspected = next_recorded(&mut recorded).await.exchange.request_body.expect("request body copied");
     assert_eq!(&inspected.bytes[..], &body[..64 * 1024]);
     assert!(!inspected.complete);
 }
@@ -99,15 +85,8 @@ async fn small_form_is_inspected_whole() {
     let proxy = start_proxy(proxy_config(upstream.addr), hooks).await;
     let body = b"email=buyer%40example.com&name=Ana".to_vec();
 
-    let (head, answer) = send_hyper(
-        proxy.addr,
-        post(
-            proxy.addr,
-            "application/x-www-form-urlencoded",
-            body.clone(),
-        ),
-    )
-    .await;
+    let (head, answer) =
+        send_hyper(proxy.addr, post(proxy.addr, "application/x-www-form-urlencoded", body.clone())).await;
 
     assert_eq!(head.status, StatusCode::OK);
     let exchange = next_recorded(&mut recorded).await.exchange;
@@ -130,9 +109,8 @@ async fn large_response_arrives_byte_identical() {
     .await;
     let (hooks, mut recorded) = RecordingHooks::new(0, 4096);
     let proxy = start_proxy(proxy_config(upstream.addr), hooks).await;
-    let request = Request::get(format!("http://{}/catalog.csv", proxy.addr))
-        .body(Full::new(Bytes::new()))
-        .expect("request");
+    let request =
+        Request::get(format!("http://{}/catalog.csv", proxy.addr)).body(Full::new(Bytes::new())).expect("request");
 
     let (head, answer) = send_hyper(proxy.addr, request).await;
 
@@ -146,16 +124,11 @@ async fn large_response_arrives_byte_identical() {
 }
 
 /// A body fed from a channel: the test decides when each chunk exists.
-fn channel_body() -> (
-    mpsc::Sender<Bytes>,
-    StreamBody<impl futures_util::Stream<Item = Result<Frame<Bytes>, Infallible>>>,
-) {
+fn channel_body(
+) -> (mpsc::Sender<Bytes>, StreamBody<impl futures_util::Stream<Item = Result<Frame<Bytes>, Infallible>>>) {
     let (sender, receiver) = mpsc::channel::<Bytes>(4);
     let stream = futures_util::stream::unfold(receiver, |mut receiver| async move {
-        receiver
-            .recv()
-            .await
-            .map(|chunk| (Ok(Frame::data(chunk)), receiver))
+        receiver.recv().await.map(|chunk| (Ok(Frame::data(chunk)), receiver))
     });
     (sender, StreamBody::new(stream))
 }
@@ -184,22 +157,12 @@ async fn request_body_streams_before_it_ends() {
     .await;
     let proxy = start_proxy(proxy_config(upstream.addr), ()).await;
     let (chunks, body) = channel_body();
-    let request = Request::post(format!("http://{}/upload", proxy.addr))
-        .body(body)
-        .expect("request");
+    let request = Request::post(format!("http://{}/upload", proxy.addr)).body(body).expect("request");
 
     let exchange = tokio::spawn(send_hyper(proxy.addr, request));
-    chunks
-        .send(Bytes::from(vec![b'a'; 1000]))
-        .await
-        .expect("first chunk");
-    let first = guard("upstream sees the first chunk", first_seen_receiver.recv())
-        .await
-        .expect("first chunk seen");
-    chunks
-        .send(Bytes::from(vec![b'b'; 500]))
-        .await
-        .expect("second chunk");
+    chunks.send(Bytes::from(vec![b'a'; 1000])).await.expect("first chunk");
+    let first = guard("upstream sees the first chunk", first_seen_receiver.recv()).await.expect("first chunk seen");
+    chunks.send(Bytes::from(vec![b'b'; 500])).await.expect("second chunk");
     drop(chunks);
     let (head, answer) = guard("response", exchange).await.expect("client task");
 
@@ -219,18 +182,12 @@ async fn response_body_streams_before_it_ends() {
         async move {
             let (chunks, body) = channel_body();
             tokio::spawn(async move {
-                chunks
-                    .send(Bytes::from_static(b"first;"))
-                    .await
-                    .expect("first chunk");
+                chunks.send(Bytes::from_static(b"first;")).await.expect("first chunk");
                 let receiver = gate.lock().await.take();
                 if let Some(mut receiver) = receiver {
                     let _ = receiver.recv().await;
                 }
-                chunks
-                    .send(Bytes::from_static(b"second"))
-                    .await
-                    .expect("second chunk");
+                chunks.send(Bytes::from_static(b"second")).await.expect("second chunk");
             });
             Response::new(body.boxed())
         }
@@ -239,15 +196,11 @@ async fn response_body_streams_before_it_ends() {
     let proxy = start_proxy(proxy_config(upstream.addr), ()).await;
     let mut client = Wire::connect(proxy.addr).await;
 
-    client
-        .send(b"GET /feed HTTP/1.1\r\nHost: shop.example\r\n\r\n")
-        .await;
+    client.send(b"GET /feed HTTP/1.1\r\nHost: shop.example\r\n\r\n").await;
     let head = client.read_response_head().await;
     assert_eq!(head.get("transfer-encoding").as_deref(), Some("chunked"));
     let first = client.read_line().await;
-    let first_data = client
-        .read_exact(usize::from_str_radix(first.trim(), 16).expect("chunk size"))
-        .await;
+    let first_data = client.read_exact(usize::from_str_radix(first.trim(), 16).expect("chunk size")).await;
     client_saw_first.send(()).await.expect("upstream waiting");
     client.read_exact(2).await;
     let rest = client.read_chunked().await;
@@ -261,9 +214,8 @@ async fn response_body_streams_before_it_ends() {
 async fn gzip_response_reaches_client_untouched() {
     // `printf 'hello, shop\n' | gzip -n`: a real gzip stream, which the proxy must not decode.
     let gzip: &[u8] = &[
-        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9,
-        0xd7, 0x51, 0x28, 0xce, 0xc8, 0x2f, 0xe0, 0x02, 0x00, 0x62, 0xcd, 0x7f, 0xcf, 0x0c, 0x00,
-        0x00, 0x00,
+        0x1f, 0x8b, 0x08, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x03, 0xcb, 0x48, 0xcd, 0xc9, 0xc9, 0xd7, 0x51, 0x28,
+        0xce, 0xc8, 0x2f, 0xe0, 0x02, 0x00, 0x62, 0xcd, 0x7f, 0xcf, 0x0c, 0x00, 0x00, 0x00,
     ];
     let (listener, upstream_addr) = raw_upstream().await;
     let proxy = start_proxy(proxy_config(upstream_addr), ()).await;
@@ -281,9 +233,7 @@ async fn gzip_response_reaches_client_untouched() {
     });
     let mut client = Wire::connect(proxy.addr).await;
 
-    client
-        .send(b"GET /notes.txt HTTP/1.1\r\nHost: shop.example\r\nAccept-Encoding: gzip\r\n\r\n")
-        .await;
+    client.send(b"GET /notes.txt HTTP/1.1\r\nHost: shop.example\r\nAccept-Encoding: gzip\r\n\r\n").await;
     let head = client.read_response_head().await;
     let body = client.read_body(&head).await;
     let request = guard("upstream script", script).await.expect("script");
@@ -339,8 +289,7 @@ async fn expect_continue_body_arrives_after_upstream_continue() {
         let request = shop.read_request_head().await;
         shop.send(b"HTTP/1.1 100 Continue\r\n\r\n").await;
         let received = shop.read_exact(length).await;
-        shop.send(b"HTTP/1.1 201 Created\r\nContent-Length: 7\r\n\r\ncreated")
-            .await;
+        shop.send(b"HTTP/1.1 201 Created\r\nContent-Length: 7\r\n\r\ncreated").await;
         (request, received)
     });
     let mut client = Wire::connect(proxy.addr).await;
@@ -366,11 +315,7 @@ async fn expect_continue_body_arrives_after_upstream_continue() {
     assert_eq!(sha256(&received), expected_hash);
     assert_eq!(head.status, 201);
     assert_eq!(answer, b"created");
-    let inspected = next_recorded(&mut recorded)
-        .await
-        .exchange
-        .request_body
-        .expect("request body copied");
+    let inspected = next_recorded(&mut recorded).await.exchange.request_body.expect("request body copied");
     assert_eq!(&inspected.bytes[..], &body[..64 * 1024]);
 }
 
@@ -386,10 +331,7 @@ async fn expect_continue_rejected_before_body() {
         // without being asked) time to do so, which this test must catch.
         // The proxy's own fallback for silent upstreams waits far longer.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        shop.send(
-            b"HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\nConnection: close\r\n\r\nforbidden",
-        )
-        .await;
+        shop.send(b"HTTP/1.1 403 Forbidden\r\nContent-Length: 9\r\nConnection: close\r\n\r\nforbidden").await;
         // A lingering close: stop writing, then read until the proxy closes,
         // so the proxy's side is never reset.
         shop.stream.shutdown().await.expect("shutdown");
@@ -406,20 +348,13 @@ async fn expect_continue_rejected_before_body() {
         )
         .await;
     let head = client.read_response_head().await;
-    assert_eq!(
-        head.status, 403,
-        "the first response the client sees is the final one, without 100 Continue"
-    );
+    assert_eq!(head.status, 403, "the first response the client sees is the final one, without 100 Continue");
     let answer = client.read_body(&head).await;
     let after = client.read_to_close().await;
     let (request, unread) = guard("upstream script", script).await.expect("script");
 
     assert_eq!(answer, b"forbidden");
-    assert!(
-        after.is_empty(),
-        "nothing after the 403: {:?}",
-        String::from_utf8_lossy(&after)
-    );
+    assert!(after.is_empty(), "nothing after the 403: {:?}", String::from_utf8_lossy(&after));
     assert_eq!(request.get("expect").as_deref(), Some("100-continue"));
     assert!(unread.is_empty(), "the upstream never received body bytes");
     let exchange = next_recorded(&mut recorded).await.exchange;
@@ -432,14 +367,13 @@ async fn expect_continue_rejected_before_body() {
 #[tokio::test]
 async fn declared_body_over_limit_gets_413() {
     let upstream = hashing_upstream().await;
-    let config = footprint::config::ProxyConfig {
-        max_request_body_bytes: 1024,
-        ..proxy_config(upstream.addr)
-    };
+    let config = footprint::config::ProxyConfig { max_request_body_bytes: 1024, ..proxy_config(upstream.addr) };
     let proxy = start_proxy(config, ()).await;
     let mut client = Wire::connect(proxy.addr).await;
 
-    client.send(b"POST /upload HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 1025\r\nExpect: 100-continue\r\n\r\n").await;
+    client
+        .send(b"POST /upload HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 1025\r\nExpect: 100-continue\r\n\r\n")
+        .await;
     let head = client.read_response_head().await;
     let page = client.read_body(&head).await;
 
@@ -468,37 +402,23 @@ async fn chunked_body_over_limit_is_cut_off() {
         }
     })
     .await;
-    let config = footprint::config::ProxyConfig {
-        max_request_body_bytes: 64 * 1024,
-        ..proxy_config(upstream.addr)
-    };
+    let config = footprint::config::ProxyConfig { max_request_body_bytes: 64 * 1024, ..proxy_config(upstream.addr) };
     let proxy = start_proxy(config, ()).await;
     let (chunks, body) = channel_body();
-    let request = Request::post(format!("http://{}/upload", proxy.addr))
-        .body(body)
-        .expect("request");
+    let request = Request::post(format!("http://{}/upload", proxy.addr)).body(body).expect("request");
 
     let exchange = tokio::spawn(send_hyper(proxy.addr, request));
     let feeder = tokio::spawn(async move {
         for _ in 0..20 {
-            if chunks
-                .send(Bytes::from(vec![b'z'; 16 * 1024]))
-                .await
-                .is_err()
-            {
+            if chunks.send(Bytes::from(vec![b'z'; 16 * 1024])).await.is_err() {
                 return;
             }
         }
     });
     let (head, _) = guard("response", exchange).await.expect("client task");
     feeder.abort();
-    let upstream_saw = guard("upstream body result", body_results.recv())
-        .await
-        .expect("upstream handler ran");
+    let upstream_saw = guard("upstream body result", body_results.recv()).await.expect("upstream handler ran");
 
     assert_eq!(head.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(
-        upstream_saw.is_err(),
-        "upstream read a complete body: {upstream_saw:?}"
-    );
+    assert!(upstream_saw.is_err(), "upstream read a complete body: {upstream_saw:?}");
 }

@@ -43,9 +43,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
 
 async fn get(proxy: std::net::SocketAddr) -> (Head, Vec<u8>) {
     let mut client = Wire::connect(proxy).await;
-    client
-        .send(b"GET /product/sku-1 HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n")
-        .await;
+    client.send(b"GET /product/sku-1 HTTP/1.1\r\nHost: shop.example\r\nConnection: close\r\n\r\n").await;
     let head = client.read_response_head().await;
     let body = client.read_body(&head).await;
     (head, body)
@@ -56,10 +54,7 @@ async fn get(proxy: std::net::SocketAddr) -> (Head, Vec<u8>) {
 #[tokio::test(flavor = "current_thread")]
 async fn refused_upstream_gets_502_page() {
     let logs = LogBuffer::default();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(logs.clone())
-        .with_ansi(false)
-        .finish();
+    let subscriber = tracing_subscriber::fmt().with_writer(logs.clone()).with_ansi(false).finish();
     let _default = tracing::subscriber::set_default(subscriber);
     let upstream_addr = refused_addr().await;
     let (hooks, mut recorded) = RecordingHooks::new(0, 0);
@@ -68,20 +63,12 @@ async fn refused_upstream_gets_502_page() {
     let (head, page) = get(proxy.addr).await;
 
     assert_eq!(head.status, 502);
-    assert_eq!(
-        head.get("content-type").as_deref(),
-        Some("text/html; charset=utf-8")
-    );
+    assert_eq!(head.get("content-type").as_deref(), Some("text/html; charset=utf-8"));
     let page = String::from_utf8_lossy(&page);
     assert!(page.contains("<h1>502 Bad Gateway</h1>"), "{page}");
-    assert!(
-        !page.contains(&upstream_addr.to_string()),
-        "the page names no upstream"
-    );
+    assert!(!page.contains(&upstream_addr.to_string()), "the page names no upstream");
     let logged = logs.text();
-    let warning = logged
-        .lines()
-        .find(|line| line.contains("WARN") && line.contains("upstream request failed"));
+    let warning = logged.lines().find(|line| line.contains("WARN") && line.contains("upstream request failed"));
     let warning = warning.unwrap_or_else(|| panic!("no warning logged: {logged}"));
     assert!(warning.contains("kind=\"connect\""), "{warning}");
     let exchange = next_recorded(&mut recorded).await.exchange;
@@ -89,12 +76,8 @@ async fn refused_upstream_gets_502_page() {
     assert!(exchange.response_body.is_none());
 
     // The shop comes back on the same address: the proxy serves it.
-    let listener = TcpListener::bind(upstream_addr)
-        .await
-        .expect("rebind the upstream address");
-    let _shop = HyperUpstream::start_on(listener, |_request| async {
-        http::Response::new(full("back"))
-    });
+    let listener = TcpListener::bind(upstream_addr).await.expect("rebind the upstream address");
+    let _shop = HyperUpstream::start_on(listener, |_request| async { http::Response::new(full("back")) });
     let (head, body) = get(proxy.addr).await;
     assert_eq!(head.status, 200);
     assert_eq!(body, b"back");
@@ -103,10 +86,7 @@ async fn refused_upstream_gets_502_page() {
 #[tokio::test]
 async fn silent_upstream_gets_504_page() {
     let (listener, upstream_addr) = raw_upstream().await;
-    let config = ProxyConfig {
-        response_timeout_secs: 0.5,
-        ..proxy_config(upstream_addr)
-    };
+    let config = ProxyConfig { response_timeout_secs: 0.5, ..proxy_config(upstream_addr) };
     let (hooks, mut recorded) = RecordingHooks::new(0, 0);
     let proxy = start_proxy(config, hooks).await;
     let (release, released) = tokio::sync::oneshot::channel::<()>();
@@ -117,8 +97,7 @@ async fn silent_upstream_gets_504_page() {
         // The next one responds, to show the proxy still serves.
         let mut shop = accept(&listener).await;
         shop.read_request_head().await;
-        shop.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
-            .await;
+        shop.send(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
         let _ = released.await;
         drop(silent);
     });
@@ -127,10 +106,7 @@ async fn silent_upstream_gets_504_page() {
 
     assert_eq!(head.status, 504);
     assert!(String::from_utf8_lossy(&page).contains("<h1>504 Gateway Timeout</h1>"));
-    assert_eq!(
-        next_recorded(&mut recorded).await.exchange.status,
-        StatusCode::GATEWAY_TIMEOUT
-    );
+    assert_eq!(next_recorded(&mut recorded).await.exchange.status, StatusCode::GATEWAY_TIMEOUT);
     let (head, body) = get(proxy.addr).await;
     assert_eq!(head.status, 200);
     assert_eq!(body, b"ok");
@@ -140,24 +116,17 @@ async fn silent_upstream_gets_504_page() {
 
 #[tokio::test]
 async fn unfinished_request_body_gets_400() {
-    let upstream =
-        HyperUpstream::start(|request: http::Request<hyper::body::Incoming>| async move {
-            let read = http_body_util::BodyExt::collect(request.into_body()).await;
-            http::Response::new(full(if read.is_ok() { "whole" } else { "broken" }))
-        })
-        .await;
+    let upstream = HyperUpstream::start(|request: http::Request<hyper::body::Incoming>| async move {
+        let read = http_body_util::BodyExt::collect(request.into_body()).await;
+        http::Response::new(full(if read.is_ok() { "whole" } else { "broken" }))
+    })
+    .await;
     let (hooks, mut recorded) = RecordingHooks::new(1024, 0);
     let proxy = start_proxy(proxy_config(upstream.addr), hooks).await;
     let mut client = Wire::connect(proxy.addr).await;
 
-    client
-        .send(
-            b"POST /cart HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 1000\r\n\r\nsku=1&qty=2",
-        )
-        .await;
-    tokio::io::AsyncWriteExt::shutdown(&mut client.stream)
-        .await
-        .expect("shutdown");
+    client.send(b"POST /cart HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 1000\r\n\r\nsku=1&qty=2").await;
+    tokio::io::AsyncWriteExt::shutdown(&mut client.stream).await.expect("shutdown");
     let head = client.read_response_head().await;
 
     assert_eq!(head.status, 400);

@@ -13,11 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use upstream::*;
 
 /// An upstream that reports each request and responds only when released.
-async fn held_upstream() -> (
-    HyperUpstream,
-    mpsc::UnboundedReceiver<()>,
-    oneshot::Sender<()>,
-) {
+async fn held_upstream() -> (HyperUpstream, mpsc::UnboundedReceiver<()>, oneshot::Sender<()>) {
     let (arrived, arrivals) = mpsc::unbounded_channel();
     let (release, released) = oneshot::channel::<()>();
     let released = Arc::new(tokio::sync::Mutex::new(Some(released)));
@@ -53,12 +49,8 @@ async fn shutdown_drains_in_flight_request() {
     let addr = proxy.addr;
     let mut client = Wire::connect(addr).await;
 
-    client
-        .send(b"GET /slow HTTP/1.1\r\nHost: shop.example\r\n\r\n")
-        .await;
-    guard("request reaches upstream", arrivals.recv())
-        .await
-        .expect("arrival");
+    client.send(b"GET /slow HTTP/1.1\r\nHost: shop.example\r\n\r\n").await;
+    guard("request reaches upstream", arrivals.recv()).await.expect("arrival");
     proxy.begin_shutdown();
     wait_until_refused(addr).await;
     let _ = release.send(());
@@ -68,40 +60,23 @@ async fn shutdown_drains_in_flight_request() {
 
     assert_eq!(head.status, 200);
     assert_eq!(body, b"finished");
-    assert!(
-        after.is_empty(),
-        "the connection closes after its last response"
-    );
+    assert!(after.is_empty(), "the connection closes after its last response");
     proxy.stop().await.expect("serve returns cleanly");
 }
 
 #[tokio::test]
 async fn drain_timeout_bounds_shutdown() {
     let (upstream, mut arrivals, _release) = held_upstream().await;
-    let config = ProxyConfig {
-        drain_timeout_secs: 0.3,
-        ..proxy_config(upstream.addr)
-    };
+    let config = ProxyConfig { drain_timeout_secs: 0.3, ..proxy_config(upstream.addr) };
     let proxy = start_proxy(config, ()).await;
     let mut client = Wire::connect(proxy.addr).await;
 
-    client
-        .send(b"GET /never HTTP/1.1\r\nHost: shop.example\r\n\r\n")
-        .await;
-    guard("request reaches upstream", arrivals.recv())
-        .await
-        .expect("arrival");
-    proxy
-        .stop()
-        .await
-        .expect("serve returns after the drain timeout");
+    client.send(b"GET /never HTTP/1.1\r\nHost: shop.example\r\n\r\n").await;
+    guard("request reaches upstream", arrivals.recv()).await.expect("arrival");
+    proxy.stop().await.expect("serve returns after the drain timeout");
     let after = client.read_to_close().await;
 
-    assert!(
-        after.is_empty(),
-        "the aborted connection got no response: {:?}",
-        String::from_utf8_lossy(&after)
-    );
+    assert!(after.is_empty(), "the aborted connection got no response: {:?}", String::from_utf8_lossy(&after));
 }
 
 #[tokio::test]
@@ -110,9 +85,7 @@ async fn shutdown_closes_idle_keep_alive_connection() {
     let proxy = start_proxy(proxy_config(upstream.addr), ()).await;
     let mut client = Wire::connect(proxy.addr).await;
 
-    client
-        .send(b"GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n")
-        .await;
+    client.send(b"GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n").await;
     let head = client.read_response_head().await;
     client.read_body(&head).await;
     proxy.stop().await.expect("serve returns cleanly");
@@ -131,19 +104,13 @@ async fn slow_request_headers_are_cut_off() {
         async { Response::new(full("ok")) }
     })
     .await;
-    let config = ProxyConfig {
-        header_read_timeout_secs: 0.3,
-        ..proxy_config(upstream.addr)
-    };
+    let config = ProxyConfig { header_read_timeout_secs: 0.3, ..proxy_config(upstream.addr) };
     let proxy = start_proxy(config, ()).await;
     let mut client = Wire::connect(proxy.addr).await;
 
     client.send(b"GET / HTTP/1.1\r\nHost: shop.exa").await;
     let after = client.read_to_close().await;
 
-    assert!(
-        !after.starts_with(b"HTTP/1.1 200"),
-        "an unfinished request was answered"
-    );
+    assert!(!after.starts_with(b"HTTP/1.1 200"), "an unfinished request was answered");
     assert_eq!(*seen.lock().expect("lock"), 0, "nothing was forwarded");
 }

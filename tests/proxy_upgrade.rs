@@ -12,9 +12,7 @@ use upstream::*;
 
 /// A WebSocket server that echoes every text and binary message.
 async fn echo_server() -> std::net::SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind upstream");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
     let addr = listener.local_addr().expect("upstream address");
     tokio::spawn(async move {
         while let Ok((stream, _)) = listener.accept().await {
@@ -23,9 +21,7 @@ async fn echo_server() -> std::net::SocketAddr {
                     return;
                 };
                 while let Some(Ok(message)) = socket.next().await {
-                    if (message.is_text() || message.is_binary())
-                        && socket.send(message).await.is_err()
-                    {
+                    if (message.is_text() || message.is_binary()) && socket.send(message).await.is_err() {
                         return;
                     }
                 }
@@ -42,12 +38,10 @@ async fn websocket_messages_pass_through() {
     let proxy = start_proxy(proxy_config(upstream_addr), hooks).await;
     let stream = TcpStream::connect(proxy.addr).await.expect("connect");
 
-    let (mut socket, response) = guard(
-        "handshake",
-        tokio_tungstenite::client_async(format!("ws://{}/live", proxy.addr), stream),
-    )
-    .await
-    .expect("handshake");
+    let (mut socket, response) =
+        guard("handshake", tokio_tungstenite::client_async(format!("ws://{}/live", proxy.addr), stream))
+            .await
+            .expect("handshake");
     assert_eq!(response.status(), StatusCode::SWITCHING_PROTOCOLS);
 
     let messages = vec![
@@ -59,18 +53,12 @@ async fn websocket_messages_pass_through() {
     ];
     for message in &messages {
         socket.send(message.clone()).await.expect("send");
-        let echoed = guard("echo", socket.next())
-            .await
-            .expect("stream open")
-            .expect("message");
+        let echoed = guard("echo", socket.next()).await.expect("stream open").expect("message");
         assert_eq!(&echoed, message);
     }
     socket.close(None).await.expect("close");
 
     let recorded = next_recorded(&mut recorded).await;
     assert_eq!(recorded.exchange.status, StatusCode::SWITCHING_PROTOCOLS);
-    assert!(recorded
-        .request_headers
-        .get("upgrade")
-        .is_some_and(|value| value == "websocket"));
+    assert!(recorded.request_headers.get("upgrade").is_some_and(|value| value == "websocket"));
 }

@@ -13,8 +13,8 @@ use std::time::Duration;
 use footprint::store::embedded::EmbeddedStore;
 use footprint::store::redis::RedisStore;
 use footprint::store::{
-    now_millis, Activity, ActivityKind, ActivityQuery, ContactId, IndexKind, MergeIntent,
-    Retention, Source, Store, StoredActivity, TrackerId,
+    now_millis, Activity, ActivityKind, ActivityQuery, ContactId, IndexKind, MergeIntent, Retention, Source, Store,
+    StoredActivity, TrackerId,
 };
 
 use support::redis::RedisServer;
@@ -110,13 +110,7 @@ conformance!(
 const MAX_PAGES: usize = 10_000;
 
 fn activity(kind: ActivityKind, url: &str) -> Activity {
-    Activity {
-        at: now_millis(),
-        kind,
-        url: url.to_owned(),
-        referrer: None,
-        properties: BTreeMap::new(),
-    }
+    Activity { at: now_millis(), kind, url: url.to_owned(), referrer: None, properties: BTreeMap::new() }
 }
 
 fn visit(url: &str) -> Activity {
@@ -129,34 +123,18 @@ fn urls(items: &[StoredActivity]) -> Vec<String> {
 
 /// Reads every page of the timeline of `sources`, checking on the way that
 /// each page is ordered newest first and continues below the previous one.
-async fn read_all(
-    store: &dyn Store,
-    sources: &[Source],
-    query: ActivityQuery,
-) -> Vec<StoredActivity> {
+async fn read_all(store: &dyn Store, sources: &[Source], query: ActivityQuery) -> Vec<StoredActivity> {
     let mut query = query;
     let mut items: Vec<StoredActivity> = Vec::new();
 
     for _ in 0..MAX_PAGES {
-        let page = store
-            .activities(sources, &query)
-            .await
-            .expect("read a page");
-        assert!(
-            page.items.len() <= query.limit.max(1),
-            "page longer than the limit"
-        );
+        let page = store.activities(sources, &query).await.expect("read a page");
+        assert!(page.items.len() <= query.limit.max(1), "page longer than the limit");
         if let (Some(previous), Some(first)) = (items.last(), page.items.first()) {
-            assert!(
-                first.cursor < previous.cursor,
-                "page does not continue below the previous one"
-            );
+            assert!(first.cursor < previous.cursor, "page does not continue below the previous one");
         }
         for pair in page.items.windows(2) {
-            assert!(
-                pair[0].cursor > pair[1].cursor,
-                "page not ordered newest first"
-            );
+            assert!(pair[0].cursor > pair[1].cursor, "page not ordered newest first");
         }
         items.extend(page.items);
 
@@ -169,10 +147,7 @@ async fn read_all(
 }
 
 fn query(limit: usize) -> ActivityQuery {
-    ActivityQuery {
-        limit,
-        ..ActivityQuery::default()
-    }
+    ActivityQuery { limit, ..ActivityQuery::default() }
 }
 
 mod cases {
@@ -193,10 +168,7 @@ mod cases {
         assert_eq!(store.tracker_contact(tracker).await.unwrap(), None);
         assert!(store.bind_tracker(tracker, contact, None).await.unwrap());
         assert_eq!(store.tracker_contact(tracker).await.unwrap(), Some(contact));
-        assert_eq!(
-            store.contact_trackers(contact).await.unwrap(),
-            vec![tracker]
-        );
+        assert_eq!(store.contact_trackers(contact).await.unwrap(), vec![tracker]);
     }
 
     pub async fn bind_tracker_rejects_wrong_expected(backend: &Backend) {
@@ -204,27 +176,12 @@ mod cases {
         let tracker = TrackerId::new();
         let (first, second, stranger) = (ContactId::new(), ContactId::new(), ContactId::new());
 
-        assert!(
-            !store
-                .bind_tracker(tracker, first, Some(stranger))
-                .await
-                .unwrap(),
-            "unbound tracker, expected set"
-        );
+        assert!(!store.bind_tracker(tracker, first, Some(stranger)).await.unwrap(), "unbound tracker, expected set");
         assert_eq!(store.tracker_contact(tracker).await.unwrap(), None);
 
         assert!(store.bind_tracker(tracker, first, None).await.unwrap());
-        assert!(
-            !store.bind_tracker(tracker, second, None).await.unwrap(),
-            "bound tracker, expected none"
-        );
-        assert!(
-            !store
-                .bind_tracker(tracker, second, Some(stranger))
-                .await
-                .unwrap(),
-            "bound tracker, wrong expected"
-        );
+        assert!(!store.bind_tracker(tracker, second, None).await.unwrap(), "bound tracker, expected none");
+        assert!(!store.bind_tracker(tracker, second, Some(stranger)).await.unwrap(), "bound tracker, wrong expected");
 
         assert_eq!(store.tracker_contact(tracker).await.unwrap(), Some(first));
         assert!(store.contact_trackers(second).await.unwrap().is_empty());
@@ -238,29 +195,16 @@ mod cases {
 
         // Pending activity appended now must stay pending: only the first
         // binding adopts it.
-        store
-            .append_pending(tracker, &visit("/late"), Duration::from_secs(3600))
-            .await
-            .unwrap();
+        store.append_pending(tracker, &visit("/late"), Duration::from_secs(3600)).await.unwrap();
 
         assert!(store.bind_tracker(tracker, contact, None).await.unwrap());
-        assert!(store
-            .bind_tracker(tracker, contact, Some(other))
-            .await
-            .unwrap());
+        assert!(store.bind_tracker(tracker, contact, Some(other)).await.unwrap());
 
         assert_eq!(store.tracker_contact(tracker).await.unwrap(), Some(contact));
-        assert_eq!(
-            store.contact_trackers(contact).await.unwrap(),
-            vec![tracker]
-        );
+        assert_eq!(store.contact_trackers(contact).await.unwrap(), vec![tracker]);
         let source = Source::Tracker { tracker, contact };
         let page = store.activities(&[source], &query(10)).await.unwrap();
-        assert!(
-            page.items.is_empty(),
-            "rebinding adopted pending activity: {:?}",
-            urls(&page.items)
-        );
+        assert!(page.items.is_empty(), "rebinding adopted pending activity: {:?}", urls(&page.items));
     }
 
     pub async fn bind_tracker_moves_between_contacts(backend: &Backend) {
@@ -269,10 +213,7 @@ mod cases {
         let (first, second) = (ContactId::new(), ContactId::new());
         assert!(store.bind_tracker(tracker, first, None).await.unwrap());
 
-        assert!(store
-            .bind_tracker(tracker, second, Some(first))
-            .await
-            .unwrap());
+        assert!(store.bind_tracker(tracker, second, Some(first)).await.unwrap());
 
         assert_eq!(store.tracker_contact(tracker).await.unwrap(), Some(second));
         assert!(store.contact_trackers(first).await.unwrap().is_empty());
@@ -284,18 +225,9 @@ mod cases {
         let tracker = TrackerId::new();
         let contact = ContactId::new();
         let ttl = Duration::from_millis(300);
-        store
-            .append_pending(tracker, &visit("/a"), ttl)
-            .await
-            .unwrap();
-        store
-            .append_pending(tracker, &activity(ActivityKind::Search, "/search?q=x"), ttl)
-            .await
-            .unwrap();
-        store
-            .append_pending(tracker, &visit("/b"), ttl)
-            .await
-            .unwrap();
+        store.append_pending(tracker, &visit("/a"), ttl).await.unwrap();
+        store.append_pending(tracker, &activity(ActivityKind::Search, "/search?q=x"), ttl).await.unwrap();
+        store.append_pending(tracker, &visit("/b"), ttl).await.unwrap();
 
         assert!(store.bind_tracker(tracker, contact, None).await.unwrap());
 
@@ -316,10 +248,7 @@ mod cases {
         let tracker = TrackerId::new();
         let contact = ContactId::new();
         let ttl = Duration::from_millis(100);
-        store
-            .append_pending(tracker, &visit("/gone"), ttl)
-            .await
-            .unwrap();
+        store.append_pending(tracker, &visit("/gone"), ttl).await.unwrap();
 
         // Expiry is measured by the clock, so waiting several TTLs makes it
         // certain without asserting how fast anything ran.
@@ -328,11 +257,7 @@ mod cases {
 
         let source = Source::Tracker { tracker, contact };
         let page = store.activities(&[source], &query(10)).await.unwrap();
-        assert!(
-            page.items.is_empty(),
-            "expired activity was adopted: {:?}",
-            urls(&page.items)
-        );
+        assert!(page.items.is_empty(), "expired activity was adopted: {:?}", urls(&page.items));
         assert!(store.counters(&[source]).await.unwrap().is_empty());
     }
 
@@ -341,14 +266,8 @@ mod cases {
         let tracker = TrackerId::new();
         let contact = ContactId::new();
         let short = Duration::from_secs(2);
-        store
-            .append_pending(tracker, &visit("/first"), short)
-            .await
-            .unwrap();
-        store
-            .append_pending(tracker, &visit("/second"), Duration::from_secs(3600))
-            .await
-            .unwrap();
+        store.append_pending(tracker, &visit("/first"), short).await.unwrap();
+        store.append_pending(tracker, &visit("/second"), Duration::from_secs(3600)).await.unwrap();
 
         // Past the first TTL: the second append must have renewed the
         // expiry of everything pending, the first activity included.
@@ -364,14 +283,8 @@ mod cases {
         let store = backend.store().await;
         let contact = ContactId::new();
         let sources = [
-            Source::Tracker {
-                tracker: TrackerId::new(),
-                contact,
-            },
-            Source::Tracker {
-                tracker: TrackerId::new(),
-                contact,
-            },
+            Source::Tracker { tracker: TrackerId::new(), contact },
+            Source::Tracker { tracker: TrackerId::new(), contact },
             Source::Contact(contact),
         ];
 
@@ -400,16 +313,10 @@ mod cases {
         // Within one source, newest first is the reverse of append order.
         for (index, source) in sources.iter().enumerate() {
             let name = source.to_string();
-            let of_source: Vec<String> = items
-                .iter()
-                .filter(|item| item.cursor.source == name)
-                .map(|item| item.activity.url.clone())
-                .collect();
-            let mut expected: Vec<String> = appended
-                .iter()
-                .filter(|url| url.contains(&format!("/s{index}/")))
-                .cloned()
-                .collect();
+            let of_source: Vec<String> =
+                items.iter().filter(|item| item.cursor.source == name).map(|item| item.activity.url.clone()).collect();
+            let mut expected: Vec<String> =
+                appended.iter().filter(|url| url.contains(&format!("/s{index}/"))).cloned().collect();
             expected.reverse();
             assert_eq!(of_source, expected, "order within source {index}");
         }
@@ -418,29 +325,18 @@ mod cases {
     pub async fn activities_page_many_in_same_millisecond(backend: &Backend) {
         let store = backend.store().await;
         let contact = ContactId::new();
-        let sources = [
-            Source::Tracker {
-                tracker: TrackerId::new(),
-                contact,
-            },
-            Source::Contact(contact),
-        ];
+        let sources = [Source::Tracker { tracker: TrackerId::new(), contact }, Source::Contact(contact)];
 
         // One batch of 400 is appended within very few milliseconds, so
         // most positions share their millisecond and differ by sequence.
-        let batch: Vec<(Source, Activity)> = (0..400)
-            .map(|index| (sources[index % 2], visit(&format!("/same/{index}"))))
-            .collect();
+        let batch: Vec<(Source, Activity)> =
+            (0..400).map(|index| (sources[index % 2], visit(&format!("/same/{index}")))).collect();
         store.append_activities(&batch).await.unwrap();
 
         for limit in [1, 13, 50] {
             let items = read_all(store.as_ref(), &sources, query(limit)).await;
             let read: BTreeSet<String> = urls(&items).into_iter().collect();
-            assert_eq!(
-                items.len(),
-                400,
-                "limit {limit}: items read twice or skipped"
-            );
+            assert_eq!(items.len(), 400, "limit {limit}: items read twice or skipped");
             assert_eq!(read.len(), 400, "limit {limit}: duplicates");
         }
     }
@@ -448,42 +344,22 @@ mod cases {
     pub async fn activities_cursor_stable_after_appends(backend: &Backend) {
         let store = backend.store().await;
         let contact = ContactId::new();
-        let sources = [
-            Source::Tracker {
-                tracker: TrackerId::new(),
-                contact,
-            },
-            Source::Contact(contact),
-        ];
-        let batch: Vec<(Source, Activity)> = (0..20)
-            .map(|index| (sources[index % 2], visit(&format!("/old/{index}"))))
-            .collect();
+        let sources = [Source::Tracker { tracker: TrackerId::new(), contact }, Source::Contact(contact)];
+        let batch: Vec<(Source, Activity)> =
+            (0..20).map(|index| (sources[index % 2], visit(&format!("/old/{index}")))).collect();
         store.append_activities(&batch).await.unwrap();
 
         let first = store.activities(&sources, &query(8)).await.unwrap();
         let next = first.next.clone().expect("a second page");
-        let newer: Vec<(Source, Activity)> = (0..6)
-            .map(|index| (sources[index % 2], visit(&format!("/new/{index}"))))
-            .collect();
+        let newer: Vec<(Source, Activity)> =
+            (0..6).map(|index| (sources[index % 2], visit(&format!("/new/{index}")))).collect();
         store.append_activities(&newer).await.unwrap();
-        let rest = read_all(
-            store.as_ref(),
-            &sources,
-            ActivityQuery {
-                before: Some(next),
-                ..query(8)
-            },
-        )
-        .await;
+        let rest = read_all(store.as_ref(), &sources, ActivityQuery { before: Some(next), ..query(8) }).await;
 
         let mut all: Vec<String> = urls(&first.items);
         all.extend(urls(&rest));
         let unique: BTreeSet<&String> = all.iter().collect();
-        assert_eq!(
-            all.len(),
-            20,
-            "items read twice, skipped or new ones mixed in: {all:?}"
-        );
+        assert_eq!(all.len(), 20, "items read twice, skipped or new ones mixed in: {all:?}");
         assert_eq!(unique.len(), 20);
         assert!(all.iter().all(|url| url.starts_with("/old/")));
     }
@@ -491,30 +367,17 @@ mod cases {
     pub async fn activities_after_returns_newer_only(backend: &Backend) {
         let store = backend.store().await;
         let contact = ContactId::new();
-        let sources = [
-            Source::Tracker {
-                tracker: TrackerId::new(),
-                contact,
-            },
-            Source::Contact(contact),
-        ];
-        let batch: Vec<(Source, Activity)> = (0..6)
-            .map(|index| (sources[index % 2], visit(&format!("/old/{index}"))))
-            .collect();
+        let sources = [Source::Tracker { tracker: TrackerId::new(), contact }, Source::Contact(contact)];
+        let batch: Vec<(Source, Activity)> =
+            (0..6).map(|index| (sources[index % 2], visit(&format!("/old/{index}")))).collect();
         store.append_activities(&batch).await.unwrap();
-        let newest = store.activities(&sources, &query(1)).await.unwrap().items[0]
-            .cursor
-            .clone();
+        let newest = store.activities(&sources, &query(1)).await.unwrap().items[0].cursor.clone();
 
-        let newer: Vec<(Source, Activity)> = (0..3)
-            .map(|index| (sources[index % 2], visit(&format!("/new/{index}"))))
-            .collect();
+        let newer: Vec<(Source, Activity)> =
+            (0..3).map(|index| (sources[index % 2], visit(&format!("/new/{index}")))).collect();
         store.append_activities(&newer).await.unwrap();
 
-        let refresh = ActivityQuery {
-            after: Some(newest.clone()),
-            ..query(10)
-        };
+        let refresh = ActivityQuery { after: Some(newest.clone()), ..query(10) };
         let page = store.activities(&sources, &refresh).await.unwrap();
         let mut read = urls(&page.items);
         read.sort();
@@ -523,68 +386,31 @@ mod cases {
         assert_eq!(page.next, None);
 
         // A refresh with a small limit pages back down to the cursor.
-        let paged = read_all(
-            store.as_ref(),
-            &sources,
-            ActivityQuery {
-                after: Some(newest),
-                ..query(2)
-            },
-        )
-        .await;
+        let paged = read_all(store.as_ref(), &sources, ActivityQuery { after: Some(newest), ..query(2) }).await;
         assert_eq!(paged.len(), 3);
     }
 
     pub async fn activities_filter_by_kind(backend: &Backend) {
         let store = backend.store().await;
         let contact = ContactId::new();
-        let sources = [
-            Source::Tracker {
-                tracker: TrackerId::new(),
-                contact,
-            },
-            Source::Contact(contact),
-        ];
-        let kinds = [
-            ActivityKind::PageVisit,
-            ActivityKind::Search,
-            ActivityKind::PageVisit,
-            ActivityKind::Purchase,
-        ];
+        let sources = [Source::Tracker { tracker: TrackerId::new(), contact }, Source::Contact(contact)];
+        let kinds = [ActivityKind::PageVisit, ActivityKind::Search, ActivityKind::PageVisit, ActivityKind::Purchase];
         let batch: Vec<(Source, Activity)> = (0..60)
-            .map(|index| {
-                (
-                    sources[index % 2],
-                    activity(kinds[index % kinds.len()], &format!("/k/{index}")),
-                )
-            })
+            .map(|index| (sources[index % 2], activity(kinds[index % kinds.len()], &format!("/k/{index}"))))
             .collect();
         store.append_activities(&batch).await.unwrap();
 
-        let searches = ActivityQuery {
-            kinds: BTreeSet::from([ActivityKind::Search]),
-            ..query(4)
-        };
+        let searches = ActivityQuery { kinds: BTreeSet::from([ActivityKind::Search]), ..query(4) };
         let items = read_all(store.as_ref(), &sources, searches).await;
         assert_eq!(items.len(), 15);
-        assert!(items
-            .iter()
-            .all(|item| item.activity.kind == ActivityKind::Search));
+        assert!(items.iter().all(|item| item.activity.kind == ActivityKind::Search));
 
-        let two = ActivityQuery {
-            kinds: BTreeSet::from([ActivityKind::Search, ActivityKind::Purchase]),
-            ..query(7)
-        };
+        let two = ActivityQuery { kinds: BTreeSet::from([ActivityKind::Search, ActivityKind::Purchase]), ..query(7) };
         let items = read_all(store.as_ref(), &sources, two).await;
         assert_eq!(items.len(), 30);
-        assert!(items
-            .iter()
-            .all(|item| item.activity.kind != ActivityKind::PageVisit));
+        assert!(items.iter().all(|item| item.activity.kind != ActivityKind::PageVisit));
 
-        let none = ActivityQuery {
-            kinds: BTreeSet::from([ActivityKind::Login]),
-            ..query(5)
-        };
+        let none = ActivityQuery { kinds: BTreeSet::from([ActivityKind::Login]), ..query(5) };
         let page = store.activities(&sources, &none).await.unwrap();
         assert!(page.items.is_empty());
         assert_eq!(page.next, None);
@@ -618,10 +444,7 @@ mod cases {
     pub async fn counters_sum_over_sources(backend: &Backend) {
         let store = backend.store().await;
         let contact = ContactId::new();
-        let tracker_source = Source::Tracker {
-            tracker: TrackerId::new(),
-            contact,
-        };
+        let tracker_source = Source::Tracker { tracker: TrackerId::new(), contact };
         let own = Source::Contact(contact);
         let batch = vec![
             (tracker_source, visit("/1")),
@@ -633,18 +456,12 @@ mod cases {
         store.append_activities(&batch).await.unwrap();
 
         let sums = store.counters(&[tracker_source, own]).await.unwrap();
-        let expected = BTreeMap::from([
-            (ActivityKind::PageVisit, 3),
-            (ActivityKind::Search, 1),
-            (ActivityKind::Purchase, 1),
-        ]);
+        let expected =
+            BTreeMap::from([(ActivityKind::PageVisit, 3), (ActivityKind::Search, 1), (ActivityKind::Purchase, 1)]);
         assert_eq!(sums, expected);
 
         let only_own = store.counters(&[own]).await.unwrap();
-        assert_eq!(
-            only_own,
-            BTreeMap::from([(ActivityKind::PageVisit, 1), (ActivityKind::Purchase, 1)])
-        );
+        assert_eq!(only_own, BTreeMap::from([(ActivityKind::PageVisit, 1), (ActivityKind::Purchase, 1)]));
 
         // A source listed twice counts once.
         let doubled = store.counters(&[own, own]).await.unwrap();
@@ -655,50 +472,28 @@ mod cases {
         let store = backend.store().await;
         let contact = ContactId::new();
 
-        store
-            .touch(contact, Source::Contact(contact), 1_000)
-            .await
-            .unwrap();
+        store.touch(contact, Source::Contact(contact), 1_000).await.unwrap();
 
-        let record = store
-            .contact(contact)
-            .await
-            .unwrap()
-            .expect("touched contact exists");
+        let record = store.contact(contact).await.unwrap().expect("touched contact exists");
         assert_eq!(record.id, Some(contact));
         assert_eq!(record.created_at, 1_000);
         assert_eq!(record.updated_at, 1_000);
         assert!(record.fields.is_empty());
         assert_eq!(record.merged_into, None);
-        assert_eq!(
-            store.sources(contact).await.unwrap(),
-            vec![Source::Contact(contact)]
-        );
+        assert_eq!(store.sources(contact).await.unwrap(), vec![Source::Contact(contact)]);
     }
 
     pub async fn touch_keeps_updated_at_monotonic(backend: &Backend) {
         let store = backend.store().await;
         let contact = ContactId::new();
-        store
-            .touch(contact, Source::Contact(contact), 2_000)
-            .await
-            .unwrap();
+        store.touch(contact, Source::Contact(contact), 2_000).await.unwrap();
 
-        store
-            .touch(contact, Source::Contact(contact), 1_500)
-            .await
-            .unwrap();
+        store.touch(contact, Source::Contact(contact), 1_500).await.unwrap();
         let record = store.contact(contact).await.unwrap().unwrap();
-        assert_eq!(
-            record.updated_at, 2_000,
-            "an older touch moved updated_at back"
-        );
+        assert_eq!(record.updated_at, 2_000, "an older touch moved updated_at back");
         assert_eq!(record.created_at, 2_000);
 
-        store
-            .touch(contact, Source::Contact(contact), 3_000)
-            .await
-            .unwrap();
+        store.touch(contact, Source::Contact(contact), 3_000).await.unwrap();
         let record = store.contact(contact).await.unwrap().unwrap();
         assert_eq!(record.updated_at, 3_000);
         assert_eq!(record.created_at, 2_000);
@@ -711,39 +506,13 @@ mod cases {
         let unbound = TrackerId::new();
         assert!(store.bind_tracker(bound, contact, None).await.unwrap());
 
-        store
-            .touch(
-                contact,
-                Source::Tracker {
-                    tracker: bound,
-                    contact,
-                },
-                10,
-            )
-            .await
-            .unwrap();
-        store
-            .touch(
-                contact,
-                Source::Tracker {
-                    tracker: unbound,
-                    contact,
-                },
-                20,
-            )
-            .await
-            .unwrap();
+        store.touch(contact, Source::Tracker { tracker: bound, contact }, 10).await.unwrap();
+        store.touch(contact, Source::Tracker { tracker: unbound, contact }, 20).await.unwrap();
 
         let sources: BTreeSet<Source> = store.sources(contact).await.unwrap().into_iter().collect();
         let expected = BTreeSet::from([
-            Source::Tracker {
-                tracker: bound,
-                contact,
-            },
-            Source::Tracker {
-                tracker: unbound,
-                contact,
-            },
+            Source::Tracker { tracker: bound, contact },
+            Source::Tracker { tracker: unbound, contact },
         ]);
         assert_eq!(sources, expected);
 
@@ -771,23 +540,13 @@ mod cases {
         ]);
         store.set_fields(contact, &first, false, 100).await.unwrap();
 
-        let record = store
-            .contact(contact)
-            .await
-            .unwrap()
-            .expect("set_fields creates the contact");
+        let record = store.contact(contact).await.unwrap().expect("set_fields creates the contact");
         assert_eq!(record.fields, first);
         assert_eq!(record.created_at, 100);
         assert!(record.is_registered());
 
-        let second = BTreeMap::from([
-            ("first_name".to_owned(), "Anna".to_owned()),
-            ("city".to_owned(), String::new()),
-        ]);
-        store
-            .set_fields(contact, &second, false, 200)
-            .await
-            .unwrap();
+        let second = BTreeMap::from([("first_name".to_owned(), "Anna".to_owned()), ("city".to_owned(), String::new())]);
+        store.set_fields(contact, &second, false, 200).await.unwrap();
 
         let record = store.contact(contact).await.unwrap().unwrap();
         let expected = BTreeMap::from([
@@ -806,10 +565,7 @@ mod cases {
             ("email".to_owned(), "kept@example.com".to_owned()),
             ("phone".to_owned(), "+34600000001".to_owned()),
         ]);
-        store
-            .set_fields(contact, &existing, false, 100)
-            .await
-            .unwrap();
+        store.set_fields(contact, &existing, false, 100).await.unwrap();
 
         let incoming = BTreeMap::from([
             ("email".to_owned(), "other@example.com".to_owned()),
@@ -817,10 +573,7 @@ mod cases {
             ("phone".to_owned(), String::new()),
             ("city".to_owned(), String::new()),
         ]);
-        store
-            .set_fields(contact, &incoming, true, 200)
-            .await
-            .unwrap();
+        store.set_fields(contact, &incoming, true, 200).await.unwrap();
 
         let record = store.contact(contact).await.unwrap().unwrap();
         let expected = BTreeMap::from([
@@ -828,23 +581,14 @@ mod cases {
             ("first_name".to_owned(), "Bo".to_owned()),
             ("phone".to_owned(), "+34600000001".to_owned()),
         ]);
-        assert_eq!(
-            record.fields, expected,
-            "only missing fields are filled, nothing is removed"
-        );
+        assert_eq!(record.fields, expected, "only missing fields are filled, nothing is removed");
     }
 
     pub async fn sources_add_is_idempotent(backend: &Backend) {
         let store = backend.store().await;
         let contact = ContactId::new();
         let other = ContactId::new();
-        let added = [
-            Source::Contact(other),
-            Source::Tracker {
-                tracker: TrackerId::new(),
-                contact: other,
-            },
-        ];
+        let added = [Source::Contact(other), Source::Tracker { tracker: TrackerId::new(), contact: other }];
 
         store.add_sources(contact, &added).await.unwrap();
         store.add_sources(contact, &added).await.unwrap();
@@ -859,9 +603,7 @@ mod cases {
         let store = backend.store().await;
         let (into, from) = (ContactId::new(), ContactId::new());
         let mut merge = activity(ActivityKind::Merge, "/");
-        merge
-            .properties
-            .insert("merged_contact".to_owned(), from.to_string());
+        merge.properties.insert("merged_contact".to_owned(), from.to_string());
 
         assert!(store.record_merge(into, from, &merge).await.unwrap());
         assert!(!store.record_merge(into, from, &merge).await.unwrap());
@@ -876,12 +618,7 @@ mod cases {
 
         let third = ContactId::new();
         assert!(store.record_merge(into, third, &merge).await.unwrap());
-        let merged: BTreeSet<ContactId> = store
-            .merged_contacts(into)
-            .await
-            .unwrap()
-            .into_iter()
-            .collect();
+        let merged: BTreeSet<ContactId> = store.merged_contacts(into).await.unwrap().into_iter().collect();
         assert_eq!(merged, BTreeSet::from([from, third]));
     }
 
@@ -895,141 +632,50 @@ mod cases {
         let record = store.contact(from).await.unwrap().unwrap();
         assert_eq!(record.merged_into, Some(into));
         assert_eq!(record.created_at, 500);
-        assert_eq!(
-            store.contact(into).await.unwrap(),
-            None,
-            "the survivor is not created"
-        );
+        assert_eq!(store.contact(into).await.unwrap(), None, "the survivor is not created");
     }
 
     pub async fn index_claim_returns_first_owner(backend: &Backend) {
         let store = backend.store().await;
         let (first, second) = (ContactId::new(), ContactId::new());
 
-        assert_eq!(
-            store
-                .claim_index(IndexKind::Email, "ana@example.com", first)
-                .await
-                .unwrap(),
-            first
-        );
-        assert_eq!(
-            store
-                .claim_index(IndexKind::Email, "ana@example.com", second)
-                .await
-                .unwrap(),
-            first
-        );
-        assert_eq!(
-            store
-                .claim_index(IndexKind::Email, "ana@example.com", first)
-                .await
-                .unwrap(),
-            first
-        );
-        assert_eq!(
-            store
-                .index_lookup(IndexKind::Email, "ana@example.com")
-                .await
-                .unwrap(),
-            Some(first)
-        );
+        assert_eq!(store.claim_index(IndexKind::Email, "ana@example.com", first).await.unwrap(), first);
+        assert_eq!(store.claim_index(IndexKind::Email, "ana@example.com", second).await.unwrap(), first);
+        assert_eq!(store.claim_index(IndexKind::Email, "ana@example.com", first).await.unwrap(), first);
+        assert_eq!(store.index_lookup(IndexKind::Email, "ana@example.com").await.unwrap(), Some(first));
 
         // Index kinds are separate namespaces.
-        assert_eq!(
-            store
-                .index_lookup(IndexKind::Phone, "ana@example.com")
-                .await
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            store
-                .claim_index(IndexKind::CustomerId, "ana@example.com", second)
-                .await
-                .unwrap(),
-            second
-        );
+        assert_eq!(store.index_lookup(IndexKind::Phone, "ana@example.com").await.unwrap(), None);
+        assert_eq!(store.claim_index(IndexKind::CustomerId, "ana@example.com", second).await.unwrap(), second);
     }
 
     pub async fn index_release_needs_owner(backend: &Backend) {
         let store = backend.store().await;
         let (owner, other) = (ContactId::new(), ContactId::new());
-        store
-            .claim_index(IndexKind::Phone, "+34600000001", owner)
-            .await
-            .unwrap();
+        store.claim_index(IndexKind::Phone, "+34600000001", owner).await.unwrap();
 
-        store
-            .release_index(IndexKind::Phone, "+34600000001", other)
-            .await
-            .unwrap();
-        assert_eq!(
-            store
-                .index_lookup(IndexKind::Phone, "+34600000001")
-                .await
-                .unwrap(),
-            Some(owner)
-        );
+        store.release_index(IndexKind::Phone, "+34600000001", other).await.unwrap();
+        assert_eq!(store.index_lookup(IndexKind::Phone, "+34600000001").await.unwrap(), Some(owner));
 
-        store
-            .release_index(IndexKind::Phone, "+34600000001", owner)
-            .await
-            .unwrap();
-        assert_eq!(
-            store
-                .index_lookup(IndexKind::Phone, "+34600000001")
-                .await
-                .unwrap(),
-            None
-        );
-        assert_eq!(
-            store
-                .claim_index(IndexKind::Phone, "+34600000001", other)
-                .await
-                .unwrap(),
-            other
-        );
+        store.release_index(IndexKind::Phone, "+34600000001", owner).await.unwrap();
+        assert_eq!(store.index_lookup(IndexKind::Phone, "+34600000001").await.unwrap(), None);
+        assert_eq!(store.claim_index(IndexKind::Phone, "+34600000001", other).await.unwrap(), other);
 
         // Releasing a value that no contact owns changes nothing.
-        store
-            .release_index(IndexKind::Phone, "+34600000002", owner)
-            .await
-            .unwrap();
+        store.release_index(IndexKind::Phone, "+34600000002", owner).await.unwrap();
     }
 
     pub async fn index_values_with_special_characters(backend: &Backend) {
         let store = backend.store().await;
-        let values = [
-            "{a}@example.com",
-            "}{",
-            "{",
-            "%7B",
-            "%",
-            "%25",
-            "ü@bücher.de",
-            "名前@例え.jp",
-            "a b:c",
-        ];
+        let values = ["{a}@example.com", "}{", "{", "%7B", "%", "%25", "ü@bücher.de", "名前@例え.jp", "a b:c"];
 
         let owners: Vec<ContactId> = values.iter().map(|_| ContactId::new()).collect();
         for (value, owner) in values.iter().zip(&owners) {
-            assert_eq!(
-                store
-                    .claim_index(IndexKind::Email, value, *owner)
-                    .await
-                    .unwrap(),
-                *owner,
-                "claim {value:?}"
-            );
+            assert_eq!(store.claim_index(IndexKind::Email, value, *owner).await.unwrap(), *owner, "claim {value:?}");
         }
 
         for (value, owner) in values.iter().zip(&owners) {
-            assert_eq!(
-                store.index_lookup(IndexKind::Email, value).await.unwrap(),
-                Some(*owner),
-                "lookup {value:?}"
-            );
+            assert_eq!(store.index_lookup(IndexKind::Email, value).await.unwrap(), Some(*owner), "lookup {value:?}");
         }
     }
 
@@ -1039,23 +685,14 @@ mod cases {
         assert!(store.claim_order("1001").await.unwrap());
         assert!(!store.claim_order("1001").await.unwrap());
         assert!(store.claim_order("1002").await.unwrap());
-        assert!(
-            store.claim_order("{1001}").await.unwrap(),
-            "braces make a different order id"
-        );
+        assert!(store.claim_order("{1001}").await.unwrap(), "braces make a different order id");
         assert!(!store.claim_order("{1001}").await.unwrap());
     }
 
     pub async fn merge_intents_begin_pending_finish(backend: &Backend) {
         let store = backend.store().await;
-        let first = MergeIntent {
-            from: ContactId::new(),
-            into: ContactId::new(),
-        };
-        let second = MergeIntent {
-            from: ContactId::new(),
-            into: first.into,
-        };
+        let first = MergeIntent { from: ContactId::new(), into: ContactId::new() };
+        let second = MergeIntent { from: ContactId::new(), into: first.into };
         assert!(store.pending_merges().await.unwrap().is_empty());
 
         store.begin_merge(first).await.unwrap();
@@ -1075,17 +712,13 @@ mod cases {
     }
 
     pub async fn retention_trims_by_count(backend: &Backend) {
-        let retention = Retention {
-            max_activities: 5,
-            max_age: Duration::from_secs(3600),
-        };
+        let retention = Retention { max_activities: 5, max_age: Duration::from_secs(3600) };
         let store = backend.open(retention).await;
         let source = Source::Contact(ContactId::new());
 
         for round in 0..30 {
-            let batch: Vec<(Source, Activity)> = (0..10)
-                .map(|item| (source, visit(&format!("/n/{}", round * 10 + item))))
-                .collect();
+            let batch: Vec<(Source, Activity)> =
+                (0..10).map(|item| (source, visit(&format!("/n/{}", round * 10 + item)))).collect();
             store.append_activities(&batch).await.unwrap();
         }
 
@@ -1096,10 +729,7 @@ mod cases {
         assert!(items.len() >= 5, "kept {} activities", items.len());
         assert!(items.len() < 300, "nothing was trimmed");
         let newest: Vec<String> = urls(&items[..5]);
-        assert_eq!(
-            newest,
-            vec!["/n/299", "/n/298", "/n/297", "/n/296", "/n/295"]
-        );
+        assert_eq!(newest, vec!["/n/299", "/n/298", "/n/297", "/n/296", "/n/295"]);
 
         // Counters keep counting what was recorded, trimmed or not.
         let counters = store.counters(&[source]).await.unwrap();
@@ -1107,22 +737,14 @@ mod cases {
     }
 
     pub async fn retention_trims_by_age(backend: &Backend) {
-        let retention = Retention {
-            max_activities: 10_000,
-            max_age: Duration::from_millis(100),
-        };
+        let retention = Retention { max_activities: 10_000, max_age: Duration::from_millis(100) };
         let store = backend.open(retention).await;
         let source = Source::Contact(ContactId::new());
-        let old: Vec<(Source, Activity)> = (0..150)
-            .map(|item| (source, visit(&format!("/old/{item}"))))
-            .collect();
+        let old: Vec<(Source, Activity)> = (0..150).map(|item| (source, visit(&format!("/old/{item}")))).collect();
         store.append_activities(&old).await.unwrap();
 
         tokio::time::sleep(Duration::from_millis(400)).await;
-        store
-            .append_activities(&[(source, visit("/fresh"))])
-            .await
-            .unwrap();
+        store.append_activities(&[(source, visit("/fresh"))]).await.unwrap();
 
         // Redis drops only stream nodes that are entirely too old
         // (`MINID ~`), so some old entries may remain there.
@@ -1140,70 +762,36 @@ mod redis_only {
 
     async fn raw_connection(server: &RedisServer) -> ::redis::aio::MultiplexedConnection {
         let client = ::redis::Client::open(server.url()).expect("valid url");
-        client
-            .get_multiplexed_async_connection()
-            .await
-            .expect("connect")
+        client.get_multiplexed_async_connection().await.expect("connect")
     }
 
     /// Runs most operations for one contact, then checks every key written.
     #[tokio::test]
     async fn every_key_has_one_hash_tag() {
         let server = RedisServer::start();
-        let store = RedisStore::connect(&server.url(), "fp{x}:", Retention::default())
-            .await
-            .unwrap();
+        let store = RedisStore::connect(&server.url(), "fp{x}:", Retention::default()).await.unwrap();
         let (contact, other) = (ContactId::new(), ContactId::new());
         let (tracker, pending_only) = (TrackerId::new(), TrackerId::new());
 
-        store
-            .append_pending(tracker, &visit("/p"), Duration::from_secs(3600))
-            .await
-            .unwrap();
-        store
-            .append_pending(pending_only, &visit("/p"), Duration::from_secs(3600))
-            .await
-            .unwrap();
+        store.append_pending(tracker, &visit("/p"), Duration::from_secs(3600)).await.unwrap();
+        store.append_pending(pending_only, &visit("/p"), Duration::from_secs(3600)).await.unwrap();
         store.bind_tracker(tracker, contact, None).await.unwrap();
         let source = Source::Tracker { tracker, contact };
-        store
-            .append_activities(&[
-                (source, visit("/a")),
-                (Source::Contact(contact), visit("/b")),
-            ])
-            .await
-            .unwrap();
+        store.append_activities(&[(source, visit("/a")), (Source::Contact(contact), visit("/b"))]).await.unwrap();
         let fields = BTreeMap::from([("email".to_owned(), "{x}@example.com".to_owned())]);
         store.set_fields(contact, &fields, false, 1).await.unwrap();
-        store
-            .record_merge(contact, other, &activity(ActivityKind::Merge, "/"))
-            .await
-            .unwrap();
+        store.record_merge(contact, other, &activity(ActivityKind::Merge, "/")).await.unwrap();
         store.set_merged_into(other, contact).await.unwrap();
-        store
-            .claim_index(IndexKind::Email, "}{x}@example.com%", contact)
-            .await
-            .unwrap();
+        store.claim_index(IndexKind::Email, "}{x}@example.com%", contact).await.unwrap();
         store.claim_order("{order}").await.unwrap();
-        store
-            .begin_merge(MergeIntent {
-                from: other,
-                into: contact,
-            })
-            .await
-            .unwrap();
+        store.begin_merge(MergeIntent { from: other, into: contact }).await.unwrap();
 
         let mut connection = raw_connection(&server).await;
         let mut keys: Vec<String> = Vec::new();
         let mut cursor: u64 = 0;
         loop {
-            let (next, batch): (u64, Vec<String>) = ::redis::cmd("SCAN")
-                .arg(cursor)
-                .arg("COUNT")
-                .arg(100)
-                .query_async(&mut connection)
-                .await
-                .unwrap();
+            let (next, batch): (u64, Vec<String>) =
+                ::redis::cmd("SCAN").arg(cursor).arg("COUNT").arg(100).query_async(&mut connection).await.unwrap();
             keys.extend(batch);
             if next == 0 {
                 break;
@@ -1222,70 +810,41 @@ mod redis_only {
             assert_eq!(key.matches('}').count(), 1, "key {key:?}");
             let open = key.find('{').unwrap();
             let close = key.find('}').unwrap();
-            assert!(
-                open + 1 < close,
-                "key {key:?} has an empty or reversed hash tag"
-            );
+            assert!(open + 1 < close, "key {key:?} has an empty or reversed hash tag");
         }
     }
 
     #[tokio::test]
     async fn store_works_after_server_restart() {
         let mut server = RedisServer::start();
-        let store = RedisStore::connect(&server.url(), "fp:", Retention::default())
-            .await
-            .unwrap();
+        let store = RedisStore::connect(&server.url(), "fp:", Retention::default()).await.unwrap();
         let contact = ContactId::new();
-        store
-            .touch(contact, Source::Contact(contact), 1)
-            .await
-            .unwrap();
+        store.touch(contact, Source::Contact(contact), 1).await.unwrap();
 
         server.restart();
 
-        store
-            .touch(contact, Source::Contact(contact), 2)
-            .await
-            .expect("first operation after restart");
-        let record = store
-            .contact(contact)
-            .await
-            .unwrap()
-            .expect("contact written after restart");
+        store.touch(contact, Source::Contact(contact), 2).await.expect("first operation after restart");
+        let record = store.contact(contact).await.unwrap().expect("contact written after restart");
         assert_eq!(record.updated_at, 2);
-        store
-            .append_activities(&[(Source::Contact(contact), visit("/after"))])
-            .await
-            .unwrap();
-        let page = store
-            .activities(&[Source::Contact(contact)], &query(5))
-            .await
-            .unwrap();
+        store.append_activities(&[(Source::Contact(contact), visit("/after"))]).await.unwrap();
+        let page = store.activities(&[Source::Contact(contact)], &query(5)).await.unwrap();
         assert_eq!(urls(&page.items), vec!["/after"]);
     }
 
     #[tokio::test]
     async fn store_fails_then_recovers_when_server_down() {
         let mut server = RedisServer::start();
-        let store = RedisStore::connect(&server.url(), "fp:", Retention::default())
-            .await
-            .unwrap();
+        let store = RedisStore::connect(&server.url(), "fp:", Retention::default()).await.unwrap();
         let contact = ContactId::new();
         store.ping().await.unwrap();
 
         server.stop();
         let hang_guard = Duration::from_secs(60);
         let down = tokio::time::timeout(hang_guard, store.contact(contact)).await;
-        assert!(
-            matches!(down, Ok(Err(StoreError::Redis(_)))),
-            "expected a redis error, got {down:?}"
-        );
+        assert!(matches!(down, Ok(Err(StoreError::Redis(_)))), "expected a redis error, got {down:?}");
 
         server.restart();
-        store
-            .touch(contact, Source::Contact(contact), 7)
-            .await
-            .expect("first operation after the server is back");
+        store.touch(contact, Source::Contact(contact), 7).await.expect("first operation after the server is back");
         let record = store.contact(contact).await.unwrap().unwrap();
         assert_eq!(record.updated_at, 7);
     }
@@ -1293,35 +852,19 @@ mod redis_only {
     #[tokio::test]
     async fn corrupt_contact_is_reported() {
         let server = RedisServer::start();
-        let store = RedisStore::connect(&server.url(), "fp:", Retention::default())
-            .await
-            .unwrap();
+        let store = RedisStore::connect(&server.url(), "fp:", Retention::default()).await.unwrap();
         let contact = ContactId::new();
         let mut connection = raw_connection(&server).await;
-        let _: i64 = connection
-            .hset(format!("fp:{{c:{contact}}}"), "created", "yesterday")
-            .await
-            .unwrap();
+        let _: i64 = connection.hset(format!("fp:{{c:{contact}}}"), "created", "yesterday").await.unwrap();
 
         let error = store.contact(contact).await.err();
-        assert!(
-            matches!(
-                error,
-                Some(StoreError::Corrupt {
-                    what: "contact",
-                    ..
-                })
-            ),
-            "got {error:?}"
-        );
+        assert!(matches!(error, Some(StoreError::Corrupt { what: "contact", .. })), "got {error:?}");
     }
 
     #[tokio::test]
     async fn corrupt_activity_is_reported() {
         let server = RedisServer::start();
-        let store = RedisStore::connect(&server.url(), "fp:", Retention::default())
-            .await
-            .unwrap();
+        let store = RedisStore::connect(&server.url(), "fp:", Retention::default()).await.unwrap();
         let contact = ContactId::new();
         let mut connection = raw_connection(&server).await;
         let _: String = ::redis::cmd("XADD")
@@ -1333,19 +876,7 @@ mod redis_only {
             .await
             .unwrap();
 
-        let error = store
-            .activities(&[Source::Contact(contact)], &query(5))
-            .await
-            .err();
-        assert!(
-            matches!(
-                error,
-                Some(StoreError::Corrupt {
-                    what: "activity",
-                    ..
-                })
-            ),
-            "got {error:?}"
-        );
+        let error = store.activities(&[Source::Contact(contact)], &query(5)).await.err();
+        assert!(matches!(error, Some(StoreError::Corrupt { what: "activity", .. })), "got {error:?}");
     }
 }

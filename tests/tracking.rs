@@ -99,7 +99,14 @@ async fn forged_and_garbled_trackers_are_replaced_without_error() {
     let forged = format!("fp_tid={}{}", &value[..44], uuid::Uuid::now_v7());
     let truncated = format!("fp_tid={}", &value[..value.len() - 3]);
 
-    for header in [forged.as_str(), truncated.as_str(), "fp_tid=", "fp_tid", "fp_tid=a; fp_tid=b", "fp_tid=%ZZ==; fp_tid=\"quoted\""] {
+    for header in [
+        forged.as_str(),
+        truncated.as_str(),
+        "fp_tid=",
+        "fp_tid",
+        "fp_tid=a; fp_tid=b",
+        "fp_tid=%ZZ==; fp_tid=\"quoted\"",
+    ] {
         let response = http.get(app.url("/b")).header("cookie", header).send().await.expect("proxied");
         assert_eq!(response.status(), StatusCode::OK, "{header:?}");
         assert!(tracker_of(&response).is_some(), "{header:?} gets a fresh tracker");
@@ -109,7 +116,11 @@ async fn forged_and_garbled_trackers_are_replaced_without_error() {
 
 #[tokio::test]
 async fn tracker_cookie_joins_upstream_set_cookies_in_order() {
-    let cookies = ["session=s1; Path=/; HttpOnly", "logout_flag=deleted; Max-Age=0; Path=/", "lang=es; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT"];
+    let cookies = [
+        "session=s1; Path=/; HttpOnly",
+        "logout_flag=deleted; Max-Age=0; Path=/",
+        "lang=es; Path=/; Expires=Wed, 21 Oct 2026 07:28:00 GMT",
+    ];
     let upstream = axum::Router::new().route(
         "/",
         get(move || async move {
@@ -142,10 +153,8 @@ async fn tracker_cookie_joins_upstream_set_cookies_in_order() {
 
 #[tokio::test]
 async fn identify_header_is_stripped_and_identifies() {
-    let upstream = axum::Router::new().route(
-        "/welcome",
-        get(|| async { ([("x-footprint-identify", "email=Header.User@Example.com")], "welcome") }),
-    );
+    let upstream = axum::Router::new()
+        .route("/welcome", get(|| async { ([("x-footprint-identify", "email=Header.User@Example.com")], "welcome") }));
     let app = TestApp::with_upstream(echo_config(), upstream, embedded()).await;
     let shopper = browser();
     shopper.get(app.url("/welcome")).send().await.expect("proxied");
@@ -153,9 +162,7 @@ async fn identify_header_is_stripped_and_identifies() {
     let response = shopper.get(app.url("/welcome")).send().await.expect("proxied");
 
     assert!(response.headers().get("x-footprint-identify").is_none(), "the browser never sees the header");
-    let profile = app
-        .admin_until("/api/v1/contacts/by-email/header.user@example.com", |status, _| status == 200)
-        .await;
+    let profile = app.admin_until("/api/v1/contacts/by-email/header.user@example.com", |status, _| status == 200).await;
     assert_eq!(profile["registered"], true);
     assert_eq!(profile["fields"]["email"], "Header.User@Example.com");
     app.stop().await;

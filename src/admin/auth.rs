@@ -48,7 +48,8 @@ impl Tokens {
 /// Hashes a token with a fixed key, so every compared value has the same length.
 fn digest(token: &str) -> [u8; 32] {
     use hmac::Mac;
-    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(b"footprint admin token").expect("HMAC accepts any key length");
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(b"footprint admin token").expect("HMAC accepts any key length");
     mac.update(token.as_bytes());
     mac.finalize().into_bytes().into()
 }

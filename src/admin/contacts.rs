@@ -8,9 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{AdminState, Problem};
 use crate::identity::normalise_email;
-use crate::store::{
-    ActivityKind, ActivityQuery, ContactId, Cursor, IndexKind, Millis, StoredActivity, TrackerId,
-};
+use crate::store::{ActivityKind, ActivityQuery, ContactId, Cursor, IndexKind, Millis, StoredActivity, TrackerId};
 
 /// Largest page of activities one request returns.
 const MAX_PAGE: usize = 200;
@@ -95,7 +93,10 @@ pub async fn by_email(State(state): State<AdminState>, Path(email): Path<String>
 }
 
 /// `GET /api/v1/contacts/by-tracker/{tracker}`
-pub async fn by_tracker(State(state): State<AdminState>, Path(tracker): Path<String>) -> Result<Json<Profile>, Problem> {
+pub async fn by_tracker(
+    State(state): State<AdminState>,
+    Path(tracker): Path<String>,
+) -> Result<Json<Profile>, Problem> {
     let tracker: TrackerId = parse_id("tracker", &tracker)?;
     let id = state
         .store
@@ -170,7 +171,12 @@ impl ActivityParams {
         for name in self.kinds.iter().flat_map(|list| list.split(',')).map(str::trim).filter(|n| !n.is_empty()) {
             kinds.insert(name.parse().map_err(|reason: String| Problem::invalid("type", reason))?);
         }
-        Ok(ActivityQuery { before: cursor("before", &self.before)?, after: cursor("after", &self.after)?, kinds, limit })
+        Ok(ActivityQuery {
+            before: cursor("before", &self.before)?,
+            after: cursor("after", &self.after)?,
+            kinds,
+            limit,
+        })
     }
 }
 

@@ -30,7 +30,13 @@ fn serialize_status<S: serde::Serializer>(status: &StatusCode, serializer: S) ->
 
 impl Problem {
     pub fn not_found(detail: impl Into<String>) -> Problem {
-        Problem { kind: "/problems/not-found", title: "Not found", status: StatusCode::NOT_FOUND, detail: detail.into(), field: None }
+        Problem {
+            kind: "/problems/not-found",
+            title: "Not found",
+            status: StatusCode::NOT_FOUND,
+            detail: detail.into(),
+            field: None,
+        }
     }
 
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Problem {

@@ -42,10 +42,7 @@ pub enum ConfigError {
 
 impl ConfigError {
     pub(crate) fn invalid(key: impl Into<String>, reason: impl Into<String>) -> Self {
-        ConfigError::Invalid {
-            key: key.into(),
-            reason: reason.into(),
-        }
+        ConfigError::Invalid { key: key.into(), reason: reason.into() }
     }
 }
 
@@ -309,11 +306,7 @@ pub struct RecorderConfig {
 
 impl Default for RecorderConfig {
     fn default() -> Self {
-        RecorderConfig {
-            queue_capacity: 10_000,
-            batch_size: 256,
-            retry_delay_secs: 1.0,
-        }
+        RecorderConfig { queue_capacity: 10_000, batch_size: 256, retry_delay_secs: 1.0 }
     }
 }
 
@@ -329,10 +322,7 @@ pub struct AdminConfig {
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        AdminConfig {
-            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
-            tokens: Vec::new(),
-        }
+        AdminConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8081)), tokens: Vec::new() }
     }
 }
 
@@ -346,14 +336,10 @@ pub struct AdminToken {
 impl Config {
     /// Reads, overrides from the environment and validates a file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let mut config = Config::from_toml(&text).map_err(|error| ConfigError::Parse {
-            path: path.to_owned(),
-            message: error.to_string(),
-        })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        let mut config = Config::from_toml(&text)
+            .map_err(|error| ConfigError::Parse { path: path.to_owned(), message: error.to_string() })?;
         config.apply_env(|name| std::env::var(name).ok())?;
         config.validate()?;
         Ok(config)
@@ -375,15 +361,9 @@ impl Config {
         if let Some(tokens) = get(ENV_ADMIN_TOKENS) {
             for item in split_list(&tokens) {
                 let (name, token) = item.split_once(':').ok_or_else(|| {
-                    ConfigError::invalid(
-                        ENV_ADMIN_TOKENS,
-                        "expected comma-separated `name:token` pairs",
-                    )
+                    ConfigError::invalid(ENV_ADMIN_TOKENS, "expected comma-separated `name:token` pairs")
                 })?;
-                self.admin.tokens.push(AdminToken {
-                    name: name.to_owned(),
-                    token: token.to_owned(),
-                });
+                self.admin.tokens.push(AdminToken { name: name.to_owned(), token: token.to_owned() });
             }
         }
         Ok(())
@@ -392,19 +372,15 @@ impl Config {
     /// Checks values serde cannot: patterns, limits, keys, tokens.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !self.proxy.upstream.starts_with("http://") {
-            return Err(ConfigError::invalid(
-                "proxy.upstream",
-                "expected an http:// URL",
-            ));
+            return Err(ConfigError::invalid("proxy.upstream", "expected an http:// URL"));
         }
         self.proxy
             .upstream
             .parse::<http::Uri>()
             .map_err(|error| ConfigError::invalid("proxy.upstream", error.to_string()))?;
         for (index, peer) in self.proxy.trusted_proxies.iter().enumerate() {
-            crate::proxy::PeerRange::parse(peer).map_err(|reason| {
-                ConfigError::invalid(format!("proxy.trusted_proxies[{index}]"), reason)
-            })?;
+            crate::proxy::PeerRange::parse(peer)
+                .map_err(|reason| ConfigError::invalid(format!("proxy.trusted_proxies[{index}]"), reason))?;
         }
         for (key, secs) in [
             ("proxy.connect_timeout_secs", self.proxy.connect_timeout_secs),
@@ -415,29 +391,16 @@ impl Config {
             ("recorder.retry_delay_secs", self.recorder.retry_delay_secs),
         ] {
             if !(secs.is_finite() && secs > 0.0) {
-                return Err(ConfigError::invalid(
-                    key,
-                    "expected a positive number of seconds",
-                ));
+                return Err(ConfigError::invalid(key, "expected a positive number of seconds"));
             }
         }
         if self.recorder.queue_capacity == 0 || self.recorder.batch_size == 0 {
-            return Err(ConfigError::invalid(
-                "recorder",
-                "queue_capacity and batch_size must be at least 1",
-            ));
+            return Err(ConfigError::invalid("recorder", "queue_capacity and batch_size must be at least 1"));
         }
         if self.tracker.cookie_name.is_empty()
-            || !self
-                .tracker
-                .cookie_name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+            || !self.tracker.cookie_name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         {
-            return Err(ConfigError::invalid(
-                "tracker.cookie_name",
-                "expected letters, digits, `_` or `-`",
-            ));
+            return Err(ConfigError::invalid("tracker.cookie_name", "expected letters, digits, `_` or `-`"));
         }
         crate::tracking::TrackerKeys::from_config(&self.tracker.keys)
             .map_err(|reason| ConfigError::invalid("tracker.keys", reason))?;
@@ -445,9 +408,7 @@ impl Config {
             regex::RegexBuilder::new(pattern)
                 .case_insensitive(true)
                 .build()
-                .map_err(|error| {
-                    ConfigError::invalid("tracker.bot_user_agents", error.to_string())
-                })?;
+                .map_err(|error| ConfigError::invalid("tracker.bot_user_agents", error.to_string()))?;
         }
         for (index, token) in self.admin.tokens.iter().enumerate() {
             if token.name.is_empty() || token.token.len() < 16 {
@@ -462,27 +423,19 @@ impl Config {
         if self.admin.tokens.is_empty() {
             return Err(ConfigError::invalid(
                 "admin.tokens",
-                format!(
-                    "at least one admin token is required (admin.tokens or {ENV_ADMIN_TOKENS})"
-                ),
+                format!("at least one admin token is required (admin.tokens or {ENV_ADMIN_TOKENS})"),
             ));
         }
         for (index, rule) in self.activities.iter().enumerate() {
-            rule.validate()
-                .map_err(|reason| ConfigError::invalid(format!("activity[{index}]"), reason))?;
+            rule.validate().map_err(|reason| ConfigError::invalid(format!("activity[{index}]"), reason))?;
         }
         for (index, rule) in self.identify_forms.iter().enumerate() {
-            rule.validate()
-                .map_err(|reason| ConfigError::invalid(format!("identify[{index}]"), reason))?;
+            rule.validate().map_err(|reason| ConfigError::invalid(format!("identify[{index}]"), reason))?;
         }
         Ok(())
     }
 }
 
 fn split_list(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
+    text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
 }

@@ -101,9 +101,7 @@ pub struct IdentifyHeaderConfig {
 
 impl Default for IdentifyHeaderConfig {
     fn default() -> Self {
-        IdentifyHeaderConfig {
-            name: "x-footprint-identify".to_owned(),
-        }
+        IdentifyHeaderConfig { name: "x-footprint-identify".to_owned() }
     }
 }
 
@@ -121,9 +119,7 @@ fn validate_methods(methods: &[String]) -> Result<(), String> {
     }
     for method in methods {
         if method.is_empty() || !method.bytes().all(|b| b.is_ascii_uppercase()) {
-            return Err(format!(
-                "invalid method {method:?}: expected an upper-case HTTP method"
-            ));
+            return Err(format!("invalid method {method:?}: expected an upper-case HTTP method"));
         }
     }
     Ok(())
@@ -132,15 +128,11 @@ fn validate_methods(methods: &[String]) -> Result<(), String> {
 impl ActivityRule {
     pub(crate) fn validate(&self) -> Result<(), String> {
         validate_methods(&self.methods)?;
-        crate::tracking::PathPattern::parse(&self.path)
-            .map_err(|reason| format!("path: {reason}"))?;
+        crate::tracking::PathPattern::parse(&self.path).map_err(|reason| format!("path: {reason}"))?;
         for (property, pattern) in &self.response_body {
-            let regex = regex::Regex::new(pattern)
-                .map_err(|error| format!("response_body.{property}: {error}"))?;
+            let regex = regex::Regex::new(pattern).map_err(|error| format!("response_body.{property}: {error}"))?;
             if regex.captures_len() < 2 {
-                return Err(format!(
-                    "response_body.{property}: the pattern needs a capture group"
-                ));
+                return Err(format!("response_body.{property}: the pattern needs a capture group"));
             }
         }
         if matches!(self.kind, ActivityKind::Merge) {
@@ -153,8 +145,7 @@ impl ActivityRule {
 impl IdentifyRule {
     pub(crate) fn validate(&self) -> Result<(), String> {
         validate_methods(&self.methods)?;
-        crate::tracking::PathPattern::parse(&self.path)
-            .map_err(|reason| format!("path: {reason}"))?;
+        crate::tracking::PathPattern::parse(&self.path).map_err(|reason| format!("path: {reason}"))?;
         if !matches!(self.kind, ActivityKind::Login | ActivityKind::Registration) {
             return Err("`kind` must be `login` or `registration`".to_owned());
         }

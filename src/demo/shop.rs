@@ -144,8 +144,7 @@ fn price(cents: u32) -> String {
 }
 
 fn page(title: &str, body: &str) -> String {
-    let categories: String =
-        CATEGORIES.iter().map(|c| format!(r#"<a href="/category/{c}">{c}</a> "#)).collect();
+    let categories: String = CATEGORIES.iter().map(|c| format!(r#"<a href="/category/{c}">{c}</a> "#)).collect();
     format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{title} · Demo shop</title>
@@ -227,7 +226,8 @@ async fn cart(State(shop): State<Shop>, headers: HeaderMap) -> Response {
     let body = if lines.is_empty() {
         "<p>Your cart is empty.</p>".to_owned()
     } else {
-        let items: String = lines.iter().map(|(id, quantity)| format!("<li>{quantity} × {}</li>", escape(id))).collect();
+        let items: String =
+            lines.iter().map(|(id, quantity)| format!("<li>{quantity} × {}</li>", escape(id))).collect();
         format!(r#"<ul>{items}</ul><p><a href="/checkout">Checkout</a></p>"#)
     };
     html_with_cookie(StatusCode::OK, page("Cart", &body), cookie)
@@ -242,7 +242,8 @@ struct CartAdd {
 
 async fn cart_add(State(shop): State<Shop>, headers: HeaderMap, Form(form): Form<CartAdd>) -> Response {
     if !PRODUCTS.iter().any(|p| p.id == form.product_id) {
-        return (StatusCode::UNPROCESSABLE_ENTITY, Html(page("Unknown product", "<p>No such product.</p>"))).into_response();
+        return (StatusCode::UNPROCESSABLE_ENTITY, Html(page("Unknown product", "<p>No such product.</p>")))
+            .into_response();
     }
     let quantity = form.quantity.and_then(|q| q.trim().parse().ok()).filter(|q| *q > 0).unwrap_or(1);
     let ((), cookie) = shop.with_session(&headers, |session| session.cart.push((form.product_id, quantity)));

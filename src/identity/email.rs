@@ -2,9 +2,8 @@
 
 /// Values that forms, scripts and exports put where an email belongs
 /// without meaning one. Compared after trimming and lowercasing.
-const JUNK: &[&str] = &[
-    "", "null", "undefined", "none", "nil", "nan", "0", "-", "n/a", "false", "true", "[object object]",
-];
+const JUNK: &[&str] =
+    &["", "null", "undefined", "none", "nil", "nan", "0", "-", "n/a", "false", "true", "[object object]"];
 
 /// Returns the matching key of an email address (trimmed and lowercased),
 /// or `None` when the value is junk or not a plausible address.
@@ -26,7 +25,8 @@ pub fn normalise_email(raw: &str) -> Option<String> {
         return None;
     }
     let labels: Vec<&str> = domain.split('.').collect();
-    if labels.len() < 2 || labels.iter().any(|label| label.is_empty() || label.starts_with('-') || label.ends_with('-')) {
+    if labels.len() < 2 || labels.iter().any(|label| label.is_empty() || label.starts_with('-') || label.ends_with('-'))
+    {
         return None;
     }
     Some(email)
@@ -50,9 +50,18 @@ mod tests {
 
     #[test]
     fn invalid_addresses_identify_nobody() {
-        for invalid in ["ana", "ana@", "@example.com", "ana@example", "ana@@example.com", "a b@example.com",
-            "ana@example..com", "ana@.example.com", "<ana@example.com>", "ana@example.com, bob@example.com"]
-        {
+        for invalid in [
+            "ana",
+            "ana@",
+            "@example.com",
+            "ana@example",
+            "ana@@example.com",
+            "a b@example.com",
+            "ana@example..com",
+            "ana@.example.com",
+            "<ana@example.com>",
+            "ana@example.com, bob@example.com",
+        ] {
             assert_eq!(normalise_email(invalid), None, "{invalid:?}");
         }
     }

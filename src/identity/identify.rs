@@ -71,7 +71,13 @@ impl Identity {
 
     /// Decides and applies the binding. Retries when another writer claims
     /// the email or binds the tracker concurrently.
-    async fn bind_identity(&self, browser: &Browser, typed: &str, key: &str, at: i64) -> Result<Identified, StoreError> {
+    async fn bind_identity(
+        &self,
+        browser: &Browser,
+        typed: &str,
+        key: &str,
+        at: i64,
+    ) -> Result<Identified, StoreError> {
         let tracker = browser.tracker;
         for _ in 0..3 {
             let bound = self.store.tracker_contact(tracker).await?;
@@ -96,7 +102,7 @@ impl Identity {
                     // The merge writes its intent before anything moves and
                     // re-points the anonymous contact's trackers; this one
                     // may still point at an older merged id.
-                    self.merge(MergeIntent { from: current, into: owner }).await?;
+                    self.merge(MergeIntent { from: current, into: owner }, at).await?;
                     let now_bound = self.store.tracker_contact(tracker).await?;
                     if now_bound != Some(owner) && !self.store.bind_tracker(tracker, owner, now_bound).await? {
                         continue;
@@ -137,6 +143,9 @@ impl Identity {
             }
             return Ok(outcome);
         }
-        Err(StoreError::Corrupt { what: "identity", reason: "the email or tracker kept changing during identification".to_owned() })
+        Err(StoreError::Corrupt {
+            what: "identity",
+            reason: "the email or tracker kept changing during identification".to_owned(),
+        })
     }
 }

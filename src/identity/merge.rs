@@ -18,17 +18,17 @@
 use std::collections::BTreeMap;
 
 use super::Identity;
-use crate::store::{now_millis, Activity, ActivityKind, MergeIntent, Source, StoreError};
+use crate::store::{now_millis, Activity, ActivityKind, MergeIntent, Millis, Source, StoreError};
 
 impl Identity {
-    /// Merges `intent.from` into `intent.into`. Idempotent.
-    pub async fn merge(&self, intent: MergeIntent) -> Result<(), StoreError> {
+    /// Merges `intent.from` into `intent.into`, dating the merge activity
+    /// `at` (the time of the login that caused it). Idempotent.
+    pub async fn merge(&self, intent: MergeIntent, at: Millis) -> Result<(), StoreError> {
         let MergeIntent { from, into } = intent;
         if from == into {
             return Ok(());
         }
         self.store.begin_merge(intent).await?;
-        let at = now_millis();
 
         let mut sources = self.store.sources(from).await?;
         sources.push(Source::Contact(from));
@@ -72,7 +72,7 @@ impl Identity {
     pub async fn resume_pending_merges(&self) -> Result<usize, StoreError> {
         let intents = self.store.pending_merges().await?;
         for intent in &intents {
-            self.merge(*intent).await?;
+            self.merge(*intent, now_millis()).await?;
         }
         Ok(intents.len())
     }

@@ -56,14 +56,22 @@ impl Identity {
                 _ => return Ok(Some((current, record))),
             }
         }
-        Err(StoreError::Corrupt { what: "merge pointers", reason: format!("more than {MAX_MERGE_HOPS} hops from {contact}") })
+        Err(StoreError::Corrupt {
+            what: "merge pointers",
+            reason: format!("more than {MAX_MERGE_HOPS} hops from {contact}"),
+        })
     }
 
     /// Returns the contact of a browser, following merges (and re-pointing
     /// the tracker at the survivor when it still points at a merged
     /// contact). An unbound tracker is bound to a new anonymous contact when
     /// `confirm` is true and left pending (`None`) otherwise.
-    pub async fn contact_for(&self, browser: &Browser, confirm: bool, at: Millis) -> Result<Option<ContactId>, StoreError> {
+    pub async fn contact_for(
+        &self,
+        browser: &Browser,
+        confirm: bool,
+        at: Millis,
+    ) -> Result<Option<ContactId>, StoreError> {
         let tracker = browser.tracker;
         for _ in 0..3 {
             let bound = self.store.tracker_contact(tracker).await?;

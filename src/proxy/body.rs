@@ -36,13 +36,7 @@ impl<B: Body> InspectBody<B> {
     /// Wraps `inner`; the receiver gets the copied prefix when the body is done.
     pub(crate) fn new(inner: B, cap: usize) -> (InspectBody<B>, oneshot::Receiver<Inspected>) {
         let (report, receiver) = oneshot::channel();
-        let body = InspectBody {
-            inner,
-            cap,
-            copied: BytesMut::new(),
-            truncated: false,
-            report: Some(report),
-        };
+        let body = InspectBody { inner, cap, copied: BytesMut::new(), truncated: false, report: Some(report) };
         (body, receiver)
     }
 
@@ -58,10 +52,7 @@ impl<B: Body> InspectBody<B> {
 
     fn deliver(&mut self, ended: bool) {
         if let Some(report) = self.report.take() {
-            let inspected = Inspected {
-                bytes: self.copied.split().freeze(),
-                complete: ended && !self.truncated,
-            };
+            let inspected = Inspected { bytes: self.copied.split().freeze(), complete: ended && !self.truncated };
             // The receiver is gone only when the exchange was abandoned, so the copy is not needed.
             let _ = report.send(inspected);
         }
@@ -76,10 +67,7 @@ where
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
 
         match ready!(Pin::new(&mut this.inner).poll_frame(cx)) {

@@ -55,10 +55,7 @@ impl UpstreamFailure {
                 }
             }
             // hyper marks an error of the body it was given to send as a user error.
-            if error
-                .downcast_ref::<hyper::Error>()
-                .is_some_and(hyper::Error::is_user)
-            {
+            if error.downcast_ref::<hyper::Error>().is_some_and(hyper::Error::is_user) {
                 failure = UpstreamFailure::ClientBody;
             }
             current = error.source();

@@ -41,9 +41,7 @@ const CLOSED: u8 = 2;
 
 /// Returns true when the request expects `100 Continue` before sending its body.
 pub(crate) fn expects_continue(headers: &HeaderMap) -> bool {
-    headers
-        .get(EXPECT)
-        .is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+    headers.get(EXPECT).is_some_and(|value| value.as_bytes().eq_ignore_ascii_case(b"100-continue"))
 }
 
 /// The state shared by a gated body and the code that watches the upstream.
@@ -70,12 +68,7 @@ impl GateHandle {
 
     fn set(&self, state: u8) {
         // Only the first decision counts: a body already flowing stays open.
-        if self
-            .0
-            .state
-            .compare_exchange(WAITING, state, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
-        {
+        if self.0.state.compare_exchange(WAITING, state, Ordering::AcqRel, Ordering::Acquire).is_ok() {
             self.0.waker.wake();
         }
     }
@@ -98,14 +91,7 @@ impl<B> ContinueGate<B> {
         let signal = Arc::new(Signal::default());
         let fallback = Box::pin(tokio::time::sleep(CONTINUE_FALLBACK));
         let handle = GateHandle(signal.clone());
-        (
-            ContinueGate {
-                inner,
-                signal,
-                fallback,
-            },
-            handle,
-        )
+        (ContinueGate { inner, signal, fallback }, handle)
     }
 
     fn poll_state(&mut self, cx: &mut Context<'_>) -> Poll<u8> {
@@ -133,10 +119,7 @@ where
     type Data = Bytes;
     type Error = BoxError;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = &mut *self;
 
         match this.poll_state(cx) {

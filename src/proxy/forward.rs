@@ -68,42 +68,26 @@ impl<H: Hooks> Proxy<H> {
     /// Builds the proxy and its upstream connection pool. Opens no
     /// connection until the first request.
     pub fn new(config: &ProxyConfig, hooks: H) -> Result<Proxy<H>, ProxyError> {
-        let invalid_upstream = |reason: &str| ProxyError::InvalidUpstream {
-            url: config.upstream.clone(),
-            reason: reason.to_owned(),
-        };
-        let uri: Uri = config
-            .upstream
-            .parse()
-            .map_err(|_| invalid_upstream("expected a url such as http://127.0.0.1:8000"))?;
+        let invalid_upstream =
+            |reason: &str| ProxyError::InvalidUpstream { url: config.upstream.clone(), reason: reason.to_owned() };
+        let uri: Uri =
+            config.upstream.parse().map_err(|_| invalid_upstream("expected a url such as http://127.0.0.1:8000"))?;
         if uri.scheme() != Some(&Scheme::HTTP) {
-            return Err(invalid_upstream(
-                "expected an http:// url; https upstreams are not supported",
-            ));
+            return Err(invalid_upstream("expected an http:// url; https upstreams are not supported"));
         }
-        let upstream_authority = uri
-            .authority()
-            .cloned()
-            .ok_or_else(|| invalid_upstream("expected a host"))?;
-        if uri
-            .path_and_query()
-            .is_some_and(|path| path.as_str() != "/")
-        {
-            return Err(invalid_upstream(
-                "expected no path, because requests keep their own path",
-            ));
+        let upstream_authority = uri.authority().cloned().ok_or_else(|| invalid_upstream("expected a host"))?;
+        if uri.path_and_query().is_some_and(|path| path.as_str() != "/") {
+            return Err(invalid_upstream("expected no path, because requests keep their own path"));
         }
-        let upstream_host = HeaderValue::from_str(upstream_authority.as_str())
-            .map_err(|_| invalid_upstream("invalid host"))?;
+        let upstream_host =
+            HeaderValue::from_str(upstream_authority.as_str()).map_err(|_| invalid_upstream("invalid host"))?;
 
         let trusted_proxies = config
             .trusted_proxies
             .iter()
             .map(|value| {
-                PeerRange::parse(value).map_err(|reason| ProxyError::InvalidTrustedProxy {
-                    value: value.clone(),
-                    reason,
-                })
+                PeerRange::parse(value)
+                    .map_err(|reason| ProxyError::InvalidTrustedProxy { value: value.clone(), reason })
             })
             .collect::<Result<Vec<_>, _>>()?;
 
@@ -137,25 +121,16 @@ impl<H: Hooks> Proxy<H> {
     }
 
     fn is_trusted(&self, peer: SocketAddr) -> bool {
-        self.trusted_proxies
-            .iter()
-            .any(|range| range.contains(peer.ip()))
+        self.trusted_proxies.iter().any(|range| range.contains(peer.ip()))
     }
 
     /// Responds to one client request, through the upstream or with a page
     /// of the proxy's own. Never fails: every error becomes a response.
-    pub(crate) async fn handle(
-        &self,
-        mut request: Request<Incoming>,
-        peer: SocketAddr,
-    ) -> Response<ProxyBody> {
+    pub(crate) async fn handle(&self, mut request: Request<Incoming>, peer: SocketAddr) -> Response<ProxyBody> {
         let started = Instant::now();
 
         if self.exceeds_body_limit(&request) {
-            tracing::debug!(
-                limit = self.max_request_body_bytes,
-                "request body too large"
-            );
+            tracing::debug!(limit = self.max_request_body_bytes, "request body too large");
             return finish_locally(StatusCode::PAYLOAD_TOO_LARGE, started);
         }
 
@@ -170,12 +145,7 @@ impl<H: Hooks> Proxy<H> {
 
         // Phase 4: forwarding headers, Host, and the upstream URI.
         let client_host = head.headers.get(HOST).cloned();
-        headers::set_forwarded(
-            &mut head.headers,
-            peer.ip(),
-            self.is_trusted(peer),
-            client_host.as_ref(),
-        );
+        headers::set_forwarded(&mut head.headers, peer.ip(), self.is_trusted(peer), client_host.as_ref());
         if !self.preserve_host {
             headers::rewrite_host(&mut head.headers, &self.upstream_host);
         }
@@ -189,8 +159,7 @@ impl<H: Hooks> Proxy<H> {
         };
         head.version = Version::HTTP_11;
 
-        let (body, request_copy, gate) =
-            self.request_body(body, request_inspect, expects_continue(&head.headers));
+        let (body, request_copy, gate) = self.request_body(body, request_inspect, expects_continue(&head.headers));
         let mut upstream_request = Request::from_parts(head, body);
         // NOTE: informational responses other than 100 (such as 103 Early
         // Hints) are dropped, because hyper 1.13's server rejects any 1xx
@@ -232,8 +201,7 @@ impl<H: Hooks> Proxy<H> {
 
         // Phase 6: the hooks see the response head without hop-by-hop headers.
         let status = response.status();
-        let upstream_upgrade =
-            (status == StatusCode::SWITCHING_PROTOCOLS).then(|| hyper::upgrade::on(&mut response));
+        let upstream_upgrade = (status == StatusCode::SWITCHING_PROTOCOLS).then(|| hyper::upgrade::on(&mut response));
         let (mut head, body) = response.into_parts();
         headers::remove_hop_by_hop(&mut head.headers, is_upgrade && upstream_upgrade.is_some());
         let response_inspect = self.hooks.on_response(&mut plan, &mut head);
@@ -243,10 +211,7 @@ impl<H: Hooks> Proxy<H> {
         }
 
         let (body, response_copy) = InspectBody::new(body, response_inspect);
-        let response_copy = PendingCopy {
-            receiver: response_copy,
-            requested: response_inspect > 0,
-        };
+        let response_copy = PendingCopy { receiver: response_copy, requested: response_inspect > 0 };
         self.spawn_completion(plan, status, request_copy, Some(response_copy));
 
         metrics::record_response(status, started.elapsed());
@@ -261,21 +226,13 @@ impl<H: Hooks> Proxy<H> {
             .and_then(|value| value.to_str().ok())
             .and_then(|value| value.parse::<u64>().ok());
 
-        self.max_request_body_bytes > 0
-            && declared.is_some_and(|length| length > self.max_request_body_bytes)
+        self.max_request_body_bytes > 0 && declared.is_some_and(|length| length > self.max_request_body_bytes)
     }
 
     fn upstream_uri(&self, original: &Uri) -> Result<Uri, http::Error> {
-        let path = original
-            .path_and_query()
-            .cloned()
-            .unwrap_or_else(|| PathAndQuery::from_static("/"));
+        let path = original.path_and_query().cloned().unwrap_or_else(|| PathAndQuery::from_static("/"));
 
-        Uri::builder()
-            .scheme(Scheme::HTTP)
-            .authority(self.upstream_authority.clone())
-            .path_and_query(path)
-            .build()
+        Uri::builder().scheme(Scheme::HTTP).authority(self.upstream_authority.clone()).path_and_query(path).build()
     }
 
     /// Wraps the client's body for streaming upstream: the size cap, the
@@ -292,10 +249,7 @@ impl<H: Hooks> Proxy<H> {
             max => Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX)).boxed_unsync(),
         };
         let (inspected, receiver) = InspectBody::new(limited, inspect);
-        let copy = PendingCopy {
-            receiver,
-            requested: inspect > 0,
-        };
+        let copy = PendingCopy { receiver, requested: inspect > 0 };
 
         if expect_continue {
             let (gated, gate) = ContinueGate::new(inspected.boxed_unsync());
@@ -321,14 +275,7 @@ impl<H: Hooks> Proxy<H> {
                 Some(copy) => copy.resolve().await,
                 None => None,
             };
-            hooks.on_complete(
-                plan,
-                Exchange {
-                    status,
-                    request_body,
-                    response_body,
-                },
-            );
+            hooks.on_complete(plan, Exchange { status, request_body, response_body });
         };
 
         tokio::spawn(tracing::Instrument::in_current_span(completion));
@@ -347,10 +294,7 @@ impl PendingCopy {
     fn none() -> PendingCopy {
         let (report, receiver) = oneshot::channel();
         drop(report);
-        PendingCopy {
-            receiver,
-            requested: false,
-        }
+        PendingCopy { receiver, requested: false }
     }
 
     /// Waits until the body has ended, failed or been dropped.

@@ -15,8 +15,7 @@
 use std::net::IpAddr;
 
 use http::header::{
-    CONNECTION, FORWARDED, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER,
-    TRANSFER_ENCODING, UPGRADE,
+    CONNECTION, FORWARDED, HOST, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
 };
 use http::{HeaderMap, HeaderName, HeaderValue};
 
@@ -54,32 +53,21 @@ fn connection_tokens(headers: &HeaderMap) -> impl Iterator<Item = &str> {
 /// `h2c` is refused because it would switch the proxy's own connection to
 /// HTTP/2, which the tunnel does not speak on the client side.
 pub(crate) fn is_upgrade_request(headers: &HeaderMap) -> bool {
-    let connection_upgrade =
-        connection_tokens(headers).any(|token| token.eq_ignore_ascii_case("upgrade"));
+    let connection_upgrade = connection_tokens(headers).any(|token| token.eq_ignore_ascii_case("upgrade"));
     let mut protocols = headers.get_all(UPGRADE).iter().peekable();
 
     connection_upgrade
         && protocols.peek().is_some()
-        && protocols.all(|value| {
-            !value
-                .to_str()
-                .unwrap_or("")
-                .to_ascii_lowercase()
-                .contains("h2c")
-        })
+        && protocols.all(|value| !value.to_str().unwrap_or("").to_ascii_lowercase().contains("h2c"))
 }
 
 /// Removes hop-by-hop headers. With `keep_upgrade`, the result still carries
 /// `Connection: upgrade` and the original `Upgrade` values.
 pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
-    let named: Vec<HeaderName> = connection_tokens(headers)
-        .filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok())
-        .collect();
-    let protocols: Vec<HeaderValue> = if keep_upgrade {
-        headers.get_all(UPGRADE).iter().cloned().collect()
-    } else {
-        Vec::new()
-    };
+    let named: Vec<HeaderName> =
+        connection_tokens(headers).filter_map(|token| HeaderName::from_bytes(token.as_bytes()).ok()).collect();
+    let protocols: Vec<HeaderValue> =
+        if keep_upgrade { headers.get_all(UPGRADE).iter().cloned().collect() } else { Vec::new() };
 
     for name in named {
         headers.remove(name);
@@ -103,21 +91,11 @@ pub(crate) fn remove_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
 /// `X-Forwarded-For` and `Forwarded` lists, and existing
 /// `X-Forwarded-Proto`/`-Host` are kept because they describe the original
 /// request better than this hop can. Otherwise all four are replaced.
-pub(crate) fn set_forwarded(
-    headers: &mut HeaderMap,
-    client: IpAddr,
-    trusted: bool,
-    host: Option<&HeaderValue>,
-) {
+pub(crate) fn set_forwarded(headers: &mut HeaderMap, client: IpAddr, trusted: bool, host: Option<&HeaderValue>) {
     let client = client.to_canonical();
 
     if !trusted {
-        for name in [
-            X_FORWARDED_FOR,
-            X_FORWARDED_PROTO,
-            X_FORWARDED_HOST,
-            FORWARDED,
-        ] {
+        for name in [X_FORWARDED_FOR, X_FORWARDED_PROTO, X_FORWARDED_HOST, FORWARDED] {
             headers.remove(name);
         }
     }
@@ -138,11 +116,7 @@ pub(crate) fn set_forwarded(
 /// Replaces every field `name` with one comma-separated field ending in
 /// `item`. Folding is safe here because both headers are defined as lists.
 fn append_to_list(headers: &mut HeaderMap, name: HeaderName, item: &str) {
-    let mut list: Vec<&str> = headers
-        .get_all(&name)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .collect();
+    let mut list: Vec<&str> = headers.get_all(&name).iter().filter_map(|value| value.to_str().ok()).collect();
     list.push(item);
     let joined = list.join(", ");
 
@@ -192,46 +166,27 @@ mod tests {
 
     #[test]
     fn connection_named_headers_are_removed() {
-        let mut map = headers(&[
-            ("connection", "close, X-Internal-Debug"),
-            ("x-internal-debug", "1"),
-            ("accept", "*/*"),
-        ]);
+        let mut map =
+            headers(&[("connection", "close, X-Internal-Debug"), ("x-internal-debug", "1"), ("accept", "*/*")]);
         remove_hop_by_hop(&mut map, false);
         assert!(!map.contains_key("x-internal-debug"));
         assert!(!map.contains_key(CONNECTION));
-        assert_eq!(
-            map.get("accept").map(HeaderValue::as_bytes),
-            Some(&b"*/*"[..])
-        );
+        assert_eq!(map.get("accept").map(HeaderValue::as_bytes), Some(&b"*/*"[..]));
     }
 
     #[test]
     fn upgrade_is_kept_only_when_asked() {
-        let mut map = headers(&[
-            ("connection", "Upgrade"),
-            ("upgrade", "websocket"),
-            ("keep-alive", "timeout=5"),
-        ]);
+        let mut map = headers(&[("connection", "Upgrade"), ("upgrade", "websocket"), ("keep-alive", "timeout=5")]);
         assert!(is_upgrade_request(&map));
         remove_hop_by_hop(&mut map, true);
-        assert_eq!(
-            map.get(CONNECTION).map(HeaderValue::as_bytes),
-            Some(&b"upgrade"[..])
-        );
-        assert_eq!(
-            map.get(UPGRADE).map(HeaderValue::as_bytes),
-            Some(&b"websocket"[..])
-        );
+        assert_eq!(map.get(CONNECTION).map(HeaderValue::as_bytes), Some(&b"upgrade"[..]));
+        assert_eq!(map.get(UPGRADE).map(HeaderValue::as_bytes), Some(&b"websocket"[..]));
         assert!(!map.contains_key("keep-alive"));
     }
 
     #[test]
     fn h2c_upgrade_is_not_tunnelled() {
-        let map = headers(&[
-            ("connection", "Upgrade, HTTP2-Settings"),
-            ("upgrade", "h2c"),
-        ]);
+        let map = headers(&[("connection", "Upgrade, HTTP2-Settings"), ("upgrade", "h2c")]);
         assert!(!is_upgrade_request(&map));
     }
 
@@ -245,28 +200,14 @@ mod tests {
     fn forwarded_quotes_ipv6_and_host() {
         let host = HeaderValue::from_static("shop.example:8080");
         let element = forwarded_element("2001:db8::1".parse().expect("ip"), Some(&host));
-        assert_eq!(
-            element,
-            "for=\"[2001:db8::1]\";proto=http;host=\"shop.example:8080\""
-        );
+        assert_eq!(element, "for=\"[2001:db8::1]\";proto=http;host=\"shop.example:8080\"");
     }
 
     #[test]
     fn ipv4_mapped_client_is_written_as_ipv4() {
         let mut map = HeaderMap::new();
-        set_forwarded(
-            &mut map,
-            "::ffff:192.0.2.7".parse().expect("ip"),
-            false,
-            None,
-        );
-        assert_eq!(
-            map.get(X_FORWARDED_FOR).map(HeaderValue::as_bytes),
-            Some(&b"192.0.2.7"[..])
-        );
-        assert_eq!(
-            map.get(FORWARDED).map(HeaderValue::as_bytes),
-            Some(&b"for=192.0.2.7;proto=http"[..])
-        );
+        set_forwarded(&mut map, "::ffff:192.0.2.7".parse().expect("ip"), false, None);
+        assert_eq!(map.get(X_FORWARDED_FOR).map(HeaderValue::as_bytes), Some(&b"192.0.2.7"[..]));
+        assert_eq!(map.get(FORWARDED).map(HeaderValue::as_bytes), Some(&b"for=192.0.2.7;proto=http"[..]));
     }
 }

@@ -14,9 +14,7 @@ use super::body::ProxyBody;
 pub(crate) fn error_page(status: StatusCode) -> Response<ProxyBody> {
     let message = match status {
         StatusCode::BAD_GATEWAY => "The shop could not be reached. Please try again in a moment.",
-        StatusCode::GATEWAY_TIMEOUT => {
-            "The shop took too long to answer. Please try again in a moment."
-        }
+        StatusCode::GATEWAY_TIMEOUT => "The shop took too long to answer. Please try again in a moment.",
         StatusCode::PAYLOAD_TOO_LARGE => "The request body is larger than this site accepts.",
         StatusCode::BAD_REQUEST => "The request was incomplete or invalid.",
         _ => "The request could not be handled.",
@@ -28,16 +26,11 @@ pub(crate) fn error_page(status: StatusCode) -> Response<ProxyBody> {
          <body><h1>{code} {reason}</h1><p>{message}</p></body></html>\n"
     );
 
-    let body = Full::new(Bytes::from(html))
-        .map_err(|never| match never {})
-        .boxed_unsync();
+    let body = Full::new(Bytes::from(html)).map_err(|never| match never {}).boxed_unsync();
     let mut response = Response::new(body);
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }

@@ -69,22 +69,13 @@ pub async fn serve<H: Hooks>(
     }
 
     drop(listener);
-    tracing::info!(
-        connections = connections.len(),
-        "proxy shutting down, draining connections"
-    );
+    tracing::info!(connections = connections.len(), "proxy shutting down, draining connections");
     // A send error would only mean that no connection is left to stop.
     let _ = stop.send(true);
 
     let drain = async { while connections.join_next().await.is_some() {} };
-    if tokio::time::timeout(proxy.drain_timeout, drain)
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            connections = connections.len(),
-            "drain timeout elapsed, closing remaining connections"
-        );
+    if tokio::time::timeout(proxy.drain_timeout, drain).await.is_err() {
+        tracing::warn!(connections = connections.len(), "drain timeout elapsed, closing remaining connections");
         connections.abort_all();
     }
 
@@ -134,9 +125,7 @@ async fn serve_connection<H: Hooks>(
 }
 
 /// Completes once shutdown is signalled, or when the sender is gone.
-fn stop_requested(
-    stopped: &mut watch::Receiver<bool>,
-) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+fn stop_requested(stopped: &mut watch::Receiver<bool>) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
     // Boxed for the same reason as the handler future; the guard `wait_for`
     // returns is dropped inside.
     Box::pin(async move {

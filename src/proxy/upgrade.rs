@@ -25,11 +25,7 @@ pub(crate) fn spawn_tunnel(client: OnUpgrade, upstream: OnUpgrade) {
         let mut client = TokioIo::new(client);
         let mut upstream = TokioIo::new(upstream);
         match tokio::io::copy_bidirectional(&mut client, &mut upstream).await {
-            Ok((sent, received)) => tracing::debug!(
-                bytes.sent = sent,
-                bytes.received = received,
-                "tunnel closed"
-            ),
+            Ok((sent, received)) => tracing::debug!(bytes.sent = sent, bytes.received = received, "tunnel closed"),
             Err(error) => tracing::debug!(%error, "tunnel closed with an error"),
         }
     };

@@ -40,9 +40,7 @@ impl Keys {
     /// Uses `prefix` before every key, escaped so that it cannot hold a hash
     /// tag of its own.
     pub fn new(prefix: impl Into<String>) -> Self {
-        Keys {
-            prefix: escape(&prefix.into()),
-        }
+        Keys { prefix: escape(&prefix.into()) }
     }
 
     pub fn prefix(&self) -> &str {

@@ -58,10 +58,7 @@ pub struct Retention {
 
 impl Default for Retention {
     fn default() -> Self {
-        Retention {
-            max_activities: 10_000,
-            max_age: Duration::from_secs(730 * 24 * 3600),
-        }
+        Retention { max_activities: 10_000, max_age: Duration::from_secs(730 * 24 * 3600) }
     }
 }
 
@@ -80,12 +77,7 @@ pub struct ActivityQuery {
 
 impl Default for ActivityQuery {
     fn default() -> Self {
-        ActivityQuery {
-            before: None,
-            after: None,
-            kinds: BTreeSet::new(),
-            limit: 50,
-        }
+        ActivityQuery { before: None, after: None, kinds: BTreeSet::new(), limit: 50 }
     }
 }
 
@@ -119,22 +111,12 @@ pub trait Store: Send + Sync + 'static {
     /// `expected`'s (a second step in another slot; [`Store::touch`] repairs
     /// it when a crash falls in between). Binding to the current contact
     /// again returns true and changes nothing.
-    async fn bind_tracker(
-        &self,
-        tracker: TrackerId,
-        contact: ContactId,
-        expected: Option<ContactId>,
-    ) -> Result<bool>;
+    async fn bind_tracker(&self, tracker: TrackerId, contact: ContactId, expected: Option<ContactId>) -> Result<bool>;
 
     /// Appends activity of a tracker that is not bound to a contact yet.
     /// It expires `ttl` after the last append unless the tracker is bound
     /// first.
-    async fn append_pending(
-        &self,
-        tracker: TrackerId,
-        activity: &Activity,
-        ttl: Duration,
-    ) -> Result<()>;
+    async fn append_pending(&self, tracker: TrackerId, activity: &Activity, ttl: Duration) -> Result<()>;
 
     /// Returns the trackers currently bound to `contact`.
     async fn contact_trackers(&self, contact: ContactId) -> Result<Vec<TrackerId>>;
@@ -186,12 +168,7 @@ pub trait Store: Send + Sync + 'static {
     /// among `into`'s merged contacts and appends `activity` to `into`'s own
     /// stream (counted in that stream's counters), atomically. Returns
     /// false, changing nothing, when `from` was already recorded.
-    async fn record_merge(
-        &self,
-        into: ContactId,
-        from: ContactId,
-        activity: &Activity,
-    ) -> Result<bool>;
+    async fn record_merge(&self, into: ContactId, from: ContactId, activity: &Activity) -> Result<bool>;
 
     /// Returns the contacts recorded as merged into `contact`.
     async fn merged_contacts(&self, contact: ContactId) -> Result<Vec<ContactId>>;
@@ -203,12 +180,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// Claims `value` in the index for `contact` unless another contact owns
     /// it, and returns the owner after the call.
-    async fn claim_index(
-        &self,
-        kind: IndexKind,
-        value: &str,
-        contact: ContactId,
-    ) -> Result<ContactId>;
+    async fn claim_index(&self, kind: IndexKind, value: &str, contact: ContactId) -> Result<ContactId>;
 
     /// Returns the contact owning `value` in the index.
     async fn index_lookup(&self, kind: IndexKind, value: &str) -> Result<Option<ContactId>>;

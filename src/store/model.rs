@@ -119,23 +119,17 @@ impl FromStr for ActivityKind {
     type Err = String;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ActivityKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = ActivityKind::ALL.iter().map(|k| k.as_str()).collect();
-                format!(
-                    "unknown activity type {s:?}; expected one of {}",
-                    names.join(", ")
-                )
-            })
+        ActivityKind::ALL.into_iter().find(|kind| kind.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = ActivityKind::ALL.iter().map(|k| k.as_str()).collect();
+            format!("unknown activity type {s:?}; expected one of {}", names.join(", "))
+        })
     }
 }
 
 /// One interaction: what happened, when, where.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activity {
-    /// When the request arrived (not when it was stored).
+    /// When the shop answered the request (not when it was stored).
     pub at: Millis,
     pub kind: ActivityKind,
     /// Path and query of the request, without scheme and host.
@@ -160,10 +154,7 @@ pub struct Activity {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Source {
     /// Activity of `tracker` recorded while it was bound to `contact`.
-    Tracker {
-        tracker: TrackerId,
-        contact: ContactId,
-    },
+    Tracker { tracker: TrackerId, contact: ContactId },
     /// Activity recorded on the contact itself.
     Contact(ContactId),
 }
@@ -233,21 +224,11 @@ impl FromStr for Cursor {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let invalid = || format!("invalid cursor {s:?}");
         let mut parts = s.splitn(3, '-');
-        let stored_at = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(invalid)?;
-        let seq = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .ok_or_else(invalid)?;
+        let stored_at = parts.next().and_then(|p| p.parse().ok()).ok_or_else(invalid)?;
+        let seq = parts.next().and_then(|p| p.parse().ok()).ok_or_else(invalid)?;
         let source: &str = parts.next().ok_or_else(invalid)?;
         source.parse::<Source>().map_err(|_| invalid())?;
-        Ok(Cursor {
-            stored_at,
-            seq,
-            source: source.to_owned(),
-        })
+        Ok(Cursor { stored_at, seq, source: source.to_owned() })
     }
 }
 
@@ -274,9 +255,7 @@ impl ContactRecord {
     /// Returns true when the contact has an identity (an email) and so is
     /// registered rather than anonymous.
     pub fn is_registered(&self) -> bool {
-        self.fields
-            .get("email")
-            .is_some_and(|email| !email.is_empty())
+        self.fields.get("email").is_some_and(|email| !email.is_empty())
     }
 }
 

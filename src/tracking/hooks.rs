@@ -99,11 +99,10 @@ impl Tracking {
             SecureMode::Never => false,
             SecureMode::Auto => {
                 let trusted = self.trusted_proxies.iter().any(|range| range.contains(peer.ip()));
-                let forwarded_https = head
-                    .headers
-                    .get("x-forwarded-proto")
-                    .and_then(|value| value.to_str().ok())
-                    .is_some_and(|proto| proto.split(',').next_back().is_some_and(|p| p.trim().eq_ignore_ascii_case("https")));
+                let forwarded_https =
+                    head.headers.get("x-forwarded-proto").and_then(|value| value.to_str().ok()).is_some_and(|proto| {
+                        proto.split(',').next_back().is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+                    });
                 trusted && forwarded_https
             }
         }
@@ -128,7 +127,8 @@ impl Hooks for Tracking {
             Some(tracker) => (tracker, None),
             None => {
                 let tracker = TrackerId::new();
-                let cookie = self.keys.set_cookie(&self.cookie_name, tracker, self.max_age_days, self.is_secure(head, peer));
+                let cookie =
+                    self.keys.set_cookie(&self.cookie_name, tracker, self.max_age_days, self.is_secure(head, peer));
                 metrics::counter!("footprint_tracking_trackers_minted_total").increment(1);
                 (tracker, HeaderValue::from_str(&cookie).ok())
             }
@@ -173,6 +173,11 @@ impl Hooks for Tracking {
         if let Some(cookie) = &tracked.set_cookie {
             head.headers.append(http::header::SET_COOKIE, cookie.clone());
         }
+        // The activity's time is when the shop answered, not when the
+        // request arrived: a browser's next request only starts after this
+        // answer, so a browser's activities are queued, stored and dated in
+        // the same order, even behind a slow login.
+        tracked.at = now_millis();
         tracked.response = ResponseFacts::from_head(head.status, &head.headers);
         tracked.header_email = header_email;
 

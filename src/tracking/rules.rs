@@ -22,13 +22,12 @@ pub struct ResponseFacts {
 
 impl ResponseFacts {
     pub fn from_head(status: StatusCode, headers: &HeaderMap) -> ResponseFacts {
-        let location_path = headers
-            .get(http::header::LOCATION)
-            .and_then(|value| value.to_str().ok())
-            .map(|location| match location.parse::<http::Uri>() {
+        let location_path = headers.get(http::header::LOCATION).and_then(|value| value.to_str().ok()).map(|location| {
+            match location.parse::<http::Uri>() {
                 Ok(uri) if uri.scheme().is_some() => uri.path().to_owned(),
                 _ => location.to_owned(),
-            });
+            }
+        });
 
         let cookies_set = headers
             .get_all(http::header::SET_COOKIE)

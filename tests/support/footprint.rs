@@ -77,10 +77,7 @@ impl Footprint {
             .env("FOOTPRINT_ADMIN_TOKENS", format!("test:{token}"))
             .envs(overrides.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
-            .stdout(
-                log.try_clone()
-                    .expect("cannot share the footprint log file"),
-            )
+            .stdout(log.try_clone().expect("cannot share the footprint log file"))
             .stderr(log)
             .process_group(0)
             .spawn()
@@ -91,14 +88,7 @@ impl Footprint {
             .timeout(Duration::from_secs(30))
             .build()
             .expect("cannot build an HTTP client");
-        let mut footprint = Footprint {
-            child,
-            proxy,
-            admin,
-            token,
-            client,
-            log_dir,
-        };
+        let mut footprint = Footprint { child, proxy, admin, token, client, log_dir };
 
         footprint.wait_until_healthy().await;
         footprint
@@ -203,11 +193,8 @@ pub fn kill_process_group(child: &mut Child) {
 
     let group = format!("-{}", child.id());
     let signal = |name: &str| {
-        let _ = Command::new("kill")
-            .args(["-s", name, "--", &group])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status();
+        let _ =
+            Command::new("kill").args(["-s", name, "--", &group]).stdout(Stdio::null()).stderr(Stdio::null()).status();
     };
 
     signal("TERM");
@@ -229,10 +216,7 @@ pub fn print_log_tail(component: &str, path: &Path) {
     let text = std::fs::read_to_string(path).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.len().saturating_sub(LINES);
-    eprintln!(
-        "--- last {} lines of the {component} log ---",
-        lines.len() - start
-    );
+    eprintln!("--- last {} lines of the {component} log ---", lines.len() - start);
     for line in &lines[start..] {
         eprintln!("{line}");
     }

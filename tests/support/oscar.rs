@@ -72,12 +72,7 @@ impl OscarShop {
             .process_group(0)
             .spawn()
             .expect("cannot run examples/oscar/run.sh");
-        let mut shop = OscarShop {
-            child,
-            port,
-            home,
-            log_dir,
-        };
+        let mut shop = OscarShop { child, port, home, log_dir };
 
         shop.wait_until_ready().await;
         Some(shop)

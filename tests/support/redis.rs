@@ -38,25 +38,15 @@ impl RedisServer {
     /// Panics when `redis-server` cannot be found or does not come up,
     /// because no test can run without it.
     pub fn start() -> RedisServer {
-        let dir = tempfile::Builder::new()
-            .prefix("footprint-redis-")
-            .tempdir()
-            .expect("create a temp dir for redis");
+        let dir = tempfile::Builder::new().prefix("footprint-redis-").tempdir().expect("create a temp dir for redis");
 
         for _ in 0..PORT_ATTEMPTS {
             let port = free_port();
             if let Some(child) = spawn(port, dir.path()) {
-                return RedisServer {
-                    port,
-                    dir,
-                    child: Some(child),
-                };
+                return RedisServer { port, dir, child: Some(child) };
             }
         }
-        panic!(
-            "redis-server did not start on any of {PORT_ATTEMPTS} ports; see {}",
-            log_path(dir.path()).display()
-        );
+        panic!("redis-server did not start on any of {PORT_ATTEMPTS} ports; see {}", log_path(dir.path()).display());
     }
 
     pub fn port(&self) -> u16 {
@@ -83,11 +73,7 @@ impl RedisServer {
 
         let child = spawn(self.port, self.dir.path());
         let child = child.unwrap_or_else(|| {
-            panic!(
-                "redis-server did not restart on port {}; see {}",
-                self.port,
-                log_path(self.dir.path()).display()
-            )
+            panic!("redis-server did not restart on port {}; see {}", self.port, log_path(self.dir.path()).display())
         });
         self.child = Some(child);
     }
@@ -102,10 +88,7 @@ impl Drop for RedisServer {
 /// Returns a loopback port that was free a moment ago.
 fn free_port() -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind a loopback port");
-    listener
-        .local_addr()
-        .expect("read the bound address")
-        .port()
+    listener.local_addr().expect("read the bound address").port()
 }
 
 fn log_path(dir: &Path) -> PathBuf {
@@ -156,10 +139,7 @@ fn spawn(port: u16, dir: &Path) -> Option<Child> {
         if Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!(
-                "redis-server on port {port} did not answer PING; see {}",
-                log_path(dir).display()
-            );
+            panic!("redis-server on port {port} did not answer PING; see {}", log_path(dir).display());
         }
         thread::sleep(Duration::from_millis(10));
     }
@@ -169,9 +149,7 @@ fn spawn(port: u16, dir: &Path) -> Option<Child> {
 /// `INFO server`, or `None` while it does not respond.
 fn server_pid(address: &SocketAddr) -> Option<u32> {
     let mut stream = TcpStream::connect_timeout(address, Duration::from_millis(200)).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_millis(500)))
-        .ok()?;
+    stream.set_read_timeout(Some(Duration::from_millis(500))).ok()?;
     stream.write_all(b"INFO server\r\n").ok()?;
 
     // The reply is one bulk string: `$<length>\r\n<text>\r\n`.

@@ -43,10 +43,7 @@ pub async fn guard<F: Future>(what: &str, future: F) -> F::Output {
 
 /// Hex SHA-256 of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect()
+    Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Deterministic pseudo-random bytes, so a corrupted or reordered frame
@@ -94,9 +91,7 @@ impl RunningProxy {
     pub async fn stop(mut self) -> io::Result<()> {
         self.begin_shutdown();
         let task = self.task.take().expect("proxy task present until stopped");
-        guard("proxy shutdown", task)
-            .await
-            .expect("proxy task panicked")
+        guard("proxy shutdown", task).await.expect("proxy task panicked")
     }
 }
 
@@ -124,11 +119,7 @@ pub async fn start_proxy_on<H: Hooks>(bind: &str, config: ProxyConfig, hooks: H)
         let _ = stopped.await;
     };
     let task = tokio::spawn(serve(listener, proxy, shutdown));
-    RunningProxy {
-        addr,
-        stop: Some(stop),
-        task: Some(task),
-    }
+    RunningProxy { addr, stop: Some(stop), task: Some(task) }
 }
 
 /// What [`RecordingHooks`] saw of one exchange.
@@ -149,20 +140,9 @@ pub struct RecordingHooks {
 }
 
 impl RecordingHooks {
-    pub fn new(
-        request_inspect: usize,
-        response_inspect: usize,
-    ) -> (RecordingHooks, mpsc::UnboundedReceiver<Recorded>) {
+    pub fn new(request_inspect: usize, response_inspect: usize) -> (RecordingHooks, mpsc::UnboundedReceiver<Recorded>) {
         let (recorded, receiver) = mpsc::unbounded_channel();
-        (
-            RecordingHooks {
-                request_inspect,
-                response_inspect,
-                append_set_cookie: None,
-                recorded,
-            },
-            receiver,
-        )
+        (RecordingHooks { request_inspect, response_inspect, append_set_cookie: None, recorded }, receiver)
     }
 }
 
@@ -175,25 +155,19 @@ impl Hooks for RecordingHooks {
 
     fn on_response(&self, _plan: &mut HeaderMap, head: &mut http::response::Parts) -> usize {
         if let Some(cookie) = self.append_set_cookie {
-            head.headers
-                .append(http::header::SET_COOKIE, HeaderValue::from_static(cookie));
+            head.headers.append(http::header::SET_COOKIE, HeaderValue::from_static(cookie));
         }
         self.response_inspect
     }
 
     fn on_complete(&self, plan: HeaderMap, exchange: Exchange) {
-        let _ = self.recorded.send(Recorded {
-            request_headers: plan,
-            exchange,
-        });
+        let _ = self.recorded.send(Recorded { request_headers: plan, exchange });
     }
 }
 
 /// Waits for the next recorded exchange.
 pub async fn next_recorded(receiver: &mut mpsc::UnboundedReceiver<Recorded>) -> Recorded {
-    guard("on_complete", receiver.recv())
-        .await
-        .expect("hooks dropped")
+    guard("on_complete", receiver.recv()).await.expect("hooks dropped")
 }
 
 pub type TestBody = BoxBody<Bytes, Infallible>;
@@ -216,9 +190,7 @@ impl HyperUpstream {
         F: Fn(Request<Incoming>) -> Fut + Clone + Send + Sync + 'static,
         Fut: Future<Output = Response<TestBody>> + Send + 'static,
     {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind upstream");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
         HyperUpstream::start_on(listener, handler)
     }
 
@@ -252,11 +224,7 @@ impl HyperUpstream {
             }
         });
 
-        HyperUpstream {
-            addr,
-            accepted,
-            task,
-        }
+        HyperUpstream { addr, accepted, task }
     }
 
     /// TCP connections accepted so far.
@@ -300,19 +268,12 @@ impl Head {
     /// The only value of header `name`, as text.
     pub fn get(&self, name: &str) -> Option<String> {
         let values = self.all(name);
-        assert!(
-            values.len() <= 1,
-            "header {name} appears {} times",
-            values.len()
-        );
-        values
-            .first()
-            .map(|value| String::from_utf8_lossy(value).into_owned())
+        assert!(values.len() <= 1, "header {name} appears {} times", values.len());
+        values.first().map(|value| String::from_utf8_lossy(value).into_owned())
     }
 
     pub fn content_length(&self) -> Option<usize> {
-        self.get("content-length")
-            .map(|value| value.trim().parse().expect("numeric content-length"))
+        self.get("content-length").map(|value| value.trim().parse().expect("numeric content-length"))
     }
 }
 
@@ -324,10 +285,7 @@ pub struct Wire {
 
 impl Wire {
     pub fn new(stream: TcpStream) -> Wire {
-        Wire {
-            stream,
-            buffer: Vec::new(),
-        }
+        Wire { stream, buffer: Vec::new() }
     }
 
     pub async fn connect(addr: SocketAddr) -> Wire {
@@ -341,9 +299,7 @@ impl Wire {
     /// Reads more bytes; returns false at end of stream.
     async fn fill(&mut self) -> bool {
         let mut chunk = [0u8; 16 * 1024];
-        let read = guard("socket read", self.stream.read(&mut chunk))
-            .await
-            .expect("read");
+        let read = guard("socket read", self.stream.read(&mut chunk)).await.expect("read");
         self.buffer.extend_from_slice(&chunk[..read]);
         read > 0
     }
@@ -351,11 +307,7 @@ impl Wire {
     /// Reads one message head, up to and including the blank line.
     async fn read_head_bytes(&mut self) -> Vec<u8> {
         loop {
-            if let Some(end) = self
-                .buffer
-                .windows(4)
-                .position(|window| window == b"\r\n\r\n")
-            {
+            if let Some(end) = self.buffer.windows(4).position(|window| window == b"\r\n\r\n") {
                 let head: Vec<u8> = self.buffer.drain(..end + 4).collect();
                 return head;
             }
@@ -378,11 +330,7 @@ impl Wire {
             status: response.code.expect("status code"),
             method: String::new(),
             path: String::new(),
-            headers: response
-                .headers
-                .iter()
-                .map(|header| (header.name.to_owned(), header.value.to_vec()))
-                .collect(),
+            headers: response.headers.iter().map(|header| (header.name.to_owned(), header.value.to_vec())).collect(),
         }
     }
 
@@ -397,22 +345,14 @@ impl Wire {
             status: 0,
             method: request.method.expect("method").to_owned(),
             path: request.path.expect("path").to_owned(),
-            headers: request
-                .headers
-                .iter()
-                .map(|header| (header.name.to_owned(), header.value.to_vec()))
-                .collect(),
+            headers: request.headers.iter().map(|header| (header.name.to_owned(), header.value.to_vec())).collect(),
         }
     }
 
     /// Reads exactly `len` body bytes.
     pub async fn read_exact(&mut self, len: usize) -> Vec<u8> {
         while self.buffer.len() < len {
-            assert!(
-                self.fill().await,
-                "connection closed after {} of {len} body bytes",
-                self.buffer.len()
-            );
+            assert!(self.fill().await, "connection closed after {} of {len} body bytes", self.buffer.len());
         }
         self.buffer.drain(..len).collect()
     }
@@ -430,11 +370,7 @@ impl Wire {
                 return payload;
             }
             payload.extend(self.read_exact(size).await);
-            assert_eq!(
-                self.read_exact(2).await,
-                b"\r\n",
-                "chunk not followed by CRLF"
-            );
+            assert_eq!(self.read_exact(2).await, b"\r\n", "chunk not followed by CRLF");
         }
     }
 
@@ -451,10 +387,7 @@ impl Wire {
 
     /// Reads a response body framed by the head: Content-Length or chunked.
     pub async fn read_body(&mut self, head: &Head) -> Vec<u8> {
-        if head
-            .get("transfer-encoding")
-            .is_some_and(|value| value.eq_ignore_ascii_case("chunked"))
-        {
+        if head.get("transfer-encoding").is_some_and(|value| value.eq_ignore_ascii_case("chunked")) {
             return self.read_chunked().await;
         }
         let len = head.content_length().expect("response without framing");
@@ -470,17 +403,13 @@ impl Wire {
 
 /// Accepts one connection on a raw upstream listener.
 pub async fn accept(listener: &TcpListener) -> Wire {
-    let (stream, _) = guard("upstream accept", listener.accept())
-        .await
-        .expect("accept");
+    let (stream, _) = guard("upstream accept", listener.accept()).await.expect("accept");
     Wire::new(stream)
 }
 
 /// A raw upstream listener on a loopback port.
 pub async fn raw_upstream() -> (TcpListener, SocketAddr) {
-    let listener = TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind upstream");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind upstream");
     let addr = listener.local_addr().expect("upstream address");
     (listener, addr)
 }
@@ -492,17 +421,11 @@ where
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
     let stream = TcpStream::connect(addr).await.expect("connect");
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-        .await
-        .expect("handshake");
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.expect("handshake");
     tokio::spawn(connection);
-    let response = guard("response head", sender.send_request(request))
-        .await
-        .expect("response");
+    let response = guard("response head", sender.send_request(request)).await.expect("response");
     let (head, body) = response.into_parts();
-    let bytes = guard("response body", body.collect())
-        .await
-        .expect("body")
-        .to_bytes();
+    let bytes = guard("response body", body.collect()).await.expect("body").to_bytes();
     (head, bytes)
 }

@@ -22,8 +22,8 @@ use async_trait::async_trait;
 
 use self::state::State;
 use super::{
-    now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactRecord,
-    IndexKind, MergeIntent, Millis, Result, Retention, Source, Store, TrackerId,
+    now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactRecord, IndexKind, MergeIntent,
+    Millis, Result, Retention, Source, Store, TrackerId,
 };
 
 /// A [`Store`] kept in process memory.
@@ -35,10 +35,7 @@ pub struct EmbeddedStore {
 
 impl EmbeddedStore {
     pub fn new(retention: Retention) -> Self {
-        EmbeddedStore {
-            retention,
-            state: Mutex::new(State::default()),
-        }
+        EmbeddedStore { retention, state: Mutex::new(State::default()) }
     }
 
     /// Locks the state and drops expired pending activity first.
@@ -66,29 +63,12 @@ impl Store for EmbeddedStore {
         Ok(self.lock().tracker_contact(tracker))
     }
 
-    async fn bind_tracker(
-        &self,
-        tracker: TrackerId,
-        contact: ContactId,
-        expected: Option<ContactId>,
-    ) -> Result<bool> {
+    async fn bind_tracker(&self, tracker: TrackerId, contact: ContactId, expected: Option<ContactId>) -> Result<bool> {
         Ok(self.lock().bind_tracker(tracker, contact, expected))
     }
 
-    async fn append_pending(
-        &self,
-        tracker: TrackerId,
-        activity: &Activity,
-        ttl: Duration,
-    ) -> Result<()> {
-        self.lock().append_pending(
-            tracker,
-            activity,
-            ttl,
-            &self.retention,
-            now_millis(),
-            Instant::now(),
-        );
+    async fn append_pending(&self, tracker: TrackerId, activity: &Activity, ttl: Duration) -> Result<()> {
+        self.lock().append_pending(tracker, activity, ttl, &self.retention, now_millis(), Instant::now());
         Ok(())
     }
 
@@ -97,8 +77,7 @@ impl Store for EmbeddedStore {
     }
 
     async fn append_activities(&self, batch: &[(Source, Activity)]) -> Result<()> {
-        self.lock()
-            .append_activities(batch, &self.retention, now_millis());
+        self.lock().append_activities(batch, &self.retention, now_millis());
         Ok(())
     }
 
@@ -139,15 +118,8 @@ impl Store for EmbeddedStore {
         Ok(())
     }
 
-    async fn record_merge(
-        &self,
-        into: ContactId,
-        from: ContactId,
-        activity: &Activity,
-    ) -> Result<bool> {
-        Ok(self
-            .lock()
-            .record_merge(into, from, activity, &self.retention, now_millis()))
+    async fn record_merge(&self, into: ContactId, from: ContactId, activity: &Activity) -> Result<bool> {
+        Ok(self.lock().record_merge(into, from, activity, &self.retention, now_millis()))
     }
 
     async fn merged_contacts(&self, contact: ContactId) -> Result<Vec<ContactId>> {
@@ -159,12 +131,7 @@ impl Store for EmbeddedStore {
         Ok(())
     }
 
-    async fn claim_index(
-        &self,
-        kind: IndexKind,
-        value: &str,
-        contact: ContactId,
-    ) -> Result<ContactId> {
+    async fn claim_index(&self, kind: IndexKind, value: &str, contact: ContactId) -> Result<ContactId> {
         Ok(self.lock().claim_index(kind, value, contact))
     }
 

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use super::stream::Stream;
 use crate::store::{
-    Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactRecord, Cursor,
-    IndexKind, MergeIntent, Millis, Retention, Source, StoredActivity, TrackerId,
+    Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactRecord, Cursor, IndexKind, MergeIntent,
+    Millis, Retention, Source, StoredActivity, TrackerId,
 };
 
 /// Activity of a tracker that is not bound yet, with its expiry.
@@ -58,12 +58,7 @@ impl State {
         self.trackers.get(&tracker).copied()
     }
 
-    pub fn bind_tracker(
-        &mut self,
-        tracker: TrackerId,
-        contact: ContactId,
-        expected: Option<ContactId>,
-    ) -> bool {
+    pub fn bind_tracker(&mut self, tracker: TrackerId, contact: ContactId, expected: Option<ContactId>) -> bool {
         let current = self.trackers.get(&tracker).copied();
         if current == Some(contact) {
             return true;
@@ -87,10 +82,7 @@ impl State {
             }
         }
 
-        self.contact_trackers
-            .entry(contact)
-            .or_default()
-            .insert(tracker);
+        self.contact_trackers.entry(contact).or_default().insert(tracker);
         if let Some(previous) = expected {
             if let Some(set) = self.contact_trackers.get_mut(&previous) {
                 set.remove(&tracker);
@@ -127,34 +119,19 @@ impl State {
         let Some(set) = self.contact_trackers.get(&contact) else {
             return Vec::new();
         };
-        set.iter()
-            .copied()
-            .filter(|tracker| self.trackers.get(tracker) == Some(&contact))
-            .collect()
+        set.iter().copied().filter(|tracker| self.trackers.get(tracker) == Some(&contact)).collect()
     }
 
-    pub fn append_activities(
-        &mut self,
-        batch: &[(Source, Activity)],
-        retention: &Retention,
-        now: Millis,
-    ) {
+    pub fn append_activities(&mut self, batch: &[(Source, Activity)], retention: &Retention, now: Millis) {
         let mut touched: BTreeMap<(ContactId, Source), Millis> = BTreeMap::new();
 
         for (source, activity) in batch {
             let stream = self.streams.entry(*source).or_default();
             stream.append(activity.clone(), now);
             stream.trim(retention, now);
-            *self
-                .counters
-                .entry(*source)
-                .or_default()
-                .entry(activity.kind)
-                .or_default() += 1;
+            *self.counters.entry(*source).or_default().entry(activity.kind).or_default() += 1;
 
-            let at = touched
-                .entry((source_contact(source), *source))
-                .or_insert(activity.at);
+            let at = touched.entry((source_contact(source), *source)).or_insert(activity.at);
             *at = (*at).max(activity.at);
         }
 
@@ -181,40 +158,22 @@ impl State {
                 if !query.kinds.is_empty() && !query.kinds.contains(&entry.activity.kind) {
                     continue;
                 }
-                let cursor = Cursor {
-                    stored_at: entry.stored_at,
-                    seq: entry.seq,
-                    source: name.clone(),
-                };
-                if query
-                    .before
-                    .as_ref()
-                    .is_some_and(|before| cursor >= *before)
-                {
+                let cursor = Cursor { stored_at: entry.stored_at, seq: entry.seq, source: name.clone() };
+                if query.before.as_ref().is_some_and(|before| cursor >= *before) {
                     continue;
                 }
                 if query.after.as_ref().is_some_and(|after| cursor <= *after) {
                     continue;
                 }
-                matching.push(StoredActivity {
-                    cursor,
-                    activity: entry.activity.clone(),
-                });
+                matching.push(StoredActivity { cursor, activity: entry.activity.clone() });
             }
         }
 
         matching.sort_by(|a, b| b.cursor.cmp(&a.cursor));
         let has_more = matching.len() > limit;
         matching.truncate(limit);
-        let next = if has_more {
-            matching.last().map(|item| item.cursor.clone())
-        } else {
-            None
-        };
-        ActivityPage {
-            items: matching,
-            next,
-        }
+        let next = if has_more { matching.last().map(|item| item.cursor.clone()) } else { None };
+        ActivityPage { items: matching, next }
     }
 
     pub fn counters(&self, sources: &[Source]) -> BTreeMap<ActivityKind, u64> {
@@ -234,10 +193,7 @@ impl State {
 
         self.sources.entry(contact).or_default().insert(source);
         if let Source::Tracker { tracker, .. } = source {
-            self.contact_trackers
-                .entry(contact)
-                .or_default()
-                .insert(tracker);
+            self.contact_trackers.entry(contact).or_default().insert(tracker);
         }
     }
 
@@ -257,10 +213,7 @@ impl State {
 
         for (name, value) in fields {
             if only_if_empty {
-                let current_is_empty = record
-                    .fields
-                    .get(name)
-                    .is_none_or(|current| current.is_empty());
+                let current_is_empty = record.fields.get(name).is_none_or(|current| current.is_empty());
                 if current_is_empty && !value.is_empty() {
                     record.fields.insert(name.clone(), value.clone());
                 }
@@ -273,17 +226,11 @@ impl State {
     }
 
     pub fn sources(&self, contact: ContactId) -> Vec<Source> {
-        self.sources
-            .get(&contact)
-            .map(|set| set.iter().copied().collect())
-            .unwrap_or_default()
+        self.sources.get(&contact).map(|set| set.iter().copied().collect()).unwrap_or_default()
     }
 
     pub fn add_sources(&mut self, contact: ContactId, sources: &[Source]) {
-        self.sources
-            .entry(contact)
-            .or_default()
-            .extend(sources.iter().copied());
+        self.sources.entry(contact).or_default().extend(sources.iter().copied());
     }
 
     pub fn record_merge(
@@ -302,37 +249,24 @@ impl State {
         let stream = self.streams.entry(source).or_default();
         stream.append(activity.clone(), now);
         stream.trim(retention, now);
-        *self
-            .counters
-            .entry(source)
-            .or_default()
-            .entry(activity.kind)
-            .or_default() += 1;
+        *self.counters.entry(source).or_default().entry(activity.kind).or_default() += 1;
         true
     }
 
     pub fn merged_contacts(&self, contact: ContactId) -> Vec<ContactId> {
-        self.merged
-            .get(&contact)
-            .map(|set| set.iter().copied().collect())
-            .unwrap_or_default()
+        self.merged.get(&contact).map(|set| set.iter().copied().collect()).unwrap_or_default()
     }
 
     pub fn set_merged_into(&mut self, from: ContactId, into: ContactId) {
         // Like HSET on a missing Redis hash, this creates a bare record
         // with zero timestamps when `from` does not exist.
-        let record = self.contacts.entry(from).or_insert_with(|| ContactRecord {
-            id: Some(from),
-            ..Default::default()
-        });
+        let record =
+            self.contacts.entry(from).or_insert_with(|| ContactRecord { id: Some(from), ..Default::default() });
         record.merged_into = Some(into);
     }
 
     pub fn claim_index(&mut self, kind: IndexKind, value: &str, contact: ContactId) -> ContactId {
-        *self
-            .indexes
-            .entry((kind, value.to_owned()))
-            .or_insert(contact)
+        *self.indexes.entry((kind, value.to_owned())).or_insert(contact)
     }
 
     pub fn index_lookup(&self, kind: IndexKind, value: &str) -> Option<ContactId> {
@@ -359,23 +293,17 @@ impl State {
     }
 
     pub fn pending_merges(&self) -> Vec<MergeIntent> {
-        self.merges
-            .iter()
-            .map(|&(from, into)| MergeIntent { from, into })
-            .collect()
+        self.merges.iter().map(|&(from, into)| MergeIntent { from, into }).collect()
     }
 
     /// Returns the record of `contact`, created at `at` when missing.
     fn contact_entry(&mut self, contact: ContactId, at: Millis) -> &mut ContactRecord {
-        let record = self
-            .contacts
-            .entry(contact)
-            .or_insert_with(|| ContactRecord {
-                id: Some(contact),
-                created_at: at,
-                updated_at: at,
-                ..Default::default()
-            });
+        let record = self.contacts.entry(contact).or_insert_with(|| ContactRecord {
+            id: Some(contact),
+            created_at: at,
+            updated_at: at,
+            ..Default::default()
+        });
 
         // A record made by `set_merged_into` has no creation time yet, like a
         // Redis hash without its `created` field.

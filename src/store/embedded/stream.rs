@@ -36,11 +36,7 @@ impl Stream {
         };
 
         self.last = Some(position);
-        self.entries.push_back(Entry {
-            stored_at: position.0,
-            seq: position.1,
-            activity,
-        });
+        self.entries.push_back(Entry { stored_at: position.0, seq: position.1, activity });
         position
     }
 
@@ -53,11 +49,7 @@ impl Stream {
 
         let max_age = Millis::try_from(retention.max_age.as_millis()).unwrap_or(Millis::MAX);
         let cutoff = now.saturating_sub(max_age);
-        while self
-            .entries
-            .front()
-            .is_some_and(|entry| entry.stored_at < cutoff)
-        {
+        while self.entries.front().is_some_and(|entry| entry.stored_at < cutoff) {
             self.entries.pop_front();
         }
     }
@@ -76,13 +68,7 @@ mod tests {
     use crate::store::ActivityKind;
 
     fn visit(at: Millis) -> Activity {
-        Activity {
-            at,
-            kind: ActivityKind::PageVisit,
-            url: "/".into(),
-            referrer: None,
-            properties: Default::default(),
-        }
+        Activity { at, kind: ActivityKind::PageVisit, url: "/".into(), referrer: None, properties: Default::default() }
     }
 
     #[test]
@@ -109,23 +95,11 @@ mod tests {
             stream.append(visit(i), 1000 + i);
         }
 
-        stream.trim(
-            &Retention {
-                max_activities: 5,
-                max_age: Duration::from_secs(3600),
-            },
-            1010,
-        );
+        stream.trim(&Retention { max_activities: 5, max_age: Duration::from_secs(3600) }, 1010);
         let kept: Vec<Millis> = stream.entries().map(|entry| entry.stored_at).collect();
         assert_eq!(kept, vec![1005, 1006, 1007, 1008, 1009]);
 
-        stream.trim(
-            &Retention {
-                max_activities: 5,
-                max_age: Duration::from_millis(3),
-            },
-            1010,
-        );
+        stream.trim(&Retention { max_activities: 5, max_age: Duration::from_millis(3) }, 1010);
         let kept: Vec<Millis> = stream.entries().map(|entry| entry.stored_at).collect();
         assert_eq!(kept, vec![1007, 1008, 1009]);
     }

@@ -11,9 +11,7 @@ use std::str::FromStr;
 
 use redis::Value;
 
-use crate::store::{
-    Activity, ActivityKind, ContactId, ContactRecord, Cursor, Millis, StoreError, StoredActivity,
-};
+use crate::store::{Activity, ActivityKind, ContactId, ContactRecord, Cursor, Millis, StoreError, StoredActivity};
 
 /// The stream entry field holding the activity as JSON.
 pub(super) const ACTIVITY_FIELD: &str = "a";
@@ -22,18 +20,13 @@ pub(super) const ACTIVITY_FIELD: &str = "a";
 pub(super) const FIELD_PREFIX: &str = "f:";
 
 pub(super) fn corrupt(what: &'static str, reason: impl Into<String>) -> StoreError {
-    StoreError::Corrupt {
-        what,
-        reason: reason.into(),
-    }
+    StoreError::Corrupt { what, reason: reason.into() }
 }
 
 /// Reads a string reply.
 pub(super) fn text(value: Value, what: &'static str) -> Result<String, StoreError> {
     match value {
-        Value::BulkString(bytes) => {
-            String::from_utf8(bytes).map_err(|_| corrupt(what, "the value is not valid UTF-8"))
-        }
+        Value::BulkString(bytes) => String::from_utf8(bytes).map_err(|_| corrupt(what, "the value is not valid UTF-8")),
         Value::SimpleString(text) => Ok(text),
         Value::VerbatimString { text, .. } => Ok(text),
         Value::Int(number) => Ok(number.to_string()),
@@ -52,30 +45,23 @@ pub(super) fn list(value: Value, what: &'static str) -> Result<Vec<Value>, Store
 
 /// Reads a list of strings, such as the members of a set.
 pub(super) fn strings(value: Value, what: &'static str) -> Result<Vec<String>, StoreError> {
-    list(value, what)?
-        .into_iter()
-        .map(|item| text(item, what))
-        .collect()
+    list(value, what)?.into_iter().map(|item| text(item, what)).collect()
 }
 
 /// Reads a list of strings and parses each one.
 pub(super) fn parsed<T: FromStr>(value: Value, what: &'static str) -> Result<Vec<T>, StoreError> {
     strings(value, what)?
         .into_iter()
-        .map(|item| {
-            item.parse()
-                .map_err(|_| corrupt(what, format!("invalid value {item:?}")))
-        })
+        .map(|item| item.parse().map_err(|_| corrupt(what, format!("invalid value {item:?}"))))
         .collect()
 }
 
 /// Reads a hash as name/value pairs: a flat array in RESP2, a map in RESP3.
 pub(super) fn hash(value: Value, what: &'static str) -> Result<Vec<(String, String)>, StoreError> {
     match value {
-        Value::Map(pairs) => pairs
-            .into_iter()
-            .map(|(name, value)| Ok((text(name, what)?, text(value, what)?)))
-            .collect(),
+        Value::Map(pairs) => {
+            pairs.into_iter().map(|(name, value)| Ok((text(name, what)?, text(value, what)?))).collect()
+        }
         other => {
             let items = list(other, what)?;
             if items.len() % 2 != 0 {
@@ -95,18 +81,12 @@ pub(super) fn hash(value: Value, what: &'static str) -> Result<Vec<(String, Stri
 pub(super) fn stream_id(id: &str) -> Result<(Millis, u64), StoreError> {
     let invalid = || corrupt("stream id", format!("invalid id {id:?}"));
     let (millis, seq) = id.split_once('-').ok_or_else(invalid)?;
-    Ok((
-        millis.parse().map_err(|_| invalid())?,
-        seq.parse().map_err(|_| invalid())?,
-    ))
+    Ok((millis.parse().map_err(|_| invalid())?, seq.parse().map_err(|_| invalid())?))
 }
 
 /// Decodes an XRANGE/XREVRANGE reply of the stream of `source`, keeping
 /// the reply's order.
-pub(super) fn stream_entries(
-    value: Value,
-    source: &str,
-) -> Result<Vec<StoredActivity>, StoreError> {
+pub(super) fn stream_entries(value: Value, source: &str) -> Result<Vec<StoredActivity>, StoreError> {
     let mut activities = Vec::new();
     for entry in list(value, "stream entry")? {
         let mut parts = list(entry, "stream entry")?.into_iter();
@@ -119,37 +99,22 @@ pub(super) fn stream_entries(
         let json = hash(fields, "stream entry")?
             .into_iter()
             .find_map(|(name, value)| (name == ACTIVITY_FIELD).then_some(value))
-            .ok_or_else(|| {
-                corrupt(
-                    "stream entry",
-                    format!("entry {id} has no {ACTIVITY_FIELD:?} field"),
-                )
-            })?;
-        let activity: Activity = serde_json::from_str(&json)
-            .map_err(|error| corrupt("activity", format!("entry {id}: {error}")))?;
+            .ok_or_else(|| corrupt("stream entry", format!("entry {id} has no {ACTIVITY_FIELD:?} field")))?;
+        let activity: Activity =
+            serde_json::from_str(&json).map_err(|error| corrupt("activity", format!("entry {id}: {error}")))?;
 
-        let cursor = Cursor {
-            stored_at,
-            seq,
-            source: source.to_owned(),
-        };
+        let cursor = Cursor { stored_at, seq, source: source.to_owned() };
         activities.push(StoredActivity { cursor, activity });
     }
     Ok(activities)
 }
 
 /// Adds a counters hash (activity type to count) into `sums`.
-pub(super) fn add_counters(
-    value: Value,
-    sums: &mut BTreeMap<ActivityKind, u64>,
-) -> Result<(), StoreError> {
+pub(super) fn add_counters(value: Value, sums: &mut BTreeMap<ActivityKind, u64>) -> Result<(), StoreError> {
     for (name, count) in hash(value, "counters")? {
-        let kind: ActivityKind = name
-            .parse()
-            .map_err(|reason: String| corrupt("counters", reason))?;
-        let count: u64 = count
-            .parse()
-            .map_err(|_| corrupt("counters", format!("invalid count {count:?} for {kind}")))?;
+        let kind: ActivityKind = name.parse().map_err(|reason: String| corrupt("counters", reason))?;
+        let count: u64 =
+            count.parse().map_err(|_| corrupt("counters", format!("invalid count {count:?} for {kind}")))?;
         *sums.entry(kind).or_default() += count;
     }
     Ok(())
@@ -162,17 +127,9 @@ pub(super) fn contact(id: ContactId, value: Value) -> Result<Option<ContactRecor
         return Ok(None);
     }
 
-    let mut record = ContactRecord {
-        id: Some(id),
-        ..Default::default()
-    };
+    let mut record = ContactRecord { id: Some(id), ..Default::default() };
     for (name, value) in pairs {
-        let invalid = || {
-            corrupt(
-                "contact",
-                format!("invalid {name} {value:?} of contact {id}"),
-            )
-        };
+        let invalid = || corrupt("contact", format!("invalid {name} {value:?} of contact {id}"));
         if let Some(field) = name.strip_prefix(FIELD_PREFIX) {
             record.fields.insert(field.to_owned(), value);
             continue;
@@ -199,29 +156,17 @@ mod tests {
 
     #[test]
     fn stream_id_parses_both_parts() {
-        assert_eq!(
-            stream_id("1700000000000-3").ok(),
-            Some((1_700_000_000_000, 3))
-        );
+        assert_eq!(stream_id("1700000000000-3").ok(), Some((1_700_000_000_000, 3)));
         assert!(stream_id("1700000000000").is_err());
         assert!(stream_id("x-1").is_err());
     }
 
     #[test]
     fn stream_entries_rejects_bad_json() {
-        let reply = Value::Array(vec![Value::Array(vec![
-            bulk("1-0"),
-            Value::Array(vec![bulk("a"), bulk("{")]),
-        ])]);
+        let reply = Value::Array(vec![Value::Array(vec![bulk("1-0"), Value::Array(vec![bulk("a"), bulk("{")])])]);
 
         let error = stream_entries(reply, "c:x").err();
-        assert!(matches!(
-            error,
-            Some(StoreError::Corrupt {
-                what: "activity",
-                ..
-            })
-        ));
+        assert!(matches!(error, Some(StoreError::Corrupt { what: "activity", .. })));
     }
 
     #[test]
@@ -229,13 +174,7 @@ mod tests {
         let reply = Value::Array(vec![bulk("created"), bulk("soon")]);
 
         let error = contact(ContactId::new(), reply).err();
-        assert!(matches!(
-            error,
-            Some(StoreError::Corrupt {
-                what: "contact",
-                ..
-            })
-        ));
+        assert!(matches!(error, Some(StoreError::Corrupt { what: "contact", .. })));
     }
 
     #[test]

@@ -38,8 +38,8 @@ use self::decode::{corrupt, ACTIVITY_FIELD, FIELD_PREFIX};
 use self::scripts::Scripts;
 use super::keys::Keys;
 use super::{
-    now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactRecord,
-    IndexKind, MergeIntent, Millis, Result, Retention, Source, Store, StoreError, TrackerId,
+    now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactRecord, IndexKind, MergeIntent,
+    Millis, Result, Retention, Source, Store, StoreError, TrackerId,
 };
 
 /// A [`Store`] on a standalone Redis server.
@@ -53,10 +53,7 @@ pub struct RedisStore {
 
 impl std::fmt::Debug for RedisStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisStore")
-            .field("prefix", &self.keys.prefix())
-            .field("retention", &self.retention)
-            .finish()
+        f.debug_struct("RedisStore").field("prefix", &self.keys.prefix()).field("retention", &self.retention).finish()
     }
 }
 
@@ -66,23 +63,12 @@ impl RedisStore {
     pub async fn connect(url: &str, key_prefix: &str, retention: Retention) -> Result<RedisStore> {
         let client = redis::Client::open(url)?;
         let connection = ConnectionManager::new(client).await?;
-        Ok(RedisStore::with_connection(
-            connection, key_prefix, retention,
-        ))
+        Ok(RedisStore::with_connection(connection, key_prefix, retention))
     }
 
     /// Builds a store on an existing connection.
-    pub fn with_connection(
-        connection: ConnectionManager,
-        key_prefix: &str,
-        retention: Retention,
-    ) -> RedisStore {
-        RedisStore {
-            connection,
-            keys: Keys::new(key_prefix),
-            retention,
-            scripts: Scripts::new(),
-        }
+    pub fn with_connection(connection: ConnectionManager, key_prefix: &str, retention: Retention) -> RedisStore {
+        RedisStore { connection, keys: Keys::new(key_prefix), retention, scripts: Scripts::new() }
     }
 
     /// Runs `attempt` and, when it failed because the connection broke,
@@ -132,19 +118,14 @@ impl RedisStore {
     }
 
     fn touch_keys(&self, contact: ContactId) -> [String; 3] {
-        [
-            self.keys.contact(contact),
-            self.keys.contact_sources(contact),
-            self.keys.contact_trackers(contact),
-        ]
+        [self.keys.contact(contact), self.keys.contact_sources(contact), self.keys.contact_trackers(contact)]
     }
 }
 
 fn encode(activity: &Activity) -> Result<String> {
     // serde_json fails only on non-string map keys or a failing Serialize
     // impl, and `Activity` has neither. The error is mapped all the same.
-    serde_json::to_string(activity)
-        .map_err(|error| corrupt("activity", format!("encoding failed: {error}")))
+    serde_json::to_string(activity).map_err(|error| corrupt("activity", format!("encoding failed: {error}")))
 }
 
 fn tracker_of(source: &Source) -> String {
@@ -167,10 +148,7 @@ fn intent_member(intent: MergeIntent) -> String {
 fn parse_intent(member: &str) -> Result<MergeIntent> {
     let invalid = || corrupt("merge intent", format!("invalid member {member:?}"));
     let (from, into) = member.split_once('>').ok_or_else(invalid)?;
-    Ok(MergeIntent {
-        from: from.parse().map_err(|_| invalid())?,
-        into: into.parse().map_err(|_| invalid())?,
-    })
+    Ok(MergeIntent { from: from.parse().map_err(|_| invalid())?, into: into.parse().map_err(|_| invalid())? })
 }
 
 #[async_trait]
@@ -193,24 +171,14 @@ impl Store for RedisStore {
             let contact: Option<String> = connection.hget(key, "contact").await?;
             contact
                 .map(|id| {
-                    id.parse().map_err(|_| {
-                        corrupt(
-                            "tracker",
-                            format!("invalid contact {id:?} of tracker {tracker}"),
-                        )
-                    })
+                    id.parse().map_err(|_| corrupt("tracker", format!("invalid contact {id:?} of tracker {tracker}")))
                 })
                 .transpose()
         })
         .await
     }
 
-    async fn bind_tracker(
-        &self,
-        tracker: TrackerId,
-        contact: ContactId,
-        expected: Option<ContactId>,
-    ) -> Result<bool> {
+    async fn bind_tracker(&self, tracker: TrackerId, contact: ContactId, expected: Option<ContactId>) -> Result<bool> {
         let source = Source::Tracker { tracker, contact };
         let script_keys = &[
             self.keys.tracker(tracker),
@@ -243,13 +211,9 @@ impl Store for RedisStore {
         // after the binding. `touch` adds a missing entry again and readers
         // skip stale ones.
         let mut pipeline = redis::pipe();
-        pipeline
-            .sadd(self.keys.contact_trackers(contact), tracker.to_string())
-            .ignore();
+        pipeline.sadd(self.keys.contact_trackers(contact), tracker.to_string()).ignore();
         if let Some(previous) = expected {
-            pipeline
-                .srem(self.keys.contact_trackers(previous), tracker.to_string())
-                .ignore();
+            pipeline.srem(self.keys.contact_trackers(previous), tracker.to_string()).ignore();
         }
         let pipeline = &pipeline;
         self.retrying("bind_tracker", |mut connection| async move {
@@ -260,12 +224,7 @@ impl Store for RedisStore {
         Ok(true)
     }
 
-    async fn append_pending(
-        &self,
-        tracker: TrackerId,
-        activity: &Activity,
-        ttl: Duration,
-    ) -> Result<()> {
+    async fn append_pending(&self, tracker: TrackerId, activity: &Activity, ttl: Duration) -> Result<()> {
         let stream = self.keys.pending_stream(tracker);
         let counters = self.keys.pending_counters(tracker);
         // PEXPIRE takes a signed count, and a negative one deletes the key.
@@ -274,9 +233,7 @@ impl Store for RedisStore {
         let mut pipeline = redis::pipe();
         pipeline.atomic();
         self.add_xadd(&mut pipeline, &stream, &encode(activity)?);
-        pipeline
-            .hincr(&counters, activity.kind.as_str(), 1)
-            .ignore();
+        pipeline.hincr(&counters, activity.kind.as_str(), 1).ignore();
         pipeline.pexpire(&stream, ttl_millis).ignore();
         pipeline.pexpire(&counters, ttl_millis).ignore();
 
@@ -322,26 +279,16 @@ impl Store for RedisStore {
         for (source, activity) in batch {
             let stream = self.keys.stream(source);
             self.add_xadd(&mut pipeline, &stream, &encode(activity)?);
-            pipeline
-                .hincr(self.keys.counters(source), activity.kind.as_str(), 1)
-                .ignore();
+            pipeline.hincr(self.keys.counters(source), activity.kind.as_str(), 1).ignore();
             streams.insert(stream);
 
-            let at = touched
-                .entry((source_contact(source), *source))
-                .or_insert(activity.at);
+            let at = touched.entry((source_contact(source), *source)).or_insert(activity.at);
             *at = (*at).max(activity.at);
         }
 
         if let Some(min_id) = self.min_id() {
             for stream in &streams {
-                pipeline
-                    .cmd("XTRIM")
-                    .arg(stream)
-                    .arg("MINID")
-                    .arg("~")
-                    .arg(min_id)
-                    .ignore();
+                pipeline.cmd("XTRIM").arg(stream).arg("MINID").arg("~").arg(min_id).ignore();
             }
         }
 
@@ -434,10 +381,7 @@ impl Store for RedisStore {
         at: Millis,
     ) -> Result<()> {
         let key = &self.keys.contact(contact);
-        let mut arguments: Vec<String> = vec![
-            at.to_string(),
-            if only_if_empty { "1" } else { "0" }.to_owned(),
-        ];
+        let mut arguments: Vec<String> = vec![at.to_string(), if only_if_empty { "1" } else { "0" }.to_owned()];
         for (name, value) in fields {
             arguments.push(format!("{FIELD_PREFIX}{name}"));
             arguments.push(value.clone());
@@ -445,13 +389,8 @@ impl Store for RedisStore {
         let arguments = &arguments;
 
         self.retrying("set_fields", |mut connection| async move {
-            let _: i64 = self
-                .scripts
-                .set_fields
-                .key(key)
-                .arg(arguments.as_slice())
-                .invoke_async(&mut connection)
-                .await?;
+            let _: i64 =
+                self.scripts.set_fields.key(key).arg(arguments.as_slice()).invoke_async(&mut connection).await?;
             Ok(())
         })
         .await
@@ -480,18 +419,9 @@ impl Store for RedisStore {
         .await
     }
 
-    async fn record_merge(
-        &self,
-        into: ContactId,
-        from: ContactId,
-        activity: &Activity,
-    ) -> Result<bool> {
+    async fn record_merge(&self, into: ContactId, from: ContactId, activity: &Activity) -> Result<bool> {
         let own = Source::Contact(into);
-        let script_keys = &[
-            self.keys.contact_merged(into),
-            self.keys.stream(&own),
-            self.keys.counters(&own),
-        ];
+        let script_keys = &[self.keys.contact_merged(into), self.keys.stream(&own), self.keys.counters(&own)];
         let json = &encode(activity)?;
 
         // A repeat after a lost reply returns false although this call
@@ -524,35 +454,20 @@ impl Store for RedisStore {
     async fn set_merged_into(&self, from: ContactId, into: ContactId) -> Result<()> {
         let key = &self.keys.contact(from);
         self.retrying("set_merged_into", |mut connection| async move {
-            let _: i64 = connection
-                .hset(key, "merged_into", into.to_string())
-                .await?;
+            let _: i64 = connection.hset(key, "merged_into", into.to_string()).await?;
             Ok(())
         })
         .await
     }
 
-    async fn claim_index(
-        &self,
-        kind: IndexKind,
-        value: &str,
-        contact: ContactId,
-    ) -> Result<ContactId> {
+    async fn claim_index(&self, kind: IndexKind, value: &str, contact: ContactId) -> Result<ContactId> {
         let key = &self.keys.index(kind, value);
         self.retrying("claim_index", |mut connection| async move {
-            let owner: String = self
-                .scripts
-                .claim_index
-                .key(key)
-                .arg(contact.to_string())
-                .invoke_async(&mut connection)
-                .await?;
-            owner.parse().map_err(|_| {
-                corrupt(
-                    "index",
-                    format!("invalid owner {owner:?} in the {} index", kind.as_str()),
-                )
-            })
+            let owner: String =
+                self.scripts.claim_index.key(key).arg(contact.to_string()).invoke_async(&mut connection).await?;
+            owner
+                .parse()
+                .map_err(|_| corrupt("index", format!("invalid owner {owner:?} in the {} index", kind.as_str())))
         })
         .await
     }
@@ -564,10 +479,7 @@ impl Store for RedisStore {
             owner
                 .map(|owner| {
                     owner.parse().map_err(|_| {
-                        corrupt(
-                            "index",
-                            format!("invalid owner {owner:?} in the {} index", kind.as_str()),
-                        )
+                        corrupt("index", format!("invalid owner {owner:?} in the {} index", kind.as_str()))
                     })
                 })
                 .transpose()
@@ -578,13 +490,8 @@ impl Store for RedisStore {
     async fn release_index(&self, kind: IndexKind, value: &str, contact: ContactId) -> Result<()> {
         let key = &self.keys.index(kind, value);
         self.retrying("release_index", |mut connection| async move {
-            let _: i64 = self
-                .scripts
-                .release_index
-                .key(key)
-                .arg(contact.to_string())
-                .invoke_async(&mut connection)
-                .await?;
+            let _: i64 =
+                self.scripts.release_index.key(key).arg(contact.to_string()).invoke_async(&mut connection).await?;
             Ok(())
         })
         .await
@@ -618,10 +525,7 @@ impl Store for RedisStore {
         let key = &self.keys.pending_merges();
         self.retrying("pending_merges", |mut connection| async move {
             let members: Value = connection.smembers(key).await?;
-            decode::strings(members, "pending merges set")?
-                .iter()
-                .map(|member| parse_intent(member))
-                .collect()
+            decode::strings(members, "pending merges set")?.iter().map(|member| parse_intent(member)).collect()
         })
         .await
     }

@@ -105,20 +105,14 @@ pub(super) async fn read_page(
     let mut unique: Vec<Source> = sources.to_vec();
     unique.sort();
     unique.dedup();
-    let mut readers: Vec<Reader> = unique
-        .iter()
-        .map(|source| Reader::new(keys, source, query))
-        .collect();
+    let mut readers: Vec<Reader> = unique.iter().map(|source| Reader::new(keys, source, query)).collect();
 
     // One item more than the page shows whether a next page exists.
     let mut items: Vec<StoredActivity> = Vec::with_capacity(limit + 1);
     while items.len() <= limit {
         refill(connection, &mut readers, chunk).await?;
 
-        let newest = readers
-            .iter_mut()
-            .filter(|reader| reader.head().is_some())
-            .max_by(|a, b| a.head().cmp(&b.head()));
+        let newest = readers.iter_mut().filter(|reader| reader.head().is_some()).max_by(|a, b| a.head().cmp(&b.head()));
         let Some(reader) = newest else {
             break;
         };
@@ -133,24 +127,15 @@ pub(super) async fn read_page(
 
     let has_more = items.len() > limit;
     items.truncate(limit);
-    let next = if has_more {
-        items.last().map(|item| item.cursor.clone())
-    } else {
-        None
-    };
+    let next = if has_more { items.last().map(|item| item.cursor.clone()) } else { None };
     Ok(ActivityPage { items, next })
 }
 
 /// Reads the next chunk of every source whose buffer ran empty, in one
 /// pipeline, so that every unfinished source has a head to compare.
-async fn refill(
-    connection: &mut ConnectionManager,
-    readers: &mut [Reader],
-    chunk: usize,
-) -> Result<()> {
-    let empty: Vec<usize> = (0..readers.len())
-        .filter(|&index| readers[index].buffer.is_empty() && !readers[index].exhausted)
-        .collect();
+async fn refill(connection: &mut ConnectionManager, readers: &mut [Reader], chunk: usize) -> Result<()> {
+    let empty: Vec<usize> =
+        (0..readers.len()).filter(|&index| readers[index].buffer.is_empty() && !readers[index].exhausted).collect();
     if empty.is_empty() {
         return Ok(());
     }
@@ -158,13 +143,7 @@ async fn refill(
     let mut pipeline = redis::pipe();
     for &index in &empty {
         let reader = &readers[index];
-        pipeline
-            .cmd("XREVRANGE")
-            .arg(&reader.key)
-            .arg(&reader.upper)
-            .arg(&reader.lower)
-            .arg("COUNT")
-            .arg(chunk);
+        pipeline.cmd("XREVRANGE").arg(&reader.key).arg(&reader.upper).arg(&reader.lower).arg("COUNT").arg(chunk);
     }
     let replies: Vec<redis::Value> = pipeline.query_async(connection).await?;
 
@@ -193,24 +172,14 @@ mod tests {
     use super::*;
 
     fn cursor(source: &str) -> Cursor {
-        Cursor {
-            stored_at: 100,
-            seq: 2,
-            source: source.to_owned(),
-        }
+        Cursor { stored_at: 100, seq: 2, source: source.to_owned() }
     }
 
     #[test]
     fn upper_bound_includes_equal_id_of_smaller_source() {
         assert_eq!(upper_bound("c:a", &cursor("c:b")).as_deref(), Some("100-2"));
-        assert_eq!(
-            upper_bound("c:b", &cursor("c:b")).as_deref(),
-            Some("(100-2")
-        );
-        assert_eq!(
-            upper_bound("c:c", &cursor("c:b")).as_deref(),
-            Some("(100-2")
-        );
+        assert_eq!(upper_bound("c:b", &cursor("c:b")).as_deref(), Some("(100-2"));
+        assert_eq!(upper_bound("c:c", &cursor("c:b")).as_deref(), Some("(100-2"));
     }
 
     #[test]
@@ -222,11 +191,7 @@ mod tests {
 
     #[test]
     fn upper_bound_below_first_id_is_empty() {
-        let first = Cursor {
-            stored_at: 0,
-            seq: 0,
-            source: "c:b".to_owned(),
-        };
+        let first = Cursor { stored_at: 0, seq: 0, source: "c:b".to_owned() };
         assert_eq!(upper_bound("c:c", &first), None);
     }
 }
