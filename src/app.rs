@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::admin::{self, AdminState, Tokens};
 use crate::config::{Config, StoreBackend, StoreConfig};
-use crate::identity::Identity;
+use crate::identity::{Identity, PhoneCountry};
 use crate::proxy::{self, Proxy};
 use crate::recorder::{Recorder, Writer};
 use crate::store::embedded::EmbeddedStore;
@@ -86,7 +86,8 @@ pub async fn start(
     let proxy = Arc::new(Proxy::new(&config.proxy, tracking).context("cannot build the proxy")?);
     let proxy_task = tokio::spawn(proxy::serve(proxy_listener, proxy, wait_for(stopped.clone())));
 
-    let state = AdminState { identity: Identity::new(store.clone()), store, metrics };
+    let phone_country = PhoneCountry::parse(&config.contacts.default_country).map_err(anyhow::Error::msg)?;
+    let state = AdminState { identity: Identity::new(store.clone()), store, metrics, phone_country };
     let router = admin::router(state, Tokens::new(&config.admin.tokens));
     let admin_task = tokio::spawn(admin::serve(admin_listener, router, wait_for(stopped)));
 

@@ -83,3 +83,28 @@ async fn probes_need_no_token() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn phone_lookup_matches_any_formatting() {
+    let app = app().await;
+    let contact = footprint::store::ContactId::new();
+    app.store
+        .claim_index(footprint::store::IndexKind::Phone, "+34600000001", contact)
+        .await
+        .expect("store");
+    app.store
+        .touch(contact, footprint::store::Source::Contact(contact), footprint::store::now_millis())
+        .await
+        .expect("store");
+
+    for variant in ["600 000 001", "+34 600-000-001", "0034600000001", "34600000001", "600000001"] {
+        let (status, json) = app.admin_get(&format!("/api/v1/contacts/by-phone/{variant}")).await;
+        assert_eq!(status, 200, "{variant:?}");
+        assert_eq!(json["id"], contact.to_string(), "{variant:?}");
+    }
+
+    let (status, _, body) = problem(&app, "/api/v1/contacts/by-phone/12", Some(TOKEN)).await;
+    assert_eq!(status, 400);
+    assert_eq!(body["field"], "phone");
+    app.stop().await;
+}

@@ -7,7 +7,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::{AdminState, Problem};
-use crate::identity::normalise_email;
+use crate::identity::{normalise_email, normalise_phone};
 use crate::store::{ActivityKind, ActivityQuery, ContactId, Cursor, IndexKind, Millis, StoredActivity, TrackerId};
 
 /// Largest page of activities one request returns.
@@ -89,6 +89,19 @@ pub async fn by_email(State(state): State<AdminState>, Path(email): Path<String>
         .index_lookup(IndexKind::Email, &key)
         .await?
         .ok_or_else(|| Problem::not_found("no contact has this email"))?;
+    Ok(Json(profile(&state, id).await?))
+}
+
+/// `GET /api/v1/contacts/by-phone/{phone}`: any formatting, normalised to
+/// E.164 with the configured default country.
+pub async fn by_phone(State(state): State<AdminState>, Path(phone): Path<String>) -> Result<Json<Profile>, Problem> {
+    let key = normalise_phone(&phone, state.phone_country)
+        .ok_or_else(|| Problem::invalid("phone", "not a valid phone number"))?;
+    let id = state
+        .store
+        .index_lookup(IndexKind::Phone, &key)
+        .await?
+        .ok_or_else(|| Problem::not_found("no contact has this phone number"))?;
     Ok(Json(profile(&state, id).await?))
 }
 

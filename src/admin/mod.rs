@@ -23,7 +23,7 @@ pub use auth::{AdminName, Tokens};
 pub use contacts::{rfc3339, Profile};
 pub use problem::Problem;
 
-use crate::identity::Identity;
+use crate::identity::{Identity, PhoneCountry};
 use crate::store::Store;
 
 /// State shared by the handlers.
@@ -31,6 +31,8 @@ use crate::store::Store;
 pub struct AdminState {
     pub store: Arc<dyn Store>,
     pub identity: Identity,
+    /// Country assumed for phone numbers without an international prefix.
+    pub phone_country: PhoneCountry,
     /// Renders the Prometheus exposition; `None` when no recorder was
     /// installed (several apps in one test process).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
@@ -42,6 +44,7 @@ pub fn router(state: AdminState, tokens: Tokens) -> Router {
         .route("/contacts/{id}", get(contacts::get_contact))
         .route("/contacts/{id}/activities", get(contacts::activities))
         .route("/contacts/by-email/{email}", get(contacts::by_email))
+        .route("/contacts/by-phone/{phone}", get(contacts::by_phone))
         .route("/contacts/by-tracker/{tracker}", get(contacts::by_tracker))
         .fallback(|| async { Problem::not_found("no such API route") })
         .layer(axum::middleware::from_fn_with_state(tokens, auth::require_token));

@@ -62,6 +62,22 @@ pub struct Config {
     #[serde(rename = "identify")]
     pub identify_forms: Vec<IdentifyRule>,
     pub identify_header: IdentifyHeaderConfig,
+    pub contacts: ContactsConfig,
+}
+
+/// How contact data is normalised.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ContactsConfig {
+    /// ISO 3166-1 alpha-2 country assumed for phone numbers written without
+    /// an international prefix, e.g. `ES` makes `600 000 001` `+34600000001`.
+    pub default_country: String,
+}
+
+impl Default for ContactsConfig {
+    fn default() -> Self {
+        ContactsConfig { default_country: "US".to_owned() }
+    }
 }
 
 /// The storefront side: where to listen and where to forward.
@@ -426,6 +442,8 @@ impl Config {
                 format!("at least one admin token is required (admin.tokens or {ENV_ADMIN_TOKENS})"),
             ));
         }
+        crate::identity::PhoneCountry::parse(&self.contacts.default_country)
+            .map_err(|reason| ConfigError::invalid("contacts.default_country", reason))?;
         for (index, rule) in self.activities.iter().enumerate() {
             rule.validate().map_err(|reason| ConfigError::invalid(format!("activity[{index}]"), reason))?;
         }

@@ -20,11 +20,13 @@
 mod email;
 mod identify;
 mod merge;
+mod phone;
 
 use std::sync::Arc;
 
 pub use email::normalise_email;
 pub use identify::Identified;
+pub use phone::{normalise_phone, PhoneCountry};
 
 use crate::recorder::Browser;
 use crate::store::{ContactId, ContactRecord, Millis, Source, Store, StoreError};
