@@ -88,10 +88,7 @@ async fn probes_need_no_token() {
 async fn phone_lookup_matches_any_formatting() {
     let app = app().await;
     let contact = footprint::store::ContactId::new();
-    app.store
-        .claim_index(footprint::store::IndexKind::Phone, "+34600000001", contact)
-        .await
-        .expect("store");
+    app.store.claim_index(footprint::store::IndexKind::Phone, "+34600000001", contact).await.expect("store");
     app.store
         .touch(contact, footprint::store::Source::Contact(contact), footprint::store::now_millis())
         .await

@@ -5,32 +5,10 @@ mod support;
 
 use std::sync::Arc;
 
-use footprint::store::embedded::EmbeddedStore;
-use footprint::store::redis::RedisStore;
-use footprint::store::{Retention, Store};
+use footprint::store::Store;
 use reqwest::StatusCode;
 use serde_json::Value;
 use support::app::{browser, TestApp};
-use support::redis::RedisServer;
-
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        $(
-            mod $case {
-                #[tokio::test]
-                async fn embedded() {
-                    super::$case(super::embedded_store()).await;
-                }
-
-                #[tokio::test]
-                async fn redis() {
-                    let server = super::RedisServer::start();
-                    super::$case(super::redis_store(&server).await).await;
-                }
-            }
-        )*
-    };
-}
 
 on_both_stores!(
     anonymous_browsing_merges_into_registered_customer,
@@ -38,14 +16,6 @@ on_both_stores!(
     reloaded_confirmation_counts_one_order,
     second_person_on_shared_browser_stays_apart,
 );
-
-fn embedded_store() -> Arc<dyn Store> {
-    Arc::new(EmbeddedStore::new(Retention::default()))
-}
-
-async fn redis_store(server: &RedisServer) -> Arc<dyn Store> {
-    Arc::new(RedisStore::connect(&server.url(), "fp:", Retention::default()).await.expect("connect to test redis"))
-}
 
 async fn get(shopper: &reqwest::Client, app: &TestApp, path: &str) -> reqwest::Response {
     shopper.get(app.url(path)).send().await.expect("proxied")

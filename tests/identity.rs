@@ -8,34 +8,9 @@ use std::sync::Arc;
 
 use footprint::identity::{Identified, Identity};
 use footprint::recorder::Browser;
-use footprint::store::embedded::EmbeddedStore;
-use footprint::store::redis::RedisStore;
 use footprint::store::{
-    now_millis, Activity, ActivityKind, ActivityQuery, ContactId, IndexKind, MergeIntent, Retention, Source, Store,
-    TrackerId,
+    now_millis, Activity, ActivityKind, ActivityQuery, ContactId, IndexKind, MergeIntent, Source, Store, TrackerId,
 };
-use support::redis::RedisServer;
-
-/// Runs a case against both stores. The Redis server lives as long as the
-/// case.
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        $(
-            mod $case {
-                #[tokio::test]
-                async fn embedded() {
-                    super::$case(super::embedded_store()).await;
-                }
-
-                #[tokio::test]
-                async fn redis() {
-                    let server = super::RedisServer::start();
-                    super::$case(super::redis_store(&server).await).await;
-                }
-            }
-        )*
-    };
-}
 
 on_both_stores!(
     registration_makes_anonymous_contact_registered,
@@ -49,14 +24,6 @@ on_both_stores!(
     interrupted_merge_completes_on_resume,
     unreturned_tracker_creates_no_contact,
 );
-
-fn embedded_store() -> Arc<dyn Store> {
-    Arc::new(EmbeddedStore::new(Retention::default()))
-}
-
-async fn redis_store(server: &RedisServer) -> Arc<dyn Store> {
-    Arc::new(RedisStore::connect(&server.url(), "fp:", Retention::default()).await.expect("connect to test redis"))
-}
 
 fn browser() -> Browser {
     Browser { tracker: TrackerId::new(), returned: true }

@@ -32,12 +32,14 @@ pub fn normalise_phone(raw: &str, default: PhoneCountry) -> Option<String> {
         return None;
     }
 
-    let valid = |candidate: &str| {
-        phonenumber::parse(Some(default.0), candidate).ok().filter(phonenumber::is_valid)
-    };
+    let valid = |candidate: &str| phonenumber::parse(Some(default.0), candidate).ok().filter(phonenumber::is_valid);
     let number = valid(text).or_else(|| {
         let bare_digits = text.chars().all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.'));
-        if bare_digits { valid(&format!("+{text}")) } else { None }
+        if bare_digits {
+            valid(&format!("+{text}"))
+        } else {
+            None
+        }
     })?;
     Some(number.format().mode(Mode::E164).to_string())
 }

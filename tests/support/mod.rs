@@ -9,3 +9,4 @@ pub mod app;
 pub mod footprint;
 pub mod oscar;
 pub mod redis;
+pub mod stores;
