@@ -643,6 +643,14 @@ async fn shopper_journey_merges_into_registered_contact() {
     assert_eq!(counter(&contact, "registration"), 1, "counters: {contact}");
     assert_eq!(counter(&contact, "login"), 1, "counters: {contact}");
     assert_eq!(counter(&contact, "purchase"), 1, "counters: {contact}");
+
+    // Shown with `--nocapture`: what the admin API holds for this shopper.
+    eprintln!("registered contact: {contact:#}");
+    let timeline: Vec<String> = items
+        .iter()
+        .map(|item| format!("{} {} {} {}", item["at"], item["type"], item["url"], item["properties"]))
+        .collect();
+    eprintln!("timeline, newest first:\n{}", timeline.join("\n"));
 }
 
 /// Two registered shoppers log in one after the other on one browser. They

@@ -65,7 +65,7 @@ pub struct Config {
     pub contacts: ContactsConfig,
 }
 
-/// How contact data is normalised.
+/// Normalisation settings for contact data.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ContactsConfig {
@@ -97,9 +97,9 @@ pub struct ProxyConfig {
     /// `Forwarded` headers are kept and appended to. From any other peer
     /// those headers are replaced, so a client cannot spoof its address.
     pub trusted_proxies: Vec<String>,
-    /// Seconds to establish a connection to the upstream before answering 502.
+    /// Seconds to establish a connection to the upstream before returning 502.
     pub connect_timeout_secs: f64,
-    /// Seconds to wait for the upstream's response headers before answering 504.
+    /// Seconds to wait for the upstream's response headers before returning 504.
     pub response_timeout_secs: f64,
     /// Seconds a client has to send its request headers.
     pub header_read_timeout_secs: f64,
@@ -262,7 +262,7 @@ pub enum SecureMode {
     Never,
 }
 
-/// Where contacts are stored.
+/// Storage backend settings.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct StoreConfig {

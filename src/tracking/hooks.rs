@@ -173,9 +173,9 @@ impl Hooks for Tracking {
         if let Some(cookie) = &tracked.set_cookie {
             head.headers.append(http::header::SET_COOKIE, cookie.clone());
         }
-        // The activity's time is when the shop answered, not when the
-        // request arrived: a browser's next request only starts after this
-        // answer, so a browser's activities are queued, stored and dated in
+        // The activity's time is when the shop responded, not when the
+        // request arrived. A browser's next request only starts after this
+        // response, so a browser's activities are queued, stored and dated in
         // the same order, even behind a slow login.
         tracked.at = now_millis();
         tracked.response = ResponseFacts::from_head(head.status, &head.headers);

@@ -10,7 +10,7 @@ use regex::Regex;
 use super::{Fields, PathPattern};
 use crate::config::{ActivityRule, IdentifyRule, ResponseCondition};
 
-/// What the response showed, for evaluating success conditions.
+/// Facts about a response, for evaluating success conditions.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ResponseFacts {
     pub status: u16,
