@@ -65,15 +65,22 @@ log "step 3/5: django-oscar shop"
 export FOOTPRINT_OSCAR_HOME="${FOOTPRINT_OSCAR_HOME:-$REPO_ROOT/.oscar}"
 OSCAR_HOME="$FOOTPRINT_OSCAR_HOME" "$REPO_ROOT/examples/oscar/setup.sh"
 
+# Every cargo test run is copied to this log, so the last line can total the
+# results of all test binaries.
+RESULTS="$(mktemp)"
+trap 'rm -f "$RESULTS"' EXIT
+
 log "step 4/5: cargo test --all-targets $*"
 export FOOTPRINT_REQUIRE_OSCAR=1
-cargo test --all-targets "$@"
+cargo test --all-targets "$@" 2>&1 | tee -a "$RESULTS"
 
 if [ $# -eq 0 ]; then
   log "step 5/5: cargo test --doc"
-  cargo test --doc
+  cargo test --doc 2>&1 | tee -a "$RESULTS"
 else
   log "step 5/5: skipped (cargo test --doc), because arguments select tests"
 fi
 
 log "all steps passed"
+awk '/^test result:/ { for (i = 2; i <= NF; i++) { if ($i ~ /^passed/) p += $(i - 1); if ($i ~ /^failed/) f += $(i - 1) } }
+     END { printf "total: %d passed, %d failed\n", p, f }' "$RESULTS"
