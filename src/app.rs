@@ -33,11 +33,21 @@ pub async fn open_store(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> 
     match config.backend {
         StoreBackend::Embedded => Ok(Arc::new(EmbeddedStore::new(config.retention()))),
         StoreBackend::Redis => {
+            let server = redacted_url(&config.redis_url);
+            tracing::info!(redis.url = %server, "connecting to Redis");
             let store = RedisStore::connect(&config.redis_url, &config.key_prefix, config.retention())
                 .await
-                .with_context(|| "cannot connect to Redis (store.redis_url)")?;
+                .with_context(|| format!("cannot connect to Redis at {server} (store.redis_url)"))?;
             Ok(Arc::new(store))
         }
+    }
+}
+
+/// Returns `url` without its password, for logs and errors.
+fn redacted_url(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, _)), Some(at)) => format!("{scheme}://***@{}", &url[at + 1..]),
+        _ => url.to_owned(),
     }
 }
 
@@ -87,11 +97,18 @@ pub async fn start(
     let proxy_task = tokio::spawn(proxy::serve(proxy_listener, proxy, wait_for(stopped.clone())));
 
     let phone_country = PhoneCountry::parse(&config.contacts.default_country).map_err(anyhow::Error::msg)?;
+    let store_name = store.backend();
     let state = AdminState { identity: Identity::new(store.clone()), store, metrics, phone_country };
     let router = admin::router(state, Tokens::new(&config.admin.tokens));
     let admin_task = tokio::spawn(admin::serve(admin_listener, router, wait_for(stopped)));
 
-    tracing::info!(proxy.addr = %proxy_addr, admin.addr = %admin_addr, upstream = %config.proxy.upstream, "footprint started");
+    tracing::info!(
+        proxy.addr = %proxy_addr,
+        admin.addr = %admin_addr,
+        upstream = %config.proxy.upstream,
+        store = store_name,
+        "footprint started"
+    );
     Ok(Running { proxy_addr, admin_addr, stop, proxy_task, writer_task, admin_task })
 }
 
@@ -137,4 +154,15 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown requested");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_url;
+
+    #[test]
+    fn redis_password_never_reaches_logs() {
+        assert_eq!(redacted_url("redis://:s3cret@cache:6379/0"), "redis://***@cache:6379/0");
+        assert_eq!(redacted_url("redis://127.0.0.1:6379/"), "redis://127.0.0.1:6379/");
+    }
 }

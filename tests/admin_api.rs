@@ -105,3 +105,38 @@ async fn phone_lookup_matches_any_formatting() {
     assert_eq!(body["field"], "phone");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn every_admin_error_is_problem_json() {
+    let app = app().await;
+    let contact = uuid::Uuid::now_v7();
+    let huge = "x".repeat(5000);
+
+    let cases = [
+        (format!("/api/v1/contacts/{contact}/activities?type=search&type=login"), 400, Some("type")),
+        (format!("/api/v1/contacts/{contact}/activities?limit=2&limit=3"), 400, Some("limit")),
+        (format!("/api/v1/contacts/{contact}/activities?color=blue"), 400, Some("color")),
+        ("/api/v1/".to_owned(), 404, None),
+        ("/no-such-page".to_owned(), 404, None),
+        (format!("/api/v1/contacts/{huge}"), 400, Some("id")),
+    ];
+    for (path, expected, field) in cases {
+        let (status, content_type, body) = problem(&app, &path, Some(TOKEN)).await;
+        assert_eq!(status, expected, "{}", &path[..path.len().min(80)]);
+        assert_eq!(content_type, "application/problem+json", "{}", &path[..path.len().min(80)]);
+        if let Some(field) = field {
+            assert_eq!(body["field"], field);
+        }
+        assert!(body["detail"].as_str().is_some_and(|detail| detail.chars().count() <= 201), "detail is bounded");
+    }
+
+    let response = client()
+        .delete(format!("http://{}/api/v1/contacts/{contact}/activities", app.admin))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("admin answers");
+    assert_eq!(response.status().as_u16(), 405);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    app.stop().await;
+}

@@ -299,3 +299,25 @@ async fn head_without_content_length_gets_none() {
     assert_eq!(get.status, 200);
     assert_eq!(body, b"hello");
 }
+
+#[tokio::test]
+async fn http10_upstream_keeps_client_keep_alive() {
+    let (listener, upstream_addr) = raw_upstream().await;
+    let proxy = start_proxy(proxy_config(upstream_addr), ()).await;
+    let script = tokio::spawn(async move {
+        for _ in 0..2 {
+            let mut shop = accept(&listener).await;
+            shop.read_request_head().await;
+            shop.send(b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok").await;
+        }
+    });
+    let mut client = Wire::connect(proxy.addr).await;
+
+    for _ in 0..2 {
+        client.send(b"GET / HTTP/1.1\r\nHost: shop.example\r\n\r\n").await;
+        let response = client.read_response_head().await;
+        assert_eq!(response.minor_version, 1, "the client keeps speaking HTTP/1.1");
+        assert_eq!(client.read_body(&response).await, b"ok");
+    }
+    guard("upstream script", script).await.expect("script");
+}

@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
@@ -197,9 +197,10 @@ impl ActivityParams {
 pub async fn activities(
     State(state): State<AdminState>,
     Path(id): Path<String>,
-    Query(params): Query<ActivityParams>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Json<ActivityPageView>, Problem> {
     let requested: ContactId = parse_id("id", &id)?;
+    let params: ActivityParams = super::query::parse(raw.as_deref(), &["limit", "before", "after", "type"])?;
     let query = params.query()?;
     let (id, _) = state
         .identity

@@ -10,6 +10,7 @@
 mod auth;
 mod contacts;
 mod problem;
+mod query;
 
 use std::sync::Arc;
 
@@ -47,6 +48,7 @@ pub fn router(state: AdminState, tokens: Tokens) -> Router {
         .route("/contacts/by-phone/{phone}", get(contacts::by_phone))
         .route("/contacts/by-tracker/{tracker}", get(contacts::by_tracker))
         .fallback(|| async { Problem::not_found("no such API route") })
+        .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
         .layer(axum::middleware::from_fn_with_state(tokens, auth::require_token));
 
     Router::new()
@@ -54,16 +56,26 @@ pub fn router(state: AdminState, tokens: Tokens) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(render_metrics))
+        .fallback(|| async { Problem::not_found("no such route; the API is under /api/v1/") })
+        .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
         .with_state(state)
 }
 
-/// Reports ready when the store responds to a ping.
+/// How long readiness waits for the store: probes usually give up after a
+/// few seconds, and a store that slow is not ready anyway.
+const READY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Reports ready when the store responds to a ping within [`READY_TIMEOUT`].
 async fn readyz(State(state): State<AdminState>) -> impl IntoResponse {
-    match state.store.ping().await {
-        Ok(()) => (StatusCode::OK, "ready\n"),
-        Err(error) => {
+    match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready\n"),
+        Ok(Err(error)) => {
             tracing::warn!(%error, "readiness check: store unavailable");
             (StatusCode::SERVICE_UNAVAILABLE, "store unavailable\n")
+        }
+        Err(_) => {
+            tracing::warn!(timeout_secs = READY_TIMEOUT.as_secs(), "readiness check: store timed out");
+            (StatusCode::SERVICE_UNAVAILABLE, "store timed out\n")
         }
     }
 }

@@ -8,6 +8,9 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+/// Characters of a problem's detail at most.
+const MAX_DETAIL_CHARS: usize = 200;
+
 /// A problem details response.
 #[derive(Debug, Serialize)]
 pub struct Problem {
@@ -39,13 +42,30 @@ impl Problem {
         }
     }
 
+    /// A 400 naming the offending field. Details that quote the client's
+    /// input are cut at [`MAX_DETAIL_CHARS`], so a huge value is not echoed.
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Problem {
+        let mut detail = detail.into();
+        if let Some((cut, _)) = detail.char_indices().nth(MAX_DETAIL_CHARS) {
+            detail.truncate(cut);
+            detail.push('…');
+        }
         Problem {
             kind: "/problems/invalid-parameter",
             title: "Invalid parameter",
             status: StatusCode::BAD_REQUEST,
-            detail: detail.into(),
+            detail,
             field: Some(field.into()),
+        }
+    }
+
+    pub fn method_not_allowed() -> Problem {
+        Problem {
+            kind: "/problems/method-not-allowed",
+            title: "Method not allowed",
+            status: StatusCode::METHOD_NOT_ALLOWED,
+            detail: "this route does not accept that HTTP method".to_owned(),
+            field: None,
         }
     }
 

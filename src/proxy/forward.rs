@@ -203,6 +203,9 @@ impl<H: Hooks> Proxy<H> {
         let status = response.status();
         let upstream_upgrade = (status == StatusCode::SWITCHING_PROTOCOLS).then(|| hyper::upgrade::on(&mut response));
         let (mut head, body) = response.into_parts();
+        // The browser's connection stays HTTP/1.1 whatever the shop spoke, so
+        // an HTTP/1.0 upstream does not end the browser's keep-alive.
+        head.version = Version::HTTP_11;
         headers::remove_hop_by_hop(&mut head.headers, is_upgrade && upstream_upgrade.is_some());
         let response_inspect = self.hooks.on_response(&mut plan, &mut head);
 

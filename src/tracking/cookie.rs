@@ -31,8 +31,8 @@ impl TrackerKeys {
     pub fn from_config(keys: &[String]) -> Result<TrackerKeys, String> {
         if keys.is_empty() {
             return Err(format!(
-                "no signing key; set tracker.keys or {} to base64 keys of at least 64 random bytes \
-                 (for example the output of `openssl rand -base64 64`)",
+                "no signing key; set tracker.keys or {} to base64 keys of at least 64 random bytes, \
+                 such as the output of `footprint keygen`",
                 crate::config::ENV_TRACKER_KEYS
             ));
         }

@@ -1,6 +1,6 @@
 //! Requests that are proxied but never tracked: static assets and bots.
 
-use http::HeaderMap;
+use http::{HeaderMap, Method};
 use regex::{Regex, RegexBuilder};
 
 use crate::config::TrackerConfig;
@@ -48,8 +48,11 @@ impl Filter {
     }
 
     /// Returns why the request should not be tracked, if it should not.
-    pub fn skip(&self, path: &str, headers: &HeaderMap) -> Option<Skip> {
-        if self.is_static(path) {
+    /// Only GET and HEAD requests count as static assets: a POST to
+    /// `/cart/add.js` is a shop action, whatever its extension.
+    pub fn skip(&self, method: &Method, path: &str, headers: &HeaderMap) -> Option<Skip> {
+        let fetch = matches!(*method, Method::GET | Method::HEAD);
+        if fetch && self.is_static(path) {
             return Some(Skip::Static);
         }
 
@@ -85,16 +88,16 @@ mod tests {
 
     #[test]
     fn browsers_are_tracked() {
-        assert_eq!(filter().skip("/catalogue/", &with_agent(FIREFOX)), None);
+        assert_eq!(filter().skip(&Method::GET, "/catalogue/", &with_agent(FIREFOX)), None);
     }
 
     #[test]
     fn crawlers_and_missing_agents_are_bots() {
         let filter = filter();
         for agent in ["Googlebot/2.1 (+http://www.google.com/bot.html)", "curl/8.5.0", "UptimeRobot/2.0", " "] {
-            assert_eq!(filter.skip("/", &with_agent(agent)), Some(Skip::Bot), "{agent}");
+            assert_eq!(filter.skip(&Method::GET, "/", &with_agent(agent)), Some(Skip::Bot), "{agent}");
         }
-        assert_eq!(filter.skip("/", &HeaderMap::new()), Some(Skip::Bot));
+        assert_eq!(filter.skip(&Method::GET, "/", &HeaderMap::new()), Some(Skip::Bot));
     }
 
     #[test]
@@ -102,8 +105,15 @@ mod tests {
         let filter = filter();
         let browser = with_agent(FIREFOX);
         for path in ["/static/oscar/css/styles.css", "/media/cache/x.jpg", "/app.JS", "/favicon.ico"] {
-            assert_eq!(filter.skip(path, &browser), Some(Skip::Static), "{path}");
+            assert_eq!(filter.skip(&Method::GET, path, &browser), Some(Skip::Static), "{path}");
         }
-        assert_eq!(filter.skip("/catalogue/css-book_3/", &browser), None);
+        assert_eq!(filter.skip(&Method::GET, "/catalogue/css-book_3/", &browser), None);
+    }
+
+    #[test]
+    fn posts_to_asset_like_paths_are_tracked() {
+        let browser = with_agent(FIREFOX);
+        assert_eq!(filter().skip(&Method::POST, "/cart/add.js", &browser), None);
+        assert_eq!(filter().skip(&Method::HEAD, "/app.js", &browser), Some(Skip::Static));
     }
 }

@@ -99,11 +99,7 @@ impl Tracking {
             SecureMode::Never => false,
             SecureMode::Auto => {
                 let trusted = self.trusted_proxies.iter().any(|range| range.contains(peer.ip()));
-                let forwarded_https =
-                    head.headers.get("x-forwarded-proto").and_then(|value| value.to_str().ok()).is_some_and(|proto| {
-                        proto.split(',').next_back().is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
-                    });
-                trusted && forwarded_https
+                trusted && forwarded_https(&head.headers)
             }
         }
     }
@@ -118,7 +114,7 @@ impl Hooks for Tracking {
 
     fn on_request(&self, head: &mut request::Parts, peer: SocketAddr) -> (Plan, usize) {
         let path = head.uri.path();
-        if let Some(skip) = self.filter.skip(path, &head.headers) {
+        if let Some(skip) = self.filter.skip(&head.method, path, &head.headers) {
             metrics::counter!("footprint_tracking_skipped_total", "reason" => skip.as_str()).increment(1);
             return (Plan { tracked: None }, 0);
         }
@@ -216,5 +212,43 @@ impl Hooks for Tracking {
             let activity = self.activity(&tracked, ActivityKind::Login, properties);
             self.recorder.record(Event::Identify { browser: tracked.browser, email, activity });
         }
+    }
+}
+
+/// Returns true when the nearest front proxy reported HTTPS, through
+/// `X-Forwarded-Proto` or the `proto` parameter of `Forwarded` (RFC 7239).
+/// Only the last element counts, because the proxy next to Footprint added it.
+fn forwarded_https(headers: &http::HeaderMap) -> bool {
+    let last_element = |name: &str| {
+        let value = headers.get_all(name).iter().filter_map(|value| value.to_str().ok()).next_back()?;
+        value.rsplit(',').next().map(|element| element.trim().to_ascii_lowercase())
+    };
+
+    let x_forwarded = last_element("x-forwarded-proto").is_some_and(|proto| proto == "https");
+    let forwarded = last_element("forwarded")
+        .is_some_and(|element| element.split(';').any(|pair| matches!(pair.trim(), "proto=https" | "proto=\"https\"")));
+    x_forwarded || forwarded
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&str, &str)]) -> http::HeaderMap {
+        let mut map = http::HeaderMap::new();
+        for (name, value) in pairs {
+            map.append(http::HeaderName::from_bytes(name.as_bytes()).expect("name"), value.parse().expect("value"));
+        }
+        map
+    }
+
+    #[test]
+    fn https_is_read_from_either_forwarding_header() {
+        assert!(forwarded_https(&headers(&[("x-forwarded-proto", "https")])));
+        assert!(forwarded_https(&headers(&[("forwarded", "for=192.0.2.1;proto=https")])));
+        assert!(forwarded_https(&headers(&[("forwarded", "for=192.0.2.9, for=192.0.2.1;proto=https;host=a")])));
+        assert!(!forwarded_https(&headers(&[("x-forwarded-proto", "https, http")])));
+        assert!(!forwarded_https(&headers(&[("forwarded", "proto=https, for=192.0.2.1;proto=http")])));
+        assert!(!forwarded_https(&headers(&[])));
     }
 }

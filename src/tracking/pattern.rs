@@ -47,6 +47,11 @@ impl PathPattern {
                     names.push(name.to_owned());
                 }
                 rest = &after[end + 1..];
+                if rest.starts_with('{') {
+                    return Err(format!(
+                        "placeholders side by side in {pattern:?} are ambiguous: put literal text between them"
+                    ));
+                }
             } else if rest == "*" {
                 regex.push_str(".*");
                 rest = "";
@@ -145,7 +150,7 @@ mod tests {
 
     #[test]
     fn invalid_patterns_are_rejected() {
-        for pattern in ["nope", "/a/{x", "/{}", "/{a-b}", "/a*/b", "/{x}/{x}", "/a}"] {
+        for pattern in ["nope", "/a/{x", "/{}", "/{a-b}", "/a*/b", "/{x}/{x}", "/a}", "/product/{a}{b}"] {
             assert!(PathPattern::parse(pattern).is_err(), "{pattern} should be rejected");
         }
     }

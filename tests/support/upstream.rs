@@ -250,6 +250,8 @@ pub async fn refused_addr() -> SocketAddr {
 pub struct Head {
     /// Status code of a response, 0 for a request.
     pub status: u16,
+    /// The `x` of `HTTP/1.x`.
+    pub minor_version: u8,
     pub method: String,
     pub path: String,
     pub headers: Vec<(String, Vec<u8>)>,
@@ -328,6 +330,7 @@ impl Wire {
         assert!(status.is_complete());
         Head {
             status: response.code.expect("status code"),
+            minor_version: response.version.expect("version"),
             method: String::new(),
             path: String::new(),
             headers: response.headers.iter().map(|header| (header.name.to_owned(), header.value.to_vec())).collect(),
@@ -343,6 +346,7 @@ impl Wire {
         assert!(status.is_complete());
         Head {
             status: 0,
+            minor_version: request.version.expect("version"),
             method: request.method.expect("method").to_owned(),
             path: request.path.expect("path").to_owned(),
             headers: request.headers.iter().map(|header| (header.name.to_owned(), header.value.to_vec())).collect(),
