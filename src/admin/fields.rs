@@ -12,7 +12,7 @@ use time::macros::format_description;
 use time::Date;
 
 use crate::identity::{normalise_email, normalise_phone, PhoneCountry};
-use crate::store::IndexKind;
+use crate::store::{IndexKind, CELLPHONE_FIELD, EMAIL_FIELD};
 
 /// Maximum length of a name, in characters.
 const MAX_NAME_CHARS: usize = 200;
@@ -40,11 +40,11 @@ impl StandardField {
     /// The field's name in the API and in storage.
     pub fn name(self) -> &'static str {
         match self {
-            StandardField::Email => "email",
+            StandardField::Email => EMAIL_FIELD,
             StandardField::FirstName => "first_name",
             StandardField::LastName => "last_name",
             StandardField::DateOfBirth => "date_of_birth",
-            StandardField::Cellphone => "cellphone",
+            StandardField::Cellphone => CELLPHONE_FIELD,
         }
     }
 

@@ -12,11 +12,10 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::contacts::{rfc3339, MAX_PAGE};
+use super::fields::StandardField;
 use super::{AdminState, Problem};
 use crate::identity::{normalise_email, normalise_phone};
-use crate::store::{
-    ContactFilter, ContactId, ContactListQuery, ContactRecord, IndexKind, ListPosition, CELLPHONE_FIELD, EMAIL_FIELD,
-};
+use crate::store::{ContactFilter, ContactId, ContactListQuery, ContactRecord, IndexKind, ListPosition};
 
 /// Page size when `limit` is not given.
 const DEFAULT_PAGE: usize = 50;
@@ -51,13 +50,13 @@ pub struct ListItem {
 
 impl ListItem {
     fn new(id: ContactId, record: &ContactRecord) -> ListItem {
-        let field = |name: &str| record.fields.get(name).filter(|value| !value.is_empty()).cloned();
+        let field = |field: StandardField| record.fields.get(field.name()).filter(|value| !value.is_empty()).cloned();
         ListItem {
             id,
-            email: field(EMAIL_FIELD),
-            first_name: field("first_name"),
-            last_name: field("last_name"),
-            cellphone: field(CELLPHONE_FIELD),
+            email: field(StandardField::Email),
+            first_name: field(StandardField::FirstName),
+            last_name: field(StandardField::LastName),
+            cellphone: field(StandardField::Cellphone),
             registered: record.is_registered(),
             updated_at: rfc3339(record.updated_at),
         }
