@@ -395,6 +395,7 @@ async fn filters_alone_and_combined(store: Arc<dyn Store>) {
     let both_push = create(&app, json!({ "email": "c@example.com", "cellphone": "600000003" })).await;
     let push_only = create(&app, json!({ "first_name": "Push" })).await;
     let nothing = create(&app, json!({ "first_name": "Nobody" })).await;
+    next_millisecond().await;
     for id in [&both_push, &push_only] {
         let path = format!("/api/v1/contacts/{id}/push-subscriptions");
         let reply = send(&app, Method::POST, &path, Some(json!({ "endpoint_id": format!("device-{id}") }))).await;
@@ -493,6 +494,7 @@ async fn paging_reads_every_contact_once(store: Arc<dyn Store>) {
 async fn anonymous_visit_then_login(app: &TestApp) -> (String, String) {
     let customer = create(app, json!({ "email": "customer@example.com", "first_name": "Carla" })).await;
     create(app, json!({ "first_name": "Later" })).await;
+    next_millisecond().await;
 
     let shopper = browser();
     let first = shopper.get(app.url("/")).send().await.expect("proxied");
@@ -549,6 +551,7 @@ async fn proxied_traffic_moves_contact_to_front(store: Arc<dyn Store>) {
 
     let later = create(&app, json!({ "first_name": "Newest" })).await;
     assert_eq!(item_ids(&list(&app, "").await).first(), Some(&later));
+    next_millisecond().await;
 
     let shopper = browser();
     let login = shopper
@@ -561,6 +564,12 @@ async fn proxied_traffic_moves_contact_to_front(store: Arc<dyn Store>) {
     app.admin_until("/api/v1/contacts", |status, json| status == 200 && json["items"][0]["id"] == customer.as_str())
         .await;
     app.stop().await;
+}
+
+/// Waits until the clock has moved to a later millisecond, so that the
+/// next change gets a later update time than the changes before it.
+async fn next_millisecond() {
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
 }
 
 /// Percent-encodes a query parameter value.

@@ -8,10 +8,15 @@
 //! check each entry against the contact and skip (and repair) those whose
 //! contact is gone, merged or no longer matches the filter.
 //!
-//! A page requests from every shard for the next entries after the cursor (one
+//! A page reads the next entries after the cursor from every shard (one
 //! script per shard walks the smallest requested set and checks the other
 //! filters with ZSCORE) and merges them by (score, id) descending. The
 //! shards are read concurrently over the one multiplexed connection.
+//!
+//! NOTE: contacts stored before the list indexes existed are listed only
+//! after their next change, because nothing backfills the shards. A
+//! combination of filters that few contacts of a large shard meet makes
+//! that shard's script walk the whole smallest set in one call.
 
 use futures_util::future::try_join_all;
 use redis::aio::ConnectionManager;
