@@ -106,10 +106,11 @@ pub struct PushSubscription {
     pub created_at: Millis,
 }
 
-/// Returns true when `record`, read for the list, is a contact that the
-/// list shows: it exists and was not merged into another.
-pub fn is_listable(record: Option<&ContactRecord>) -> bool {
-    record.is_some_and(|record| record.merged_into.is_none() && record.created_at > 0)
+/// Returns true when the list shows the contact of `record`: it was
+/// created (a bare merge pointer has no creation time) and not merged into
+/// another contact.
+pub fn is_listable(record: &ContactRecord) -> bool {
+    record.merged_into.is_none() && record.created_at > 0
 }
 
 #[cfg(test)]

@@ -139,7 +139,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends each activity to its source's stream and counts it by type in
     /// that source's counters, then touches each source's contact (see
-    /// [`Store::touch`], which also refreshes the contacts list). Not idempotent: a retried batch is appended again,
+    /// [`Store::touch`], which also refreshes the contacts list). A failed
+    /// list refresh after the activities are stored is logged, not returned,
+    /// because a retried batch would be appended twice; the contact's next
+    /// change refreshes its list entries. Not idempotent: a retried batch is appended again,
     /// so the recorder retries only batches that failed as a whole.
     async fn append_activities(&self, batch: &[(Source, Activity)]) -> Result<()>;
 

@@ -34,7 +34,7 @@ impl Listing {
                 set.remove(&old);
             }
         }
-        let Some(record) = record.filter(|record| crate::store::is_listable(Some(record))) else {
+        let Some(record) = record.filter(|record| crate::store::is_listable(record)) else {
             return;
         };
 

@@ -108,7 +108,7 @@ pub(super) async fn read_page(
         for (candidate, (record, push_count)) in examined.iter().zip(records) {
             position = Some(*candidate);
             match record {
-                Some(record) if is_listable(Some(&record)) && query.filter.accepts(&record, push_count) => {
+                Some(record) if is_listable(&record) && query.filter.accepts(&record, push_count) => {
                     items.push(record);
                 }
                 _ => {

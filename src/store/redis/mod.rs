@@ -131,13 +131,16 @@ impl RedisStore {
     /// Adds or removes a push subscription; see the trait's contract.
     async fn change_push_subscription(
         &self,
-        operation: &'static str,
+        change: PushChange,
         contact: ContactId,
         endpoint_id: &str,
         at: Millis,
     ) -> Result<bool> {
         let script_keys = &[self.keys.contact(contact), self.keys.push_subscriptions(contact)];
-        let action = if operation == "add_push_subscription" { "add" } else { "remove" };
+        let (operation, action) = match change {
+            PushChange::Add => ("add_push_subscription", "add"),
+            PushChange::Remove => ("remove_push_subscription", "remove"),
+        };
 
         // A repeat after a lost reply returns false although this call made
         // the change; the stored state is the same either way.
@@ -164,6 +167,13 @@ impl RedisStore {
     fn touch_keys(&self, contact: ContactId) -> [String; 3] {
         [self.keys.contact(contact), self.keys.contact_sources(contact), self.keys.contact_trackers(contact)]
     }
+}
+
+/// Whether [`RedisStore::change_push_subscription`] adds or removes.
+#[derive(Clone, Copy, Debug)]
+enum PushChange {
+    Add,
+    Remove,
 }
 
 fn encode(activity: &Activity) -> Result<String> {
@@ -519,11 +529,11 @@ impl Store for RedisStore {
     }
 
     async fn add_push_subscription(&self, contact: ContactId, endpoint_id: &str, at: Millis) -> Result<bool> {
-        self.change_push_subscription("add_push_subscription", contact, endpoint_id, at).await
+        self.change_push_subscription(PushChange::Add, contact, endpoint_id, at).await
     }
 
     async fn remove_push_subscription(&self, contact: ContactId, endpoint_id: &str, at: Millis) -> Result<bool> {
-        self.change_push_subscription("remove_push_subscription", contact, endpoint_id, at).await
+        self.change_push_subscription(PushChange::Remove, contact, endpoint_id, at).await
     }
 
     async fn push_subscriptions(&self, contact: ContactId) -> Result<Vec<PushSubscription>> {
