@@ -4,17 +4,18 @@
 //! The list is ordered by last update, newest first, with the contact id
 //! (descending) breaking ties, so every contact has one position. A page
 //! ends at a [`ListPosition`] and the next page starts strictly after it.
-//! A contact updated between two pages moves to the front: a client paging
-//! on never sees it twice and never loops, but it does not see that
-//! contact again in this pass either.
+//! A contact updated between two pages moves to the front. A client paging
+//! on never sees a contact twice and never loops, but a contact that moved
+//! before the client reached it is missing from that pass.
 
 use std::fmt;
 use std::str::FromStr;
 
 use super::{ContactId, ContactRecord, Millis};
 
-/// Contact field names that the list filters and shows.
+/// Name of the contact field that the `has_email` filter checks.
 pub const EMAIL_FIELD: &str = "email";
+/// Name of the contact field that the `has_cellphone` filter checks.
 pub const CELLPHONE_FIELD: &str = "cellphone";
 
 /// A contact's place in the list: its update time, then its id.
