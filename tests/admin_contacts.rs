@@ -526,6 +526,14 @@ async fn merged_contacts_absent_from_list(store: Arc<dyn Store>) {
     let app = TestApp::demo(store).await;
     let (customer, anonymous) = anonymous_visit_then_login(&app).await;
 
+    // An edit through the merged id lands on the survivor.
+    let body = json!({ "fields": { "last_name": "López" } });
+    let reply = send(&app, Method::PATCH, &format!("/api/v1/contacts/{anonymous}"), Some(body)).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    assert_eq!(reply.json["id"], customer.as_str());
+    assert_eq!(reply.json["requested_id"], anonymous.as_str());
+    assert_eq!(reply.json["fields"]["last_name"], "López");
+
     for query in ["", "?limit=1", "?has_email=true"] {
         let mut ids = Vec::new();
         let mut page = list(&app, query).await;

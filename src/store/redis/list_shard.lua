@@ -1,4 +1,5 @@
 -- Reads the next entries of one contacts-list shard, newest first.
+-- ZRANGE with BYSCORE, REV and LIMIT needs Redis 6.2 or later.
 -- KEYS: the shard's sorted sets that every entry must be in (the `all` set
 --       when no filter is requested); all share one hash tag
 -- ARGV: 1 highest score to read ('+inf' from the start), 2 contact id of
