@@ -74,7 +74,7 @@ impl ContactFilter {
     }
 }
 
-/// Which page of the contacts list to read.
+/// A request for one page of the contacts list: filter, cursor and size.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ContactListQuery {
     pub filter: ContactFilter,

@@ -158,9 +158,10 @@ impl RedisStore {
                 Ok(changed)
             })
             .await?;
-        if changed == 1 {
-            self.refresh_listing(contact).await?;
-        }
+
+        // Refreshed even when nothing changed, because a repeat after a
+        // lost reply reports no change for a change that was made.
+        self.refresh_listing(contact).await?;
         Ok(changed == 1)
     }
 
