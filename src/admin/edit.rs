@@ -82,6 +82,8 @@ fn parse_changes(state: &AdminState, body: &[u8]) -> Result<Vec<Change>, Problem
         return Err(Problem::invalid("fields", "expected an object of field names to values"));
     };
 
+    // NOTE: "today" is the UTC date, so a date of birth that is already
+    // today east of UTC counts as in the future for a few hours.
     let today = time::OffsetDateTime::now_utc().date();
     let mut changes = Vec::with_capacity(fields.len());
     for (name, value) in fields {
