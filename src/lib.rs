@@ -16,7 +16,8 @@
 //!   merging anonymous contacts into registered ones.
 //! - [`store`]: the storage trait and its Redis and embedded
 //!   implementations.
-//! - [`admin`]: the admin API (contacts, timelines, health, metrics).
+//! - [`admin`]: the admin API (the contacts list, contact edits, timelines,
+//!   health, metrics).
 //! - [`app`]: starts and stops all of the above together.
 //! - [`demo`]: the built-in demo shop and `footprint demo`.
 //!

@@ -13,8 +13,8 @@ use std::time::Duration;
 use footprint::store::embedded::EmbeddedStore;
 use footprint::store::redis::RedisStore;
 use footprint::store::{
-    now_millis, Activity, ActivityKind, ActivityQuery, ContactId, IndexKind, MergeIntent, Retention, Source, Store,
-    StoredActivity, TrackerId,
+    now_millis, Activity, ActivityKind, ActivityQuery, ContactFilter, ContactId, ContactListQuery, ContactRecord,
+    IndexKind, ListPosition, MergeIntent, PushSubscription, Retention, Source, Store, StoredActivity, TrackerId,
 };
 
 use support::redis::RedisServer;
@@ -103,6 +103,18 @@ conformance!(
     merge_intents_begin_pending_finish,
     retention_trims_by_count,
     retention_trims_by_age,
+    push_subscription_added_once,
+    push_subscription_removed_once,
+    push_subscription_raises_updated_at,
+    list_pages_newest_first_without_gaps,
+    list_orders_same_millisecond_by_id,
+    list_filters_alone_and_combined,
+    list_follows_field_and_push_changes,
+    list_moves_touched_contact_to_front,
+    list_update_between_pages_repeats_nothing,
+    list_leaves_out_merged_contacts,
+    list_limit_zero_reads_one,
+    list_of_empty_store_is_empty,
 );
 
 /// Upper bound on pages read by `read_all`, a guard against a cursor that
@@ -148,6 +160,58 @@ async fn read_all(store: &dyn Store, sources: &[Source], query: ActivityQuery) -
 
 fn query(limit: usize) -> ActivityQuery {
     ActivityQuery { limit, ..ActivityQuery::default() }
+}
+
+/// Reads every page of the contacts list, checking on the way that each
+/// page is ordered newest first, continues below the previous one and is
+/// no longer than the limit. Returns the positions read.
+async fn list_all(store: &dyn Store, filter: ContactFilter, limit: usize) -> Vec<ListPosition> {
+    let mut query = ContactListQuery { filter, after: None, limit };
+    let mut positions: Vec<ListPosition> = Vec::new();
+
+    for _ in 0..MAX_PAGES {
+        let page = store.list_contacts(&query).await.expect("read a list page");
+        assert!(page.items.len() <= limit.max(1), "page longer than the limit");
+        let page_positions: Vec<ListPosition> = page.items.iter().map(position_of).collect();
+        if let (Some(previous), Some(first)) = (positions.last(), page_positions.first()) {
+            assert!(first < previous, "page does not continue below the previous one");
+        }
+        for pair in page_positions.windows(2) {
+            assert!(pair[0] > pair[1], "page not ordered newest first");
+        }
+        positions.extend(page_positions);
+
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => return positions,
+        }
+    }
+    panic!("list paging did not end after {MAX_PAGES} pages");
+}
+
+fn position_of(record: &ContactRecord) -> ListPosition {
+    ListPosition { updated_at: record.updated_at, id: record.id.expect("listed records carry their id") }
+}
+
+fn ids(positions: &[ListPosition]) -> Vec<ContactId> {
+    positions.iter().map(|position| position.id).collect()
+}
+
+fn fields(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs.iter().map(|(name, value)| ((*name).to_owned(), (*value).to_owned())).collect()
+}
+
+/// Creates `count` contacts updated at 1000, 1001, ... and returns their
+/// ids, newest first.
+async fn contacts_at_distinct_times(store: &dyn Store, count: i64) -> Vec<ContactId> {
+    let mut created = Vec::new();
+    for offset in 0..count {
+        let contact = ContactId::new();
+        store.touch(contact, Source::Contact(contact), 1000 + offset).await.unwrap();
+        created.push(contact);
+    }
+    created.reverse();
+    created
 }
 
 mod cases {
@@ -752,6 +816,229 @@ mod cases {
         assert_eq!(items[0].activity.url, "/fresh");
         assert!(items.len() < 151, "no old activity was trimmed");
     }
+
+    pub async fn push_subscription_added_once(backend: &Backend) {
+        let store = backend.store().await;
+        let contact = ContactId::new();
+        store.touch(contact, Source::Contact(contact), 100).await.unwrap();
+
+        assert!(store.add_push_subscription(contact, "endpoint-b", 200).await.unwrap());
+        assert!(store.add_push_subscription(contact, "endpoint-a", 300).await.unwrap());
+        assert!(!store.add_push_subscription(contact, "endpoint-b", 400).await.unwrap());
+
+        let subscriptions = store.push_subscriptions(contact).await.unwrap();
+        let expected = vec![
+            PushSubscription { endpoint_id: "endpoint-a".to_owned(), created_at: 300 },
+            PushSubscription { endpoint_id: "endpoint-b".to_owned(), created_at: 200 },
+        ];
+        assert_eq!(subscriptions, expected, "ordered by endpoint id, first creation time kept");
+        assert!(store.push_subscriptions(ContactId::new()).await.unwrap().is_empty());
+    }
+
+    pub async fn push_subscription_removed_once(backend: &Backend) {
+        let store = backend.store().await;
+        let contact = ContactId::new();
+        store.add_push_subscription(contact, "endpoint-a", 200).await.unwrap();
+
+        assert!(store.remove_push_subscription(contact, "endpoint-a", 300).await.unwrap());
+        assert!(!store.remove_push_subscription(contact, "endpoint-a", 400).await.unwrap());
+        assert!(!store.remove_push_subscription(contact, "never-added", 500).await.unwrap());
+
+        assert!(store.push_subscriptions(contact).await.unwrap().is_empty());
+        let record = store.contact(contact).await.unwrap().expect("the contact exists");
+        assert_eq!(record.updated_at, 300, "only the real removal changed the contact");
+    }
+
+    pub async fn push_subscription_raises_updated_at(backend: &Backend) {
+        let store = backend.store().await;
+        let contact = ContactId::new();
+        store.touch(contact, Source::Contact(contact), 500).await.unwrap();
+
+        store.add_push_subscription(contact, "late", 900).await.unwrap();
+        assert_eq!(store.contact(contact).await.unwrap().unwrap().updated_at, 900);
+        store.add_push_subscription(contact, "early", 100).await.unwrap();
+        assert_eq!(store.contact(contact).await.unwrap().unwrap().updated_at, 900, "never lowered");
+    }
+
+    pub async fn list_pages_newest_first_without_gaps(backend: &Backend) {
+        let store = backend.store().await;
+        let created = contacts_at_distinct_times(store.as_ref(), 45).await;
+
+        for limit in [1, 7, 45, 50] {
+            let listed = list_all(store.as_ref(), ContactFilter::default(), limit).await;
+            assert_eq!(ids(&listed), created, "limit {limit}");
+        }
+
+        let first = store.list_contacts(&ContactListQuery { limit: 45, ..Default::default() }).await.unwrap();
+        assert_eq!(first.items.len(), 45);
+        assert_eq!(first.next, None, "a page that reaches the end has no cursor");
+    }
+
+    pub async fn list_orders_same_millisecond_by_id(backend: &Backend) {
+        let store = backend.store().await;
+        let mut created = Vec::new();
+        for _ in 0..40 {
+            let contact = ContactId::new();
+            store.touch(contact, Source::Contact(contact), 7000).await.unwrap();
+            created.push(contact);
+        }
+        created.sort();
+        created.reverse();
+
+        for limit in [1, 3, 16, 39] {
+            let listed = list_all(store.as_ref(), ContactFilter::default(), limit).await;
+            assert_eq!(ids(&listed), created, "limit {limit}");
+        }
+    }
+
+    pub async fn list_filters_alone_and_combined(backend: &Backend) {
+        let store = backend.store().await;
+        let created = contacts_at_distinct_times(store.as_ref(), 24).await;
+        for (index, contact) in created.iter().enumerate() {
+            let mut values = Vec::new();
+            if index % 2 == 0 {
+                values.push(("email", "someone@example.com"));
+            }
+            if index % 3 == 0 {
+                values.push(("cellphone", "+34600000001"));
+            }
+            if !values.is_empty() {
+                store.set_fields(*contact, &fields(&values), false, 1).await.unwrap();
+            }
+            if index % 4 == 0 {
+                store.add_push_subscription(*contact, "endpoint", 1).await.unwrap();
+            }
+        }
+
+        let cases = [
+            (ContactFilter { has_email: true, ..Default::default() }, (true, false, false)),
+            (ContactFilter { has_cellphone: true, ..Default::default() }, (false, true, false)),
+            (ContactFilter { has_push: true, ..Default::default() }, (false, false, true)),
+            (ContactFilter { has_email: true, has_cellphone: true, has_push: false }, (true, true, false)),
+            (ContactFilter { has_email: true, has_cellphone: true, has_push: true }, (true, true, true)),
+            (ContactFilter { has_email: false, has_cellphone: true, has_push: true }, (false, true, true)),
+        ];
+        for (filter, (email, cellphone, push)) in cases {
+            let expected: Vec<ContactId> = created
+                .iter()
+                .enumerate()
+                .filter(|(index, _)| (!email || index % 2 == 0) && (!cellphone || index % 3 == 0))
+                .filter(|(index, _)| !push || index % 4 == 0)
+                .map(|(_, contact)| *contact)
+                .collect();
+            assert!(!expected.is_empty(), "{filter:?} matches something");
+            for limit in [1, 5] {
+                let listed = list_all(store.as_ref(), filter, limit).await;
+                assert_eq!(ids(&listed), expected, "{filter:?} with limit {limit}");
+            }
+        }
+    }
+
+    pub async fn list_follows_field_and_push_changes(backend: &Backend) {
+        let store = backend.store().await;
+        let contact = ContactId::new();
+        let with_email = ContactFilter { has_email: true, ..Default::default() };
+        let with_push = ContactFilter { has_push: true, ..Default::default() };
+        store.touch(contact, Source::Contact(contact), 100).await.unwrap();
+        assert!(list_all(store.as_ref(), with_email, 10).await.is_empty());
+
+        store.set_fields(contact, &fields(&[("email", "ana@example.com")]), false, 200).await.unwrap();
+        assert_eq!(ids(&list_all(store.as_ref(), with_email, 10).await), vec![contact]);
+        store.set_fields(contact, &fields(&[("email", "")]), false, 300).await.unwrap();
+        assert!(list_all(store.as_ref(), with_email, 10).await.is_empty(), "a removed email leaves the filter");
+
+        store.add_push_subscription(contact, "endpoint", 400).await.unwrap();
+        assert_eq!(ids(&list_all(store.as_ref(), with_push, 10).await), vec![contact]);
+        store.remove_push_subscription(contact, "endpoint", 500).await.unwrap();
+        assert!(list_all(store.as_ref(), with_push, 10).await.is_empty(), "the last removal leaves the filter");
+
+        let listed = list_all(store.as_ref(), ContactFilter::default(), 10).await;
+        assert_eq!(listed, vec![ListPosition { updated_at: 500, id: contact }]);
+    }
+
+    pub async fn list_moves_touched_contact_to_front(backend: &Backend) {
+        let store = backend.store().await;
+        let created = contacts_at_distinct_times(store.as_ref(), 5).await;
+        let oldest = created[4];
+
+        let tracker = TrackerId::new();
+        let source = Source::Tracker { tracker, contact: oldest };
+        let mut late = visit("/late");
+        late.at = 5000;
+        store.append_activities(&[(source, late)]).await.unwrap();
+
+        let listed = ids(&list_all(store.as_ref(), ContactFilter::default(), 2).await);
+        let mut expected = vec![oldest];
+        expected.extend_from_slice(&created[..4]);
+        assert_eq!(listed, expected);
+    }
+
+    pub async fn list_update_between_pages_repeats_nothing(backend: &Backend) {
+        let store = backend.store().await;
+        let created = contacts_at_distinct_times(store.as_ref(), 10).await;
+
+        let first = store.list_contacts(&ContactListQuery { limit: 4, ..Default::default() }).await.unwrap();
+        let first_ids: Vec<ContactId> = first.items.iter().filter_map(|record| record.id).collect();
+        assert_eq!(first_ids, created[..4]);
+        // One contact already read and one not yet read move to the front.
+        store.touch(created[1], Source::Contact(created[1]), 9000).await.unwrap();
+        store.touch(created[6], Source::Contact(created[6]), 9001).await.unwrap();
+
+        let mut rest = Vec::new();
+        let mut after = first.next;
+        while let Some(position) = after {
+            let query = ContactListQuery { after: Some(position), limit: 4, ..Default::default() };
+            let page = store.list_contacts(&query).await.unwrap();
+            rest.extend(page.items.iter().filter_map(|record| record.id));
+            after = page.next;
+            assert!(rest.len() <= created.len(), "paging loops");
+        }
+
+        let expected: Vec<ContactId> = created[4..].iter().copied().filter(|id| *id != created[6]).collect();
+        assert_eq!(rest, expected, "the moved contacts are not read again");
+    }
+
+    pub async fn list_leaves_out_merged_contacts(backend: &Backend) {
+        let store = backend.store().await;
+        let created = contacts_at_distinct_times(store.as_ref(), 3).await;
+        store.set_fields(created[1], &fields(&[("email", "gone@example.com")]), false, 1).await.unwrap();
+        store.add_push_subscription(created[1], "endpoint", 1).await.unwrap();
+
+        store.set_merged_into(created[1], created[0]).await.unwrap();
+
+        for filter in [
+            ContactFilter::default(),
+            ContactFilter { has_email: true, ..Default::default() },
+            ContactFilter { has_push: true, ..Default::default() },
+        ] {
+            let listed = ids(&list_all(store.as_ref(), filter, 10).await);
+            assert!(!listed.contains(&created[1]), "{filter:?}");
+        }
+        let listed = ids(&list_all(store.as_ref(), ContactFilter::default(), 10).await);
+        assert_eq!(listed, vec![created[0], created[2]]);
+
+        // A later change of the merged contact does not list it again.
+        store.touch(created[1], Source::Contact(created[1]), 99_000).await.unwrap();
+        let listed = ids(&list_all(store.as_ref(), ContactFilter::default(), 10).await);
+        assert_eq!(listed, vec![created[0], created[2]]);
+    }
+
+    pub async fn list_limit_zero_reads_one(backend: &Backend) {
+        let store = backend.store().await;
+        let created = contacts_at_distinct_times(store.as_ref(), 3).await;
+
+        let page = store.list_contacts(&ContactListQuery { limit: 0, ..Default::default() }).await.unwrap();
+        assert_eq!(page.items.iter().filter_map(|record| record.id).collect::<Vec<_>>(), vec![created[0]]);
+        assert_eq!(page.next.map(|next| next.id), Some(created[0]));
+    }
+
+    pub async fn list_of_empty_store_is_empty(backend: &Backend) {
+        let store = backend.store().await;
+
+        let page = store.list_contacts(&ContactListQuery::default()).await.unwrap();
+        assert!(page.items.is_empty());
+        assert_eq!(page.next, None);
+    }
 }
 
 /// Checks of the Redis key layout and connection handling.
@@ -785,6 +1072,7 @@ mod redis_only {
         store.claim_index(IndexKind::Email, "}{x}@example.com%", contact).await.unwrap();
         store.claim_order("{order}").await.unwrap();
         store.begin_merge(MergeIntent { from: other, into: contact }).await.unwrap();
+        store.add_push_subscription(contact, "{endpoint}", 1).await.unwrap();
 
         let mut connection = raw_connection(&server).await;
         let mut keys: Vec<String> = Vec::new();
@@ -800,11 +1088,12 @@ mod redis_only {
         }
 
         // Two pending keys of the unbound tracker, three tracker keys,
-        // six contact keys, the merged contact's hash, one index, one
-        // order and the pending-merge set.
+        // seven contact keys, the merged contact's hash, one index, one
+        // order, the pending-merge set and three sets of the contact's
+        // list shard.
         keys.sort();
         keys.dedup();
-        assert_eq!(keys.len(), 15, "unexpected keys: {keys:?}");
+        assert_eq!(keys.len(), 19, "unexpected keys: {keys:?}");
         for key in keys {
             assert_eq!(key.matches('{').count(), 1, "key {key:?}");
             assert_eq!(key.matches('}').count(), 1, "key {key:?}");
@@ -812,6 +1101,55 @@ mod redis_only {
             let close = key.find('}').unwrap();
             assert!(open + 1 < close, "key {key:?} has an empty or reversed hash tag");
         }
+    }
+
+    /// Writes list entries behind the store's back: a contact that does
+    /// not exist, a merged one and one whose email filter entry is stale.
+    #[tokio::test]
+    async fn list_skips_and_repairs_stale_entries() {
+        let server = RedisServer::start();
+        let store = RedisStore::connect(&server.url(), "fp:", Retention::default()).await.unwrap();
+        let mut connection = raw_connection(&server).await;
+        let (live, merged, missing) = (ContactId::new(), ContactId::new(), ContactId::new());
+        store.touch(live, Source::Contact(live), 100).await.unwrap();
+        store.touch(merged, Source::Contact(merged), 200).await.unwrap();
+        let _: i64 = connection.hset(format!("fp:{{c:{merged}}}"), "merged_into", live.to_string()).await.unwrap();
+        let shard_of = |contact: ContactId| footprint::store::keys::list_shard(contact);
+        for (contact, set) in [(merged, "all"), (missing, "all"), (missing, "email"), (live, "email")] {
+            let key = format!("fp:{{x:{}}}:{set}", shard_of(contact));
+            let _: i64 = connection.zadd(key, contact.to_string(), 300).await.unwrap();
+        }
+
+        let listed = ids(&list_all(&store, ContactFilter::default(), 1).await);
+        assert_eq!(listed, vec![live]);
+        let with_email = ContactFilter { has_email: true, ..Default::default() };
+        assert!(list_all(&store, with_email, 1).await.is_empty(), "the live contact has no email");
+
+        for (contact, set) in [(merged, "all"), (missing, "all"), (missing, "email"), (live, "email")] {
+            let key = format!("fp:{{x:{}}}:{set}", shard_of(contact));
+            let score: Option<f64> = connection.zscore(key, contact.to_string()).await.unwrap();
+            assert_eq!(score, None, "{set} entry of {contact} was not repaired");
+        }
+        let key = format!("fp:{{x:{}}}:all", shard_of(live));
+        let score: Option<f64> = connection.zscore(key, live.to_string()).await.unwrap();
+        assert_eq!(score, Some(100.0), "the repair keeps the live contact's own entry");
+    }
+
+    #[tokio::test]
+    async fn list_keeps_newer_entry_against_older_refresh() {
+        let server = RedisServer::start();
+        let store = RedisStore::connect(&server.url(), "fp:", Retention::default()).await.unwrap();
+        let mut connection = raw_connection(&server).await;
+        let contact = ContactId::new();
+        store.touch(contact, Source::Contact(contact), 100).await.unwrap();
+        let key = format!("fp:{{x:{}}}:all", footprint::store::keys::list_shard(contact));
+        // As if a refresh that read a later state had already finished.
+        let _: i64 = connection.zadd(&key, contact.to_string(), 500).await.unwrap();
+
+        store.touch(contact, Source::Contact(contact), 50).await.unwrap();
+
+        let score: Option<f64> = connection.zscore(&key, contact.to_string()).await.unwrap();
+        assert_eq!(score, Some(500.0));
     }
 
     #[tokio::test]

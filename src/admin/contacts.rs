@@ -8,10 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use super::{AdminState, Problem};
 use crate::identity::{normalise_email, normalise_phone};
-use crate::store::{ActivityKind, ActivityQuery, ContactId, Cursor, IndexKind, Millis, StoredActivity, TrackerId};
+use crate::store::{
+    ActivityKind, ActivityQuery, ContactId, Cursor, IndexKind, Millis, PushSubscription, StoredActivity, TrackerId,
+};
 
-/// Largest page of activities one request returns.
-const MAX_PAGE: usize = 200;
+/// Largest page of activities or contacts one request returns.
+pub(super) const MAX_PAGE: usize = 200;
 
 /// A contact's profile as the API returns it.
 #[derive(Debug, Serialize)]
@@ -30,6 +32,20 @@ pub struct Profile {
     pub counters: BTreeMap<ActivityKind, u64>,
     /// Contacts merged into this one.
     pub merged_from: Vec<ContactId>,
+    pub push_subscriptions: Vec<PushSubscriptionView>,
+}
+
+/// A push subscription as the API returns it.
+#[derive(Debug, Serialize)]
+pub struct PushSubscriptionView {
+    pub endpoint_id: String,
+    pub created_at: String,
+}
+
+impl From<PushSubscription> for PushSubscriptionView {
+    fn from(subscription: PushSubscription) -> PushSubscriptionView {
+        PushSubscriptionView { endpoint_id: subscription.endpoint_id, created_at: rfc3339(subscription.created_at) }
+    }
 }
 
 /// Formats stored milliseconds as RFC 3339.
@@ -41,12 +57,12 @@ pub fn rfc3339(at: Millis) -> String {
         .unwrap_or_default()
 }
 
-fn parse_id<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, Problem> {
+pub(super) fn parse_id<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, Problem> {
     text.parse().map_err(|_| Problem::invalid(field, format!("{text:?} is not a UUID")))
 }
 
 /// Builds the profile of the live contact `requested` resolves to.
-async fn profile(state: &AdminState, requested: ContactId) -> Result<Profile, Problem> {
+pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<Profile, Problem> {
     let not_found = || Problem::not_found(format!("no contact {requested}"));
     let (id, record) = state.identity.resolve(requested).await?.ok_or_else(not_found)?;
 
@@ -61,6 +77,7 @@ async fn profile(state: &AdminState, requested: ContactId) -> Result<Profile, Pr
         }
     }
     let merged_from = state.store.merged_contacts(id).await?;
+    let push_subscriptions = state.store.push_subscriptions(id).await?;
 
     Ok(Profile {
         id,
@@ -72,6 +89,7 @@ async fn profile(state: &AdminState, requested: ContactId) -> Result<Profile, Pr
         trackers,
         counters,
         merged_from,
+        push_subscriptions: push_subscriptions.into_iter().map(PushSubscriptionView::from).collect(),
     })
 }
 

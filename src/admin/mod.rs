@@ -1,5 +1,5 @@
-//! The admin API: contact lookups and timelines for staff, health and
-//! metrics for operators.
+//! The admin API: the contacts list, contact lookups, edits and timelines
+//! for staff, health and metrics for operators.
 //!
 //! It listens on its own address, apart from shoppers' traffic. Every
 //! `/api/` route needs a bearer token (see [`auth`]). `/healthz`, `/readyz`
@@ -9,7 +9,11 @@
 
 mod auth;
 mod contacts;
+mod edit;
+pub mod fields;
+mod list;
 mod problem;
+mod push;
 mod query;
 
 use std::sync::Arc;
@@ -17,7 +21,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 pub use auth::{AdminName, Tokens};
@@ -42,7 +46,10 @@ pub struct AdminState {
 /// Builds the admin router.
 pub fn router(state: AdminState, tokens: Tokens) -> Router {
     let api = Router::new()
-        .route("/contacts/{id}", get(contacts::get_contact))
+        .route("/contacts", get(list::list_contacts).post(edit::create_contact))
+        .route("/contacts/{id}", get(contacts::get_contact).patch(edit::update_contact))
+        .route("/contacts/{id}/push-subscriptions", post(push::add))
+        .route("/contacts/{id}/push-subscriptions/{endpoint_id}", delete(push::remove))
         .route("/contacts/{id}/activities", get(contacts::activities))
         .route("/contacts/by-email/{email}", get(contacts::by_email))
         .route("/contacts/by-phone/{phone}", get(contacts::by_phone))

@@ -69,6 +69,17 @@ impl Problem {
         }
     }
 
+    /// Builds a 409: the value of `field` belongs to another resource.
+    pub fn conflict(field: impl Into<String>, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: "/problems/conflict",
+            title: "Conflict",
+            status: StatusCode::CONFLICT,
+            detail: detail.into(),
+            field: Some(field.into()),
+        }
+    }
+
     pub fn unauthorized() -> Problem {
         Problem {
             kind: "/problems/unauthorized",

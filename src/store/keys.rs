@@ -17,6 +17,11 @@
 //! | `{c:C}:a` | stream | C's own activity (merges, admin edits) |
 //! | `{c:C}:n` | hash | counters by type of C's own stream |
 //! | `{c:C}:merged` | set | contacts merged into C (makes a merge's effects happen once) |
+//! | `{c:C}:push` | hash | C's push subscriptions: endpoint id to creation time (ms) |
+//! | `{x:N}:all` | sorted set | contacts-list shard N (0 to 15): live contacts, score = `updated` (ms) |
+//! | `{x:N}:email` | sorted set | the contacts of `{x:N}:all` that have an email |
+//! | `{x:N}:phone` | sorted set | the contacts of `{x:N}:all` that have a cellphone |
+//! | `{x:N}:push` | sorted set | the contacts of `{x:N}:all` that have a push subscription |
 //! | `{i:K:V}` | string | unique index K (`email`, `phone`, `customer_id`): value V to contact id |
 //! | `{o:O}` | string | claimed shop order id O |
 //! | `{m}:pending` | set | merge intents `FROM>INTO` not finished yet |
@@ -24,11 +29,52 @@
 //! The pending-merge set is the only key shared by all contacts. It holds
 //! merges in progress, not history, so it stays small.
 //!
+//! The contacts list is split into [`LIST_SHARDS`] shards by the random low
+//! bits of the contact id ([`list_shard`]), so that no sorted set holds
+//! every contact and list updates spread over sixteen slots instead of
+//! one. All sets of a shard share the shard's hash tag, so one script
+//! updates every filter of a contact at once. Members are contact ids and
+//! scores the contact's `updated` time; a page merges the shards by
+//! (score, id) descending.
+//!
 //! Index values, order ids and the prefix come from outside, so `%`, `{`
 //! and `}` in them are percent-encoded ([`escape`]): a value can never open
 //! or close a hash tag, and distinct values stay distinct keys.
 
 use super::{ContactId, IndexKind, Source, TrackerId};
+
+/// Number of contacts-list shards.
+pub const LIST_SHARDS: u8 = 16;
+
+/// Returns the contacts-list shard of `contact`: the low bits of the id's
+/// last byte, which are random in UUID v7 (and v4) ids, so contacts spread
+/// evenly over the shards.
+pub fn list_shard(contact: ContactId) -> u8 {
+    contact.0.as_bytes()[15] % LIST_SHARDS
+}
+
+/// The sorted sets of one contacts-list shard.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListSet {
+    All,
+    Email,
+    Phone,
+    Push,
+}
+
+impl ListSet {
+    /// Every set, in the order the list scripts take their keys.
+    pub const ALL: [ListSet; 4] = [ListSet::All, ListSet::Email, ListSet::Phone, ListSet::Push];
+
+    fn suffix(self) -> &'static str {
+        match self {
+            ListSet::All => "all",
+            ListSet::Email => "email",
+            ListSet::Phone => "phone",
+            ListSet::Push => "push",
+        }
+    }
+}
 
 /// Builds key names under one prefix.
 #[derive(Clone, Debug)]
@@ -73,6 +119,14 @@ impl Keys {
 
     pub fn contact_merged(&self, contact: ContactId) -> String {
         format!("{}{{c:{contact}}}:merged", self.prefix)
+    }
+
+    pub fn push_subscriptions(&self, contact: ContactId) -> String {
+        format!("{}{{c:{contact}}}:push", self.prefix)
+    }
+
+    pub fn list_set(&self, shard: u8, set: ListSet) -> String {
+        format!("{}{{x:{shard}}}:{}", self.prefix, set.suffix())
     }
 
     /// The stream holding the activity of `source`.
@@ -145,5 +199,23 @@ mod tests {
         assert_eq!(key.matches('{').count(), 1);
         assert_eq!(key.matches('}').count(), 1);
         assert_eq!(key, "fp%7Bx%7D:{i:email:%7D%7Bü%25}");
+    }
+
+    #[test]
+    fn list_shard_uses_low_bits_of_the_id() {
+        let contact = ContactId(uuid::Uuid::from_u128(0x1234_5678_9abc_def0_1234_5678_9abc_de2b));
+
+        assert_eq!(list_shard(contact), 0x0b);
+        assert_eq!(Keys::new("fp:").list_set(11, ListSet::Phone), "fp:{x:11}:phone");
+    }
+
+    #[test]
+    fn list_shards_spread_random_ids() {
+        let mut counts = [0usize; LIST_SHARDS as usize];
+        for _ in 0..1600 {
+            counts[usize::from(list_shard(ContactId::new()))] += 1;
+        }
+
+        assert!(counts.iter().all(|&count| count > 0), "{counts:?}");
     }
 }

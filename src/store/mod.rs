@@ -20,9 +20,22 @@
 //! operation relies on atomicity across contacts; where an operation spans
 //! two slots, the trait documents the order of its steps and why a crash
 //! between them is harmless. See [`keys`] for the layout.
+//!
+//! # The contacts list
+//!
+//! [`Store::list_contacts`] pages through contacts, last updated first,
+//! without scanning them all: every change to a contact (a touch, new
+//! fields, a push subscription, a merge) also refreshes the contact's
+//! entries in list indexes ordered by update time, one per filter. The
+//! contact changes first and its list entries second, in another slot on
+//! Redis. A crash in between leaves a stale list entry that the contact's
+//! next change repairs, and list readers skip entries whose contact is gone,
+//! merged or no longer matches the filter. See [`listing`] for the order
+//! and the cursor.
 
 pub mod embedded;
 pub mod keys;
+pub mod listing;
 pub mod model;
 pub mod redis;
 
@@ -31,6 +44,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use listing::*;
 pub use model::*;
 
 /// Failures of a store operation.
@@ -125,7 +139,10 @@ pub trait Store: Send + Sync + 'static {
 
     /// Appends each activity to its source's stream and counts it by type in
     /// that source's counters, then touches each source's contact (see
-    /// [`Store::touch`]). Not idempotent: a retried batch is appended again,
+    /// [`Store::touch`], which also refreshes the contacts list). A failed
+    /// list refresh after the activities are stored is logged, not returned,
+    /// because a retried batch would be appended twice; the contact's next
+    /// change refreshes its list entries. Not idempotent: a retried batch is appended again,
     /// so the recorder retries only batches that failed as a whole.
     async fn append_activities(&self, batch: &[(Source, Activity)]) -> Result<()>;
 
@@ -139,7 +156,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Makes sure `contact` exists and lists `source` (and, for a tracker
     /// source, its tracker) among its own; sets `updated_at` to `at` when
-    /// later than the stored value. Creates the contact when missing.
+    /// later than the stored value. Creates the contact when missing. Then
+    /// refreshes the contact's place in the contacts list.
     async fn touch(&self, contact: ContactId, source: Source, at: Millis) -> Result<()>;
 
     /// Returns the stored record of `contact`, or `None` when it never
@@ -149,7 +167,12 @@ pub trait Store: Send + Sync + 'static {
     /// Sets profile fields of an existing or new contact. With
     /// `only_if_empty`, fields that already hold a non-empty value keep it
     /// (how a merge fills the survivor's gaps). An empty value removes the
-    /// field unless `only_if_empty`.
+    /// field unless `only_if_empty`. Sets `updated_at` like [`Store::touch`]
+    /// and then refreshes the contact's place and filters in the contacts
+    /// list.
+    ///
+    /// Unique indexes are not changed here: callers claim and release
+    /// them (see [`Store::claim_index`]).
     async fn set_fields(
         &self,
         contact: ContactId,
@@ -173,8 +196,38 @@ pub trait Store: Send + Sync + 'static {
     /// Returns the contacts recorded as merged into `contact`.
     async fn merged_contacts(&self, contact: ContactId) -> Result<Vec<ContactId>>;
 
-    /// Points `from` at `into`, so that lookups of `from` resolve to `into`.
+    /// Points `from` at `into`, so that lookups of `from` resolve to `into`,
+    /// then removes `from` from the contacts list.
     async fn set_merged_into(&self, from: ContactId, into: ContactId) -> Result<()>;
+
+    // ---- push subscriptions ---------------------------------------------
+
+    /// Adds the push subscription `endpoint_id` to `contact`, created at
+    /// `at`, and returns true; returns false, keeping the first creation
+    /// time, when the contact already has it. A new subscription sets
+    /// `updated_at` like [`Store::touch`] (creating the contact when
+    /// missing) and refreshes the contacts list.
+    async fn add_push_subscription(&self, contact: ContactId, endpoint_id: &str, at: Millis) -> Result<bool>;
+
+    /// Removes the push subscription `endpoint_id` from `contact` and
+    /// returns whether it was there. A removal sets `updated_at` like
+    /// [`Store::touch`] and refreshes the contacts list.
+    async fn remove_push_subscription(&self, contact: ContactId, endpoint_id: &str, at: Millis) -> Result<bool>;
+
+    /// Returns the push subscriptions of `contact`, ordered by endpoint id.
+    async fn push_subscriptions(&self, contact: ContactId) -> Result<Vec<PushSubscription>>;
+
+    // ---- contacts list --------------------------------------------------
+
+    /// Reads one page of live contacts that pass `query.filter`, ordered by
+    /// (`updated_at`, id) descending, strictly after `query.after`.
+    ///
+    /// Merged contacts and contacts that do not exist are never listed, even
+    /// when a crash left a stale list entry behind. `next` is `None` once no
+    /// further entry exists; otherwise it is the position of the last item,
+    /// and the next page may turn out empty when the entries after it are
+    /// stale. A page reads the list indexes only, never every contact.
+    async fn list_contacts(&self, query: &ContactListQuery) -> Result<ContactListPage>;
 
     // ---- unique indexes -------------------------------------------------
 

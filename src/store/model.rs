@@ -77,11 +77,13 @@ pub enum ActivityKind {
     Registration,
     /// Another contact was merged into this one.
     Merge,
+    /// Staff created or edited the contact through the admin API.
+    AdminEdit,
 }
 
 impl ActivityKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ActivityKind; 9] = [
+    pub const ALL: [ActivityKind; 10] = [
         ActivityKind::PageVisit,
         ActivityKind::ProductVisit,
         ActivityKind::Search,
@@ -91,6 +93,7 @@ impl ActivityKind {
         ActivityKind::Login,
         ActivityKind::Registration,
         ActivityKind::Merge,
+        ActivityKind::AdminEdit,
     ];
 
     /// The snake_case name used in configuration, storage and the API.
@@ -105,6 +108,7 @@ impl ActivityKind {
             ActivityKind::Login => "login",
             ActivityKind::Registration => "registration",
             ActivityKind::Merge => "merge",
+            ActivityKind::AdminEdit => "admin_edit",
         }
     }
 }

@@ -11,6 +11,7 @@
 //! entries whose expiry instant has passed, so an expired entry is never
 //! seen even if nothing cleaned it up earlier.
 
+mod listing;
 mod state;
 mod stream;
 
@@ -22,8 +23,8 @@ use async_trait::async_trait;
 
 use self::state::State;
 use super::{
-    now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactRecord, IndexKind, MergeIntent,
-    Millis, Result, Retention, Source, Store, TrackerId,
+    now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
+    ContactRecord, IndexKind, MergeIntent, Millis, PushSubscription, Result, Retention, Source, Store, TrackerId,
 };
 
 /// A [`Store`] kept in process memory.
@@ -129,6 +130,22 @@ impl Store for EmbeddedStore {
     async fn set_merged_into(&self, from: ContactId, into: ContactId) -> Result<()> {
         self.lock().set_merged_into(from, into);
         Ok(())
+    }
+
+    async fn add_push_subscription(&self, contact: ContactId, endpoint_id: &str, at: Millis) -> Result<bool> {
+        Ok(self.lock().add_push_subscription(contact, endpoint_id, at))
+    }
+
+    async fn remove_push_subscription(&self, contact: ContactId, endpoint_id: &str, at: Millis) -> Result<bool> {
+        Ok(self.lock().remove_push_subscription(contact, endpoint_id, at))
+    }
+
+    async fn push_subscriptions(&self, contact: ContactId) -> Result<Vec<PushSubscription>> {
+        Ok(self.lock().push_subscriptions(contact))
+    }
+
+    async fn list_contacts(&self, query: &ContactListQuery) -> Result<ContactListPage> {
+        Ok(self.lock().list_contacts(query))
     }
 
     async fn claim_index(&self, kind: IndexKind, value: &str, contact: ContactId) -> Result<ContactId> {

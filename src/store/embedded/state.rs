@@ -6,10 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::time::{Duration, Instant};
 
+use super::listing::Listing;
 use super::stream::Stream;
 use crate::store::{
-    Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactRecord, Cursor, IndexKind, MergeIntent,
-    Millis, Retention, Source, StoredActivity, TrackerId,
+    Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery, ContactRecord,
+    Cursor, IndexKind, MergeIntent, Millis, PushSubscription, Retention, Source, StoredActivity, TrackerId,
 };
 
 /// Activity of a tracker that is not bound yet, with its expiry.
@@ -40,6 +41,9 @@ pub(super) struct State {
     indexes: HashMap<(IndexKind, String), ContactId>,
     orders: HashSet<String>,
     merges: HashSet<(ContactId, ContactId)>,
+    /// Push subscriptions per contact: endpoint id to creation time.
+    push: HashMap<ContactId, BTreeMap<String, Millis>>,
+    listing: Listing,
 }
 
 impl State {
@@ -195,6 +199,7 @@ impl State {
         if let Source::Tracker { tracker, .. } = source {
             self.contact_trackers.entry(contact).or_default().insert(tracker);
         }
+        self.refresh_listing(contact);
     }
 
     pub fn contact(&self, contact: ContactId) -> Option<ContactRecord> {
@@ -223,6 +228,7 @@ impl State {
                 record.fields.insert(name.clone(), value.clone());
             }
         }
+        self.refresh_listing(contact);
     }
 
     pub fn sources(&self, contact: ContactId) -> Vec<Source> {
@@ -263,6 +269,58 @@ impl State {
         let record =
             self.contacts.entry(from).or_insert_with(|| ContactRecord { id: Some(from), ..Default::default() });
         record.merged_into = Some(into);
+        self.refresh_listing(from);
+    }
+
+    pub fn add_push_subscription(&mut self, contact: ContactId, endpoint_id: &str, at: Millis) -> bool {
+        let subscriptions = self.push.entry(contact).or_default();
+        if subscriptions.contains_key(endpoint_id) {
+            return false;
+        }
+        subscriptions.insert(endpoint_id.to_owned(), at);
+
+        let record = self.contact_entry(contact, at);
+        record.updated_at = record.updated_at.max(at);
+        self.refresh_listing(contact);
+        true
+    }
+
+    pub fn remove_push_subscription(&mut self, contact: ContactId, endpoint_id: &str, at: Millis) -> bool {
+        let removed =
+            self.push.get_mut(&contact).is_some_and(|subscriptions| subscriptions.remove(endpoint_id).is_some());
+        if !removed {
+            return false;
+        }
+
+        let record = self.contact_entry(contact, at);
+        record.updated_at = record.updated_at.max(at);
+        self.refresh_listing(contact);
+        true
+    }
+
+    pub fn push_subscriptions(&self, contact: ContactId) -> Vec<PushSubscription> {
+        self.push
+            .get(&contact)
+            .into_iter()
+            .flatten()
+            .map(|(endpoint_id, created_at)| PushSubscription {
+                endpoint_id: endpoint_id.clone(),
+                created_at: *created_at,
+            })
+            .collect()
+    }
+
+    pub fn list_contacts(&self, query: &ContactListQuery) -> ContactListPage {
+        let (positions, more) = self.listing.page(query.filter, query.after, query.limit.max(1));
+        let next = if more { positions.last().copied() } else { None };
+        let items = positions.iter().filter_map(|position| self.contacts.get(&position.id).cloned()).collect();
+        ContactListPage { items, next }
+    }
+
+    /// Brings the contact's list entries in line with its record.
+    fn refresh_listing(&mut self, contact: ContactId) {
+        let push_count = self.push.get(&contact).map_or(0, BTreeMap::len);
+        self.listing.refresh(contact, self.contacts.get(&contact), push_count);
     }
 
     pub fn claim_index(&mut self, kind: IndexKind, value: &str, contact: ContactId) -> ContactId {

@@ -23,6 +23,7 @@
 //! `max_activities` entries or entries somewhat older than `max_age`.
 
 mod decode;
+mod listing;
 mod scripts;
 mod timeline;
 
@@ -38,8 +39,9 @@ use self::decode::{corrupt, ACTIVITY_FIELD, FIELD_PREFIX};
 use self::scripts::Scripts;
 use super::keys::Keys;
 use super::{
-    now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactRecord, IndexKind, MergeIntent,
-    Millis, Result, Retention, Source, Store, StoreError, TrackerId,
+    now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
+    ContactRecord, IndexKind, MergeIntent, Millis, PushSubscription, Result, Retention, Source, Store, StoreError,
+    TrackerId,
 };
 
 /// A [`Store`] on a standalone Redis server.
@@ -117,9 +119,62 @@ impl RedisStore {
             .ignore();
     }
 
+    /// Refreshes `contact`'s entries in the contacts list after a change to
+    /// the contact, which must come first (see [`listing`]).
+    async fn refresh_listing(&self, contact: ContactId) -> Result<()> {
+        self.retrying("refresh_listing", |mut connection| async move {
+            listing::refresh(&mut connection, &self.keys, &self.scripts, contact).await
+        })
+        .await
+    }
+
+    /// Adds or removes a push subscription; see the trait's contract.
+    async fn change_push_subscription(
+        &self,
+        change: PushChange,
+        contact: ContactId,
+        endpoint_id: &str,
+        at: Millis,
+    ) -> Result<bool> {
+        let script_keys = &[self.keys.contact(contact), self.keys.push_subscriptions(contact)];
+        let (operation, action) = match change {
+            PushChange::Add => ("add_push_subscription", "add"),
+            PushChange::Remove => ("remove_push_subscription", "remove"),
+        };
+
+        // A repeat after a lost reply returns false although this call made
+        // the change; the stored state is the same either way.
+        let changed: i64 = self
+            .retrying(operation, |mut connection| async move {
+                let changed = self
+                    .scripts
+                    .push_subscription
+                    .key(script_keys.as_slice())
+                    .arg(action)
+                    .arg(endpoint_id)
+                    .arg(at)
+                    .invoke_async(&mut connection)
+                    .await?;
+                Ok(changed)
+            })
+            .await?;
+
+        // Refreshed even when nothing changed, because a repeat after a
+        // lost reply reports no change for a change that was made.
+        self.refresh_listing(contact).await?;
+        Ok(changed == 1)
+    }
+
     fn touch_keys(&self, contact: ContactId) -> [String; 3] {
         [self.keys.contact(contact), self.keys.contact_sources(contact), self.keys.contact_trackers(contact)]
     }
+}
+
+/// Whether [`RedisStore::change_push_subscription`] adds or removes.
+#[derive(Clone, Copy, Debug)]
+enum PushChange {
+    Add,
+    Remove,
 }
 
 fn encode(activity: &Activity) -> Result<String> {
@@ -295,6 +350,7 @@ impl Store for RedisStore {
         // EVAL rather than EVALSHA: after a server restart the script cache
         // is empty, and a NOSCRIPT failure halfway through the pipeline
         // could not be retried without appending the batch twice.
+        let contacts: BTreeSet<ContactId> = touched.keys().map(|(contact, _)| *contact).collect();
         for ((contact, source), at) in touched {
             let [hash, sources, trackers] = self.touch_keys(contact);
             pipeline
@@ -312,6 +368,16 @@ impl Store for RedisStore {
 
         let mut connection = self.connection.clone();
         let () = pipeline.query_async(&mut connection).await?;
+
+        // The activities are stored at this point. A failed refresh is
+        // logged, not returned, because the caller would retry the whole
+        // batch and append it twice; the contact's next change refreshes
+        // its list entries.
+        for contact in contacts {
+            if let Err(error) = self.refresh_listing(contact).await {
+                tracing::warn!(contact.id = %contact, %error, "contacts list not refreshed after new activity");
+            }
+        }
         Ok(())
     }
 
@@ -361,7 +427,8 @@ impl Store for RedisStore {
                 .await?;
             Ok(())
         })
-        .await
+        .await?;
+        self.refresh_listing(contact).await
     }
 
     async fn contact(&self, contact: ContactId) -> Result<Option<ContactRecord>> {
@@ -393,7 +460,8 @@ impl Store for RedisStore {
                 self.scripts.set_fields.key(key).arg(arguments.as_slice()).invoke_async(&mut connection).await?;
             Ok(())
         })
-        .await
+        .await?;
+        self.refresh_listing(contact).await
     }
 
     async fn sources(&self, contact: ContactId) -> Result<Vec<Source>> {
@@ -456,6 +524,39 @@ impl Store for RedisStore {
         self.retrying("set_merged_into", |mut connection| async move {
             let _: i64 = connection.hset(key, "merged_into", into.to_string()).await?;
             Ok(())
+        })
+        .await?;
+        self.refresh_listing(from).await
+    }
+
+    async fn add_push_subscription(&self, contact: ContactId, endpoint_id: &str, at: Millis) -> Result<bool> {
+        self.change_push_subscription(PushChange::Add, contact, endpoint_id, at).await
+    }
+
+    async fn remove_push_subscription(&self, contact: ContactId, endpoint_id: &str, at: Millis) -> Result<bool> {
+        self.change_push_subscription(PushChange::Remove, contact, endpoint_id, at).await
+    }
+
+    async fn push_subscriptions(&self, contact: ContactId) -> Result<Vec<PushSubscription>> {
+        let key = &self.keys.push_subscriptions(contact);
+        self.retrying("push_subscriptions", |mut connection| async move {
+            let reply: Value = connection.hgetall(key).await?;
+            let mut subscriptions = Vec::new();
+            for (endpoint_id, created_at) in decode::hash(reply, "push subscriptions")? {
+                let created_at = created_at.parse().map_err(|_| {
+                    corrupt("push subscriptions", format!("invalid creation time {created_at:?} of contact {contact}"))
+                })?;
+                subscriptions.push(PushSubscription { endpoint_id, created_at });
+            }
+            subscriptions.sort_by(|a, b| a.endpoint_id.cmp(&b.endpoint_id));
+            Ok(subscriptions)
+        })
+        .await
+    }
+
+    async fn list_contacts(&self, query: &ContactListQuery) -> Result<ContactListPage> {
+        self.retrying("list_contacts", |mut connection| async move {
+            listing::read_page(&mut connection, &self.keys, &self.scripts, query).await
         })
         .await
     }

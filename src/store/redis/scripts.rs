@@ -16,6 +16,9 @@ pub(super) struct Scripts {
     pub record_merge: Script,
     pub claim_index: Script,
     pub release_index: Script,
+    pub push_subscription: Script,
+    pub refresh_listing: Script,
+    pub list_shard: Script,
 }
 
 impl Scripts {
@@ -27,6 +30,9 @@ impl Scripts {
             record_merge: Script::new(include_str!("record_merge.lua")),
             claim_index: Script::new(include_str!("claim_index.lua")),
             release_index: Script::new(include_str!("release_index.lua")),
+            push_subscription: Script::new(include_str!("push_subscription.lua")),
+            refresh_listing: Script::new(include_str!("refresh_listing.lua")),
+            list_shard: Script::new(include_str!("list_shard.lua")),
         }
     }
 }

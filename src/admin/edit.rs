@@ -1,0 +1,226 @@
+//! Creating and editing contacts by hand: `POST /api/v1/contacts` and
+//! `PATCH /api/v1/contacts/{id}`.
+//!
+//! Both take `{"fields": {"<name>": "<value>" | null}}` with standard field
+//! names only (see [`super::fields`]). Every value is checked before
+//! anything is written, so an invalid field changes nothing. Email and
+//! cellphone are unique: a new value is claimed in its index first, and a
+//! value owned by another contact gives 409 after the claims this request
+//! made are released again. Each create or edit records an `admin_edit`
+//! activity on the contact's own stream with the token name and the field
+//! names, never the values.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::contacts::{parse_id, profile};
+use super::fields::{FieldValue, StandardField};
+use super::{AdminName, AdminState, Problem};
+use crate::store::{now_millis, Activity, ActivityKind, ContactId, IndexKind, Source};
+
+/// One requested change: a new value, or `None` to remove the field.
+struct Change {
+    field: StandardField,
+    value: Option<FieldValue>,
+}
+
+/// `POST /api/v1/contacts`: 201 with the new contact's profile.
+pub async fn create_contact(
+    State(state): State<AdminState>,
+    Extension(admin): Extension<AdminName>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let changes = parse_changes(&state, &body)?;
+    let contact = ContactId::new();
+
+    apply(&state, contact, &BTreeMap::new(), &changes, &admin).await?;
+    metrics::counter!("footprint_contacts_created_total", "reason" => "admin").increment(1);
+
+    let profile = profile(&state, contact).await?;
+    let location = format!("/api/v1/contacts/{contact}");
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(profile)).into_response())
+}
+
+/// `PATCH /api/v1/contacts/{id}`: edits the live contact the id resolves
+/// to and returns its profile.
+pub async fn update_contact(
+    State(state): State<AdminState>,
+    Extension(admin): Extension<AdminName>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let requested: ContactId = parse_id("id", &id)?;
+    let changes = parse_changes(&state, &body)?;
+    let (contact, record) = state
+        .identity
+        .resolve(requested)
+        .await?
+        .ok_or_else(|| Problem::not_found(format!("no contact {requested}")))?;
+
+    apply(&state, contact, &record.fields, &changes, &admin).await?;
+
+    Ok(Json(profile(&state, requested).await?).into_response())
+}
+
+/// Parses and checks the request body; nothing is written yet.
+fn parse_changes(state: &AdminState, body: &[u8]) -> Result<Vec<Change>, Problem> {
+    let document: Value =
+        serde_json::from_slice(body).map_err(|error| Problem::invalid("body", format!("invalid JSON: {error}")))?;
+    let Value::Object(members) = document else {
+        return Err(Problem::invalid("body", "expected a JSON object with a `fields` object"));
+    };
+    if let Some(unknown) = members.keys().find(|name| name.as_str() != "fields") {
+        return Err(Problem::invalid(unknown.clone(), "unknown member; expected only `fields`"));
+    }
+    let Some(Value::Object(fields)) = members.get("fields") else {
+        return Err(Problem::invalid("fields", "expected an object of field names to values"));
+    };
+
+    // NOTE: "today" is the UTC date, so a date of birth that is already
+    // today east of UTC counts as in the future for a few hours.
+    let today = time::OffsetDateTime::now_utc().date();
+    let mut changes = Vec::with_capacity(fields.len());
+    for (name, value) in fields {
+        let path = format!("fields.{name}");
+        let Some(field) = StandardField::parse(name) else {
+            let known: Vec<&str> = StandardField::ALL.iter().map(|field| field.name()).collect();
+            return Err(Problem::invalid(path, format!("unknown field; expected one of {}", known.join(", "))));
+        };
+
+        let text = match value {
+            Value::Null => "",
+            Value::String(text) => text.trim(),
+            _ => return Err(Problem::invalid(path, "expected a string, or null to remove the field")),
+        };
+        let value = if text.is_empty() {
+            None
+        } else {
+            let checked = field.validate(text, state.phone_country, today);
+            Some(checked.map_err(|reason| Problem::invalid(path, reason.to_string()))?)
+        };
+        changes.push(Change { field, value });
+    }
+    Ok(changes)
+}
+
+/// Writes `changes` to `contact`, whose fields are `current`, and records
+/// the `admin_edit` activity.
+async fn apply(
+    state: &AdminState,
+    contact: ContactId,
+    current: &BTreeMap<String, String>,
+    changes: &[Change],
+    admin: &AdminName,
+) -> Result<(), Problem> {
+    let at = now_millis();
+    let (claimed, to_release) = claim_unique_values(state, contact, current, changes).await?;
+
+    let values: BTreeMap<String, String> = changes
+        .iter()
+        .map(|change| {
+            let value = change.value.as_ref().map(|value| value.stored.clone()).unwrap_or_default();
+            (change.field.name().to_owned(), value)
+        })
+        .collect();
+    if let Err(error) = state.store.set_fields(contact, &values, false, at).await {
+        release_all(state, contact, &claimed).await;
+        return Err(error.into());
+    }
+
+    // Claim first, release second. At every moment the contact owns the
+    // value its fields show (the old one, then the new one), so no other
+    // contact can take either in between. A 409 on the new value leaves
+    // the old one claimed. A crash before the release leaves the old value
+    // owned by this contact and blocked for others.
+    for (kind, key) in &to_release {
+        state.store.release_index(*kind, key, contact).await?;
+    }
+
+    let names: Vec<&str> = changes.iter().map(|change| change.field.name()).collect();
+    let names = names.join(",");
+    let activity = Activity {
+        at,
+        kind: ActivityKind::AdminEdit,
+        url: String::new(),
+        referrer: None,
+        properties: BTreeMap::from([("by".to_owned(), admin.0.clone()), ("fields".to_owned(), names.clone())]),
+    };
+    state.store.append_activities(&[(Source::Contact(contact), activity)]).await?;
+    tracing::info!(contact.id = %contact, admin.name = %admin.0, fields = %names, "contact edited through the admin API");
+    Ok(())
+}
+
+/// Claims the new email and cellphone keys of `changes` for `contact`.
+/// Returns the keys claimed and the old keys to release once the fields
+/// are written. On a conflict, releases what it claimed and returns 409.
+async fn claim_unique_values(
+    state: &AdminState,
+    contact: ContactId,
+    current: &BTreeMap<String, String>,
+    changes: &[Change],
+) -> Result<(Vec<(IndexKind, String)>, Vec<(IndexKind, String)>), Problem> {
+    let mut claimed = Vec::new();
+    let mut to_release = Vec::new();
+
+    for change in changes {
+        let Some(kind) = change.field.index() else {
+            continue;
+        };
+        let old_key =
+            current.get(change.field.name()).and_then(|old| change.field.index_key_of_stored(old, state.phone_country));
+        let new_key = change.value.as_ref().and_then(|value| value.index_key.clone());
+        if new_key == old_key {
+            continue;
+        }
+
+        if let Some(new_key) = new_key {
+            let owner = match state.store.claim_index(kind, &new_key, contact).await {
+                Ok(owner) => owner,
+                Err(error) => {
+                    release_all(state, contact, &claimed).await;
+                    return Err(error.into());
+                }
+            };
+            if owner != contact && !owned_through_merge(state, owner, contact).await? {
+                release_all(state, contact, &claimed).await;
+                let name = change.field.name();
+                tracing::info!(contact.id = %contact, owner.id = %owner, field = name, "unique value already taken");
+                return Err(Problem::conflict(
+                    format!("fields.{name}"),
+                    format!("another contact ({owner}) already has this {name}"),
+                ));
+            }
+            claimed.push((kind, new_key));
+        }
+        if let Some(old_key) = old_key {
+            to_release.push((kind, old_key));
+        }
+    }
+    Ok((claimed, to_release))
+}
+
+/// Returns true when `owner` is a contact merged into `contact`, so the
+/// value already belongs to `contact`.
+async fn owned_through_merge(state: &AdminState, owner: ContactId, contact: ContactId) -> Result<bool, Problem> {
+    let live = state.identity.resolve(owner).await?.map(|(live, _)| live);
+    Ok(live == Some(contact))
+}
+
+/// Releases claims made by a request that failed. Errors are logged, not
+/// returned, because the request already fails with its own error.
+///
+/// NOTE: a claim left behind by a failed release (or a crash) keeps its
+/// value blocked for other contacts, and nothing repairs it yet.
+async fn release_all(state: &AdminState, contact: ContactId, claimed: &[(IndexKind, String)]) {
+    for (kind, key) in claimed {
+        if let Err(error) = state.store.release_index(*kind, key, contact).await {
+            tracing::warn!(contact.id = %contact, index = kind.as_str(), %error, "failed to release a claimed value");
+        }
+    }
+}

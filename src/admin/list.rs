@@ -1,0 +1,147 @@
+//! The contacts list: `GET /api/v1/contacts`.
+//!
+//! Without `search` it pages through live contacts, last updated first,
+//! with the store's list indexes (see [`crate::store::listing`]); `next` is
+//! the cursor for the following page. With `search` it is an exact match
+//! through the email or cellphone unique index, whatever the formatting of
+//! the value, and returns at most one contact. The filters apply in both
+//! cases.
+
+use axum::extract::{RawQuery, State};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+
+use super::contacts::{rfc3339, MAX_PAGE};
+use super::fields::StandardField;
+use super::{AdminState, Problem};
+use crate::identity::{normalise_email, normalise_phone};
+use crate::store::{ContactFilter, ContactId, ContactListQuery, ContactRecord, IndexKind, ListPosition};
+
+/// Page size when `limit` is not given.
+const DEFAULT_PAGE: usize = 50;
+
+/// Query parameters of the list.
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    /// An email or cellphone number to match exactly.
+    search: Option<String>,
+    /// The kind of value in `search`: `email` (default) or `cellphone`.
+    by: Option<String>,
+    has_email: Option<String>,
+    has_cellphone: Option<String>,
+    push: Option<String>,
+    /// Page size, 1 to 200; default 50.
+    limit: Option<String>,
+    /// The `next` value of the previous page.
+    cursor: Option<String>,
+}
+
+/// One contact in the list.
+#[derive(Debug, Serialize)]
+pub struct ListItem {
+    pub id: ContactId,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub cellphone: Option<String>,
+    pub registered: bool,
+    pub updated_at: String,
+}
+
+impl ListItem {
+    fn new(id: ContactId, record: &ContactRecord) -> ListItem {
+        let field = |field: StandardField| record.fields.get(field.name()).filter(|value| !value.is_empty()).cloned();
+        ListItem {
+            id,
+            email: field(StandardField::Email),
+            first_name: field(StandardField::FirstName),
+            last_name: field(StandardField::LastName),
+            cellphone: field(StandardField::Cellphone),
+            registered: record.is_registered(),
+            updated_at: rfc3339(record.updated_at),
+        }
+    }
+}
+
+/// A page of the list.
+#[derive(Debug, Serialize)]
+pub struct ListPage {
+    pub items: Vec<ListItem>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next: Option<ListPosition>,
+}
+
+/// `GET /api/v1/contacts`
+pub async fn list_contacts(
+    State(state): State<AdminState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ListPage>, Problem> {
+    let allowed = ["search", "by", "has_email", "has_cellphone", "push", "limit", "cursor"];
+    let params: ListParams = super::query::parse(raw.as_deref(), &allowed)?;
+    let filter = ContactFilter {
+        has_email: flag("has_email", &params.has_email)?,
+        has_cellphone: flag("has_cellphone", &params.has_cellphone)?,
+        has_push: flag("push", &params.push)?,
+    };
+    let limit = match params.limit.as_deref() {
+        None => DEFAULT_PAGE,
+        Some(text) => match text.parse::<usize>() {
+            Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
+            _ => return Err(Problem::invalid("limit", format!("expected a whole number from 1 to {MAX_PAGE}"))),
+        },
+    };
+    let after = params
+        .cursor
+        .as_deref()
+        .map(|text| text.parse::<ListPosition>().map_err(|reason| Problem::invalid("cursor", reason)))
+        .transpose()?;
+
+    if let Some(search) = &params.search {
+        return search_exact(&state, search, params.by.as_deref(), filter).await.map(Json);
+    }
+    if params.by.is_some() {
+        return Err(Problem::invalid("by", "`by` needs `search`"));
+    }
+
+    let page = state.store.list_contacts(&ContactListQuery { filter, after, limit }).await?;
+    let items = page.items.iter().filter_map(|record| record.id.map(|id| ListItem::new(id, record))).collect();
+    Ok(Json(ListPage { items, next: page.next }))
+}
+
+/// Finds the one contact whose email or cellphone matches `search`.
+async fn search_exact(
+    state: &AdminState,
+    search: &str,
+    by: Option<&str>,
+    filter: ContactFilter,
+) -> Result<ListPage, Problem> {
+    let (kind, key) = match by.unwrap_or("email") {
+        "email" => (IndexKind::Email, normalise_email(search)),
+        "cellphone" => (IndexKind::Phone, normalise_phone(search, state.phone_country)),
+        _ => return Err(Problem::invalid("by", "expected `email` or `cellphone`")),
+    };
+    let Some(key) = key else {
+        let what = if kind == IndexKind::Email { "email address" } else { "phone number" };
+        return Err(Problem::invalid("search", format!("invalid {what}")));
+    };
+
+    let mut items = Vec::new();
+    if let Some(owner) = state.store.index_lookup(kind, &key).await? {
+        if let Some((id, record)) = state.identity.resolve(owner).await? {
+            let push_count = state.store.push_subscriptions(id).await?.len();
+            if filter.accepts(&record, push_count) {
+                items.push(ListItem::new(id, &record));
+            }
+        }
+    }
+    Ok(ListPage { items, next: None })
+}
+
+/// Reads a filter parameter: absent means no filter, `true` filters.
+fn flag(name: &str, value: &Option<String>) -> Result<bool, Problem> {
+    match value.as_deref() {
+        None => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(Problem::invalid(name, "expected `true`, or leave the parameter out")),
+    }
+}

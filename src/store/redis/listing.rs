@@ -1,0 +1,230 @@
+//! The contacts list on Redis: refreshing a contact's entries in its list
+//! shard, and reading a page by merging the sixteen shards.
+//!
+//! A contact's hash and its list shard live in different slots, so a
+//! refresh reads the contact first and writes the shard second. A crash in
+//! between leaves the shard behind the contact until the next refresh,
+//! which recomputes every entry from the contact's current state. Readers
+//! check each entry against the contact and skip (and repair) those whose
+//! contact is gone, merged or no longer matches the filter.
+//!
+//! A page reads the next entries after the cursor from every shard (one
+//! script per shard walks the smallest requested set and checks the other
+//! filters with ZSCORE) and merges them by (score, id) descending. The
+//! shards are read concurrently over the one multiplexed connection.
+//!
+//! NOTE: contacts stored before the list indexes existed are listed only
+//! after their next change, because nothing backfills the shards. A
+//! combination of filters that few contacts of a large shard meet makes
+//! that shard's script walk the whole smallest set in one call.
+
+use futures_util::future::try_join_all;
+use redis::aio::ConnectionManager;
+use redis::Value;
+
+use super::decode::{self, corrupt, FIELD_PREFIX};
+use super::scripts::Scripts;
+use crate::store::keys::{list_shard, Keys, ListSet, LIST_SHARDS};
+use crate::store::{
+    is_listable, ContactFilter, ContactId, ContactListPage, ContactListQuery, ContactRecord, ListPosition, Millis,
+    Result, StoreError, CELLPHONE_FIELD, EMAIL_FIELD,
+};
+
+/// Brings `contact`'s entries in its list shard in line with the contact's
+/// current state. Idempotent.
+pub(super) async fn refresh(
+    connection: &mut ConnectionManager,
+    keys: &Keys,
+    scripts: &Scripts,
+    contact: ContactId,
+) -> Result<()> {
+    // One MULTI, so that the fields, update time and push count are read
+    // from the same state of the contact.
+    let mut pipeline = redis::pipe();
+    pipeline.atomic();
+    pipeline
+        .cmd("HMGET")
+        .arg(keys.contact(contact))
+        .arg("created")
+        .arg("updated")
+        .arg("merged_into")
+        .arg(format!("{FIELD_PREFIX}{EMAIL_FIELD}"))
+        .arg(format!("{FIELD_PREFIX}{CELLPHONE_FIELD}"));
+    pipeline.hlen(keys.push_subscriptions(contact));
+    let (state, push_count): (Vec<Option<String>>, u64) = pipeline.query_async(connection).await?;
+
+    let [created, updated, merged_into, email, cellphone] = <[Option<String>; 5]>::try_from(state)
+        .map_err(|_| corrupt("contact", format!("HMGET of contact {contact} returned the wrong number of values")))?;
+    let listed = created.is_some() && merged_into.is_none();
+    let updated_arg = match updated.or(created) {
+        Some(updated) if listed => {
+            let millis: Millis = updated
+                .parse()
+                .map_err(|_| corrupt("contact", format!("invalid updated {updated:?} of contact {contact}")))?;
+            millis.to_string()
+        }
+        // An empty time removes the contact from every set of its shard.
+        _ => String::new(),
+    };
+    let flag = |present: bool| if present { "1" } else { "0" };
+    let non_empty = |value: &Option<String>| value.as_deref().is_some_and(|value| !value.is_empty());
+
+    let shard = list_shard(contact);
+    let set_keys: Vec<String> = ListSet::ALL.iter().map(|set| keys.list_set(shard, *set)).collect();
+    let _: i64 = scripts
+        .refresh_listing
+        .key(set_keys)
+        .arg(contact.to_string())
+        .arg(updated_arg)
+        .arg(flag(non_empty(&email)))
+        .arg(flag(non_empty(&cellphone)))
+        .arg(flag(push_count > 0))
+        .invoke_async(connection)
+        .await?;
+    Ok(())
+}
+
+/// Reads one page of the contacts list (see
+/// [`crate::store::Store::list_contacts`]).
+pub(super) async fn read_page(
+    connection: &mut ConnectionManager,
+    keys: &Keys,
+    scripts: &Scripts,
+    query: &ContactListQuery,
+) -> Result<ContactListPage> {
+    let limit = query.limit.max(1);
+    let mut position = query.after;
+    let mut items = Vec::with_capacity(limit);
+
+    // Each round examines at least one entry and moves `position` past it,
+    // so stale entries cost extra rounds but cannot make the loop spin.
+    loop {
+        let missing = limit - items.len();
+        let candidates = next_entries(connection, keys, scripts, query.filter, position, missing + 1).await?;
+        let more = candidates.len() > missing;
+        let examined = &candidates[..candidates.len().min(missing)];
+
+        let records = load(connection, keys, examined).await?;
+        for (candidate, (record, push_count)) in examined.iter().zip(records) {
+            position = Some(*candidate);
+            match record {
+                Some(record) if is_listable(&record) && query.filter.accepts(&record, push_count) => {
+                    items.push(record);
+                }
+                _ => {
+                    tracing::debug!(contact.id = %candidate.id, "repairing a stale contacts-list entry");
+                    refresh(connection, keys, scripts, candidate.id).await?;
+                }
+            }
+        }
+
+        if !more {
+            return Ok(ContactListPage { items, next: None });
+        }
+        if items.len() == limit {
+            return Ok(ContactListPage { items, next: position });
+        }
+    }
+}
+
+/// Returns up to `count` entries after `after` that are in every set
+/// `filter` requests, merged over all shards, newest first.
+async fn next_entries(
+    connection: &ConnectionManager,
+    keys: &Keys,
+    scripts: &Scripts,
+    filter: ContactFilter,
+    after: Option<ListPosition>,
+    count: usize,
+) -> Result<Vec<ListPosition>> {
+    let mut sets = Vec::new();
+    if filter.has_email {
+        sets.push(ListSet::Email);
+    }
+    if filter.has_cellphone {
+        sets.push(ListSet::Phone);
+    }
+    if filter.has_push {
+        sets.push(ListSet::Push);
+    }
+    if sets.is_empty() {
+        sets.push(ListSet::All);
+    }
+    let max = after.map_or_else(|| "+inf".to_owned(), |after| after.updated_at.to_string());
+    let after_id = after.map(|after| after.id.to_string()).unwrap_or_default();
+
+    let reads = (0..LIST_SHARDS).map(|shard| {
+        let mut connection = connection.clone();
+        let set_keys: Vec<String> = sets.iter().map(|set| keys.list_set(shard, *set)).collect();
+        let (max, after_id) = (&max, &after_id);
+        async move {
+            let reply: Value = scripts
+                .list_shard
+                .key(set_keys)
+                .arg(max)
+                .arg(after_id)
+                .arg(count)
+                .invoke_async(&mut connection)
+                .await?;
+            Ok::<Value, StoreError>(reply)
+        }
+    });
+    let replies = try_join_all(reads).await?;
+
+    let mut entries = Vec::new();
+    for reply in replies {
+        let flat = decode::strings(reply, "contacts list")?;
+        for pair in flat.chunks(2) {
+            let [id, score] = pair else {
+                return Err(corrupt("contacts list", "a shard returned an odd number of values"));
+            };
+            entries.push(parse_entry(id, score)?);
+        }
+    }
+    entries.sort_unstable_by(|a, b| b.cmp(a));
+    entries.truncate(count);
+    Ok(entries)
+}
+
+fn parse_entry(id: &str, score: &str) -> Result<ListPosition> {
+    let invalid = || corrupt("contacts list", format!("invalid entry {id:?} with score {score:?}"));
+    let id: ContactId = id.parse().map_err(|_| invalid())?;
+    // Scores are whole milliseconds, which doubles hold exactly up to 2^53;
+    // Redis may still print one in exponent form.
+    let updated_at = match score.parse::<Millis>() {
+        Ok(millis) => millis,
+        Err(_) => score.parse::<f64>().map_err(|_| invalid())? as Millis,
+    };
+    Ok(ListPosition { updated_at, id })
+}
+
+/// Reads the record and push subscription count of each entry's contact.
+async fn load(
+    connection: &mut ConnectionManager,
+    keys: &Keys,
+    entries: &[ListPosition],
+) -> Result<Vec<(Option<ContactRecord>, usize)>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut pipeline = redis::pipe();
+    for entry in entries {
+        pipeline.hgetall(keys.contact(entry.id));
+        pipeline.hlen(keys.push_subscriptions(entry.id));
+    }
+    let replies: Vec<Value> = pipeline.query_async(connection).await?;
+
+    let mut loaded = Vec::with_capacity(entries.len());
+    let mut replies = replies.into_iter();
+    for entry in entries {
+        let (Some(hash), Some(push_count)) = (replies.next(), replies.next()) else {
+            return Err(corrupt("contacts list", "a pipeline returned fewer replies than commands"));
+        };
+        let record = decode::contact(entry.id, hash)?;
+        let push_count: usize = decode::text(push_count, "push subscriptions")?
+            .parse()
+            .map_err(|_| corrupt("push subscriptions", "HLEN returned a non-number"))?;
+        loaded.push((record, push_count));
+    }
+    Ok(loaded)
+}
