@@ -116,6 +116,8 @@ async fn every_admin_error_is_problem_json() {
         (format!("/api/v1/contacts/{contact}/activities?type=search&type=login"), 400, Some("type")),
         (format!("/api/v1/contacts/{contact}/activities?limit=2&limit=3"), 400, Some("limit")),
         (format!("/api/v1/contacts/{contact}/activities?color=blue"), 400, Some("color")),
+        ("/api/v1/contacts?limit=1&limit=2".to_owned(), 400, Some("limit")),
+        ("/api/v1/contacts?sort=name".to_owned(), 400, Some("sort")),
         ("/api/v1/".to_owned(), 404, None),
         ("/no-such-page".to_owned(), 404, None),
         (format!("/api/v1/contacts/{huge}"), 400, Some("id")),
