@@ -10,6 +10,7 @@
 mod auth;
 mod contacts;
 mod edit;
+mod erase;
 pub mod fields;
 mod list;
 mod problem;
@@ -47,7 +48,8 @@ pub struct AdminState {
 pub fn router(state: AdminState, tokens: Tokens) -> Router {
     let api = Router::new()
         .route("/contacts", get(list::list_contacts).post(edit::create_contact))
-        .route("/contacts/{id}", get(contacts::get_contact).patch(edit::update_contact))
+        .route("/contacts/{id}", get(contacts::get_contact).patch(edit::update_contact).delete(erase::erase_contact))
+        .route("/contacts/{id}/export", get(erase::export_contact))
         .route("/contacts/{id}/push-subscriptions", post(push::add))
         .route("/contacts/{id}/push-subscriptions/{endpoint_id}", delete(push::remove))
         .route("/contacts/{id}/activities", get(contacts::activities))

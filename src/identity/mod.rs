@@ -18,6 +18,7 @@
 //!   identify anyone.
 
 mod email;
+mod erase;
 mod identify;
 mod merge;
 mod phone;
@@ -25,6 +26,7 @@ mod phone;
 use std::sync::Arc;
 
 pub use email::normalise_email;
+pub use erase::Erased;
 pub use identify::Identified;
 pub use phone::{normalise_phone, PhoneCountry};
 

@@ -258,4 +258,23 @@ pub trait Store: Send + Sync + 'static {
     /// Returns intents that were begun and not finished (a crash or another
     /// instance's failure), to be completed.
     async fn pending_merges(&self) -> Result<Vec<MergeIntent>>;
+
+    // ---- erasure --------------------------------------------------------
+
+    /// Deletes the activity stream and the counters of `source`.
+    async fn delete_source(&self, source: &Source) -> Result<()>;
+
+    /// Deletes `tracker`'s binding and pending activity when it is bound to
+    /// `contact`, so the browser starts a new contact on its next visit,
+    /// then removes it from `contact`'s trackers. Returns whether the
+    /// tracker was deleted; one bound to another contact is left alone.
+    async fn forget_tracker(&self, tracker: TrackerId, contact: ContactId) -> Result<bool>;
+
+    /// Deletes everything stored in `contact`'s slot (the record with its
+    /// fields and statuses, its sources, trackers, merged contacts, own
+    /// stream and counters, push subscriptions), then removes it from the
+    /// contacts list. What it names in other slots (sources, trackers,
+    /// index entries) must be deleted first, while the names can still be
+    /// read; `identity::Identity::erase` does it in that order.
+    async fn delete_contact(&self, contact: ContactId) -> Result<()>;
 }

@@ -175,6 +175,20 @@ impl Store for EmbeddedStore {
         Ok(())
     }
 
+    async fn delete_source(&self, source: &Source) -> Result<()> {
+        self.lock().delete_source(source);
+        Ok(())
+    }
+
+    async fn forget_tracker(&self, tracker: TrackerId, contact: ContactId) -> Result<bool> {
+        Ok(self.lock().forget_tracker(tracker, contact))
+    }
+
+    async fn delete_contact(&self, contact: ContactId) -> Result<()> {
+        self.lock().delete_contact(contact);
+        Ok(())
+    }
+
     async fn pending_merges(&self) -> Result<Vec<MergeIntent>> {
         Ok(self.lock().pending_merges())
     }

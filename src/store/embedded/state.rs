@@ -323,6 +323,33 @@ impl State {
         self.listing.refresh(contact, self.contacts.get(&contact), push_count);
     }
 
+    pub fn delete_source(&mut self, source: &Source) {
+        self.streams.remove(source);
+        self.counters.remove(source);
+    }
+
+    pub fn forget_tracker(&mut self, tracker: TrackerId, contact: ContactId) -> bool {
+        let bound_here = self.trackers.get(&tracker) == Some(&contact);
+        if bound_here {
+            self.trackers.remove(&tracker);
+            self.pending.remove(&tracker);
+        }
+        if let Some(trackers) = self.contact_trackers.get_mut(&contact) {
+            trackers.remove(&tracker);
+        }
+        bound_here
+    }
+
+    pub fn delete_contact(&mut self, contact: ContactId) {
+        self.contacts.remove(&contact);
+        self.sources.remove(&contact);
+        self.contact_trackers.remove(&contact);
+        self.merged.remove(&contact);
+        self.push.remove(&contact);
+        self.delete_source(&Source::Contact(contact));
+        self.refresh_listing(contact);
+    }
+
     pub fn claim_index(&mut self, kind: IndexKind, value: &str, contact: ContactId) -> ContactId {
         *self.indexes.entry((kind, value.to_owned())).or_insert(contact)
     }

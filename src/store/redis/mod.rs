@@ -630,4 +630,56 @@ impl Store for RedisStore {
         })
         .await
     }
+
+    async fn delete_source(&self, source: &Source) -> Result<()> {
+        let keys = &[self.keys.stream(source), self.keys.counters(source)];
+        self.retrying("delete_source", |mut connection| async move {
+            let _: i64 = connection.del(keys).await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn forget_tracker(&self, tracker: TrackerId, contact: ContactId) -> Result<bool> {
+        let script_keys =
+            &[self.keys.tracker(tracker), self.keys.pending_stream(tracker), self.keys.pending_counters(tracker)];
+        let trackers_key = &self.keys.contact_trackers(contact);
+
+        let deleted: i64 = self
+            .retrying("forget_tracker", |mut connection| async move {
+                let deleted: i64 = self
+                    .scripts
+                    .forget_tracker
+                    .key(script_keys.as_slice())
+                    .arg(contact.to_string())
+                    .invoke_async(&mut connection)
+                    .await?;
+                Ok(deleted)
+            })
+            .await?;
+        self.retrying("forget_tracker", |mut connection| async move {
+            let _: i64 = connection.srem(trackers_key, tracker.to_string()).await?;
+            Ok(())
+        })
+        .await?;
+        Ok(deleted == 1)
+    }
+
+    async fn delete_contact(&self, contact: ContactId) -> Result<()> {
+        let keys = &[
+            self.keys.contact(contact),
+            self.keys.contact_sources(contact),
+            self.keys.contact_trackers(contact),
+            self.keys.contact_merged(contact),
+            self.keys.push_subscriptions(contact),
+            self.keys.stream(&Source::Contact(contact)),
+            self.keys.counters(&Source::Contact(contact)),
+        ];
+        self.retrying("delete_contact", |mut connection| async move {
+            let _: i64 = connection.del(keys).await?;
+            Ok(())
+        })
+        .await?;
+        self.refresh_listing(contact).await
+    }
 }

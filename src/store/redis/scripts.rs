@@ -19,6 +19,7 @@ pub(super) struct Scripts {
     pub push_subscription: Script,
     pub refresh_listing: Script,
     pub list_shard: Script,
+    pub forget_tracker: Script,
 }
 
 impl Scripts {
@@ -33,6 +34,7 @@ impl Scripts {
             push_subscription: Script::new(include_str!("push_subscription.lua")),
             refresh_listing: Script::new(include_str!("refresh_listing.lua")),
             list_shard: Script::new(include_str!("list_shard.lua")),
+            forget_tracker: Script::new(include_str!("forget_tracker.lua")),
         }
     }
 }
