@@ -58,6 +58,7 @@ pub mod admin;
 pub mod app;
 pub mod config;
 pub mod demo;
+pub mod ecommerce;
 pub mod identity;
 pub mod proxy;
 pub mod recorder;

@@ -15,6 +15,7 @@ on_both_stores!(
     rejected_login_identifies_nobody,
     reloaded_confirmation_counts_one_order,
     second_person_on_shared_browser_stays_apart,
+    ecommerce_status_follows_basket_and_orders,
 );
 
 async fn get(shopper: &reqwest::Client, app: &TestApp, path: &str) -> reqwest::Response {
@@ -165,5 +166,45 @@ async fn second_person_on_shared_browser_stays_apart(store: Arc<dyn Store>) {
     assert_eq!(b["trackers"].as_array().expect("trackers").len(), 1);
     assert_eq!(a["merged_from"], serde_json::json!([]));
     assert_eq!(b["merged_from"], serde_json::json!([]));
+    app.stop().await;
+}
+
+async fn ecommerce_status_follows_basket_and_orders(store: Arc<dyn Store>) {
+    let app = TestApp::demo(store).await;
+    let shopper = browser();
+    let first = get(&shopper, &app, "/").await;
+    let tracker = support::app::tracker_of(&first).expect("tracker");
+    post(&shopper, &app, "/cart/add", &[("product_id", "sku-1"), ("quantity", "1"), ("price", "89.00")]).await;
+    post(&shopper, &app, "/cart/add", &[("product_id", "sku-3"), ("quantity", "2"), ("price", "25.00")]).await;
+
+    let profile = app
+        .admin_until(&format!("/api/v1/contacts/by-tracker/{tracker}"), |status, json| {
+            status == 200 && json["counters"]["cart_update"] == 2
+        })
+        .await;
+    let ecommerce = &profile["ecommerce"];
+    assert_eq!(ecommerce["orders"], 0);
+    assert_eq!(ecommerce["basket"]["value"], "139.00");
+    assert_eq!(
+        ecommerce["basket"]["items"],
+        serde_json::json!([
+            {"product_id": "sku-1", "quantity": 1, "price": "89.00"},
+            {"product_id": "sku-3", "quantity": 2, "price": "25.00"}
+        ])
+    );
+
+    let placed = post(&shopper, &app, "/checkout", &[("name", "Ana")]).await;
+    let location = placed.headers()["location"].to_str().expect("location").to_owned();
+    get(&shopper, &app, &location).await;
+
+    let profile = app
+        .admin_until(&format!("/api/v1/contacts/by-tracker/{tracker}"), |status, json| {
+            status == 200 && json["counters"]["purchase"] == 1
+        })
+        .await;
+    let ecommerce = &profile["ecommerce"];
+    assert_eq!(ecommerce["orders"], 1);
+    assert_eq!(ecommerce["spent"], serde_json::json!([{"currency": "EUR", "amount": "139.00"}]));
+    assert_eq!(ecommerce["basket"], Value::Null, "the order emptied the basket");
     app.stop().await;
 }

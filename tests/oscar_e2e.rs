@@ -643,6 +643,13 @@ async fn shopper_journey_merges_into_registered_contact() {
     assert_eq!(counter(&contact, "registration"), 1, "counters: {contact}");
     assert_eq!(counter(&contact, "login"), 1, "counters: {contact}");
     assert_eq!(counter(&contact, "purchase"), 1, "counters: {contact}");
+    assert_eq!(contact["ecommerce"]["orders"], 1, "ecommerce: {contact}");
+    assert_eq!(
+        contact["ecommerce"]["spent"],
+        serde_json::json!([{"currency": "GBP", "amount": "9.99"}]),
+        "one USB-C cable at £9.99 with free shipping"
+    );
+    assert_eq!(contact["ecommerce"]["basket"], Value::Null, "the order emptied the basket");
 
     // Shown with `--nocapture`: what the admin API holds for this shopper.
     eprintln!("registered contact: {contact:#}");
@@ -788,6 +795,8 @@ async fn purchase_pattern_reads_thank_you_page() {
         .find(|rule| rule.kind == ActivityKind::Purchase)
         .expect("examples/oscar.toml has a purchase rule");
     let pattern = regex::Regex::new(&rule.response_body["order_id"]).expect("valid order_id pattern");
+    let amount_pattern = regex::Regex::new(&rule.response_body["amount"]).expect("valid amount pattern");
+    assert_eq!(rule.properties.get("currency").map(String::as_str), Some("GBP"));
 
     // A guest checkout, the shortest way to a thank-you page.
     let guest = Shopper::new(&shop.url());
@@ -821,6 +830,10 @@ async fn purchase_pattern_reads_thank_you_page() {
             .expect("the guest thank-you page links to the order status");
         let captured = pattern.captures(&thank_you.body).map(|captures| captures[1].to_owned());
         assert_eq!(captured, Some(expected), "order_id read from the {language} thank-you page");
+
+        let amount = amount_pattern.captures(&thank_you.body).map(|captures| captures[1].to_owned());
+        let parsed = amount.as_deref().and_then(footprint::ecommerce::parse_amount).map(|amount| amount.to_string());
+        assert_eq!(parsed.as_deref(), Some("24.95"), "order total read from the {language} thank-you page: {amount:?}");
     }
 }
 

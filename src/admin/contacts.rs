@@ -7,6 +7,7 @@ use axum::Json;
 use serde::{Deserialize, Serialize};
 
 use super::{AdminState, Problem};
+use crate::ecommerce::{self, BasketItem, Ecommerce, Money};
 use crate::identity::{normalise_email, normalise_phone};
 use crate::store::{
     ActivityKind, ActivityQuery, ContactId, Cursor, IndexKind, Millis, PushSubscription, StoredActivity, TrackerId,
@@ -33,6 +34,36 @@ pub struct Profile {
     /// Contacts merged into this one.
     pub merged_from: Vec<ContactId>,
     pub push_subscriptions: Vec<PushSubscriptionView>,
+    /// Orders, amount spent and the current basket.
+    pub ecommerce: EcommerceView,
+}
+
+/// The ecommerce status block (see [`crate::ecommerce`]).
+#[derive(Debug, Serialize)]
+pub struct EcommerceView {
+    pub orders: u64,
+    pub spent: Vec<Money>,
+    /// Null when the basket is empty.
+    pub basket: Option<BasketView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BasketView {
+    pub items: Vec<BasketItem>,
+    pub value: Option<String>,
+    /// Time of the last cart change.
+    pub updated_at: String,
+}
+
+impl From<Ecommerce> for EcommerceView {
+    fn from(ecommerce: Ecommerce) -> EcommerceView {
+        let basket = ecommerce.basket.map(|basket| BasketView {
+            items: basket.items,
+            value: basket.value,
+            updated_at: rfc3339(basket.updated_at),
+        });
+        EcommerceView { orders: ecommerce.orders, spent: ecommerce.spent, basket }
+    }
 }
 
 /// A push subscription as the API returns it.
@@ -79,6 +110,8 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
     let merged_from = state.store.merged_contacts(id).await?;
     let push_subscriptions = state.store.push_subscriptions(id).await?;
 
+    let ecommerce = ecommerce::summarise(state.store.as_ref(), &sources).await?;
+
     Ok(Profile {
         id,
         requested_id: (id != requested).then_some(requested),
@@ -90,6 +123,7 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
         counters,
         merged_from,
         push_subscriptions: push_subscriptions.into_iter().map(PushSubscriptionView::from).collect(),
+        ecommerce: ecommerce.into(),
     })
 }
 

@@ -45,6 +45,11 @@ pub struct ActivityRule {
     /// Name recorded as the `form` property of a form submission.
     #[serde(default)]
     pub name: Option<String>,
+    /// Fixed properties added to every activity of the rule, e.g.
+    /// `{ currency = "EUR" }` on a purchase or `{ action = "remove" }` on a
+    /// cart update. Captured values of the same name win.
+    #[serde(default)]
+    pub properties: BTreeMap<String, String>,
 }
 
 /// A form whose successful submission tells who the visitor is.

@@ -54,6 +54,8 @@ struct ShopData {
     /// Email (lowercased) to password.
     users: HashMap<String, String>,
     next_order: u64,
+    /// Order number to total, in cents.
+    orders: HashMap<u64, u32>,
 }
 
 /// The shop's state, shared by its handlers.
@@ -143,6 +145,11 @@ fn price(cents: u32) -> String {
     format!("€{}.{:02}", cents / 100, cents % 100)
 }
 
+/// Formats cents as plain decimal text, as a form field carries it.
+fn decimal(cents: u32) -> String {
+    format!("{}.{:02}", cents / 100, cents % 100)
+}
+
 fn page(title: &str, body: &str) -> String {
     let categories: String = CATEGORIES.iter().map(|c| format!(r#"<a href="/category/{c}">{c}</a> "#)).collect();
     format!(
@@ -201,10 +208,11 @@ async fn product(Path(id): Path<String>) -> Response {
     };
     let body = format!(
         r#"<p>{}</p><form action="/cart/add" method="post">
-<input type="hidden" name="product_id" value="{}"><input name="quantity" value="1" size="2">
-<button>Add to cart</button></form>"#,
+<input type="hidden" name="product_id" value="{}"><input type="hidden" name="price" value="{}">
+<input name="quantity" value="1" size="2"><button>Add to cart</button></form>"#,
         price(product.price_cents),
-        product.id
+        product.id,
+        decimal(product.price_cents)
     );
     Html(page(product.name, &body)).into_response()
 }
@@ -257,20 +265,38 @@ async fn checkout_form() -> Html<String> {
 }
 
 async fn checkout(State(shop): State<Shop>, headers: HeaderMap) -> Response {
-    let (had_items, cookie) = shop.with_session(&headers, |session| !std::mem::take(&mut session.cart).is_empty());
-    if !had_items {
+    let (lines, cookie) = shop.with_session(&headers, |session| std::mem::take(&mut session.cart));
+    if lines.is_empty() {
         return redirect_with_cookie("/cart", cookie);
     }
+    let total: u32 = lines
+        .iter()
+        .filter_map(|(id, quantity)| Some(PRODUCTS.iter().find(|p| p.id == id)?.price_cents * quantity))
+        .sum();
     let order = {
         let mut data = shop.data.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         data.next_order += 1;
-        data.next_order - 1
+        let order = data.next_order - 1;
+        data.orders.insert(order, total);
+        order
     };
     redirect_with_cookie(&format!("/checkout/confirmation/{order}"), cookie)
 }
 
-async fn confirmation(Path(order): Path<String>) -> Html<String> {
-    Html(page("Thank you", &format!("<p>Your order number is <strong>{}</strong>.</p>", escape(&order))))
+async fn confirmation(State(shop): State<Shop>, Path(order): Path<String>) -> Response {
+    let total = order.parse::<u64>().ok().and_then(|number| {
+        let data = shop.data.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        data.orders.get(&number).copied()
+    });
+    let Some(total) = total else {
+        return not_found().await.into_response();
+    };
+    let body = format!(
+        r#"<p>Your order number is <strong>{}</strong>.</p><p>Total: <span class="total">{}</span></p>"#,
+        escape(&order),
+        price(total)
+    );
+    Html(page("Thank you", &body)).into_response()
 }
 
 #[derive(Deserialize)]

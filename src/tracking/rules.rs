@@ -174,7 +174,8 @@ impl Rules {
                 continue;
             }
 
-            let mut properties = candidate.captures.clone();
+            let mut properties = rule.properties.clone();
+            properties.extend(candidate.captures.clone());
             for (property, field) in &rule.fields {
                 if let Some(value) = fields.first(field) {
                     properties.insert(property.clone(), value.to_owned());
