@@ -135,8 +135,8 @@ impl ActivityRule {
                 return Err(format!("response_body.{property}: the pattern needs a capture group"));
             }
         }
-        if matches!(self.kind, ActivityKind::Merge) {
-            return Err("`merge` activities are recorded by Footprint itself".to_owned());
+        if self.kind.is_recorded_by_footprint() {
+            return Err(format!("`{}` activities are recorded by Footprint itself", self.kind));
         }
         Ok(())
     }

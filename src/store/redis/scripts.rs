@@ -16,6 +16,7 @@ pub(super) struct Scripts {
     pub record_merge: Script,
     pub claim_index: Script,
     pub release_index: Script,
+    pub update_statuses: Script,
 }
 
 impl Scripts {
@@ -27,6 +28,7 @@ impl Scripts {
             record_merge: Script::new(include_str!("record_merge.lua")),
             claim_index: Script::new(include_str!("claim_index.lua")),
             release_index: Script::new(include_str!("release_index.lua")),
+            update_statuses: Script::new(include_str!("update_statuses.lua")),
         }
     }
 }
