@@ -14,6 +14,8 @@
 //!   events to the store off the request path.
 //! - [`identity`]: which contact a browser is; identification by email;
 //!   merging anonymous contacts into registered ones.
+//! - [`status`]: email, newsletter, cellphone and SMS statuses: bounce
+//!   rules, email events, staff edits.
 //! - [`store`]: the storage trait and its Redis and embedded
 //!   implementations.
 //! - [`admin`]: the admin API (contacts, timelines, health, metrics).
@@ -60,6 +62,7 @@ pub mod demo;
 pub mod identity;
 pub mod proxy;
 pub mod recorder;
+pub mod status;
 pub mod store;
 pub mod telemetry;
 pub mod tracking;

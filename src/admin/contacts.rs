@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::statuses::StatusesView;
 use super::{AdminState, Problem};
 use crate::identity::{normalise_email, normalise_phone};
 use crate::store::{ActivityKind, ActivityQuery, ContactId, Cursor, IndexKind, Millis, StoredActivity, TrackerId};
@@ -30,6 +31,8 @@ pub struct Profile {
     pub counters: BTreeMap<ActivityKind, u64>,
     /// Contacts merged into this one.
     pub merged_from: Vec<ContactId>,
+    /// Email, newsletter, cellphone and SMS statuses.
+    pub statuses: StatusesView,
 }
 
 /// Formats stored milliseconds as RFC 3339.
@@ -41,12 +44,12 @@ pub fn rfc3339(at: Millis) -> String {
         .unwrap_or_default()
 }
 
-fn parse_id<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, Problem> {
+pub(super) fn parse_id<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, Problem> {
     text.parse().map_err(|_| Problem::invalid(field, format!("{text:?} is not a UUID")))
 }
 
 /// Builds the profile of the live contact `requested` resolves to.
-async fn profile(state: &AdminState, requested: ContactId) -> Result<Profile, Problem> {
+pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<Profile, Problem> {
     let not_found = || Problem::not_found(format!("no contact {requested}"));
     let (id, record) = state.identity.resolve(requested).await?.ok_or_else(not_found)?;
 
@@ -61,6 +64,7 @@ async fn profile(state: &AdminState, requested: ContactId) -> Result<Profile, Pr
         }
     }
     let merged_from = state.store.merged_contacts(id).await?;
+    let statuses = StatusesView::of(&record)?;
 
     Ok(Profile {
         id,
@@ -72,6 +76,7 @@ async fn profile(state: &AdminState, requested: ContactId) -> Result<Profile, Pr
         trackers,
         counters,
         merged_from,
+        statuses,
     })
 }
 

@@ -72,11 +72,14 @@ pub struct ContactsConfig {
     /// ISO 3166-1 alpha-2 country assumed for phone numbers written without
     /// an international prefix, e.g. `ES` makes `600 000 001` `+34600000001`.
     pub default_country: String,
+    /// Soft (temporary) bounces in a row, with no delivery in between, that
+    /// make an email address bounced. At least 1.
+    pub soft_bounce_threshold: u32,
 }
 
 impl Default for ContactsConfig {
     fn default() -> Self {
-        ContactsConfig { default_country: "US".to_owned() }
+        ContactsConfig { default_country: "US".to_owned(), soft_bounce_threshold: 3 }
     }
 }
 
@@ -444,6 +447,12 @@ impl Config {
         }
         crate::identity::PhoneCountry::parse(&self.contacts.default_country)
             .map_err(|reason| ConfigError::invalid("contacts.default_country", reason))?;
+        if self.contacts.soft_bounce_threshold == 0 {
+            return Err(ConfigError::invalid(
+                "contacts.soft_bounce_threshold",
+                "expected a whole number of at least 1",
+            ));
+        }
         for (index, rule) in self.activities.iter().enumerate() {
             rule.validate().map_err(|reason| ConfigError::invalid(format!("activity[{index}]"), reason))?;
         }
