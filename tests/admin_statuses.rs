@@ -77,7 +77,7 @@ async fn statuses(app: &TestApp, contact: ContactId) -> Value {
     profile["statuses"].clone()
 }
 
-/// The contact's activities of `kind`, newest first.
+/// Returns the contact's activities of `kind`, newest first.
 async fn activities(app: &TestApp, contact: ContactId, kind: &str) -> Vec<Value> {
     let (status, page) = app.admin_get(&format!("/api/v1/contacts/{contact}/activities?type={kind}&limit=200")).await;
     assert_eq!(status, 200, "{page}");
@@ -214,10 +214,9 @@ async fn unsubscribe_event_unsubscribes_newsletter(store: Arc<dyn Store>) {
     app.stop().await;
 }
 
-/// A hard bounce of the old address, then an email change, then the old
-/// address bounces again: the contact is not bounced for its current
-/// address, the old bounce stays in its history, and the later bounce does
-/// not flag it again.
+/// The old address bounces hard, the email changes, and the old address
+/// bounces again. The contact is not bounced for its current address, the
+/// old bounce stays in its history, and the later bounce does not flag it.
 async fn bounce_stays_with_old_address(store: Arc<dyn Store>) {
     let app = TestApp::demo(store.clone()).await;
     let contact = registered(&store, "old@example.com").await;
@@ -519,8 +518,8 @@ async fn merge_keeps_registered_statuses(store: Arc<dyn Store>) {
     app.stop().await;
 }
 
-/// Only the Redis run interleaves the requests' reads and writes: the
-/// embedded store answers without yielding, so its requests run in turn.
+/// Only the Redis run interleaves the requests' reads and writes, because
+/// the embedded store returns without yielding and its requests run in turn.
 async fn concurrent_events_all_count(store: Arc<dyn Store>) {
     let app = TestApp::demo(store.clone()).await;
     let contact = registered(&store, "busy@example.com").await;

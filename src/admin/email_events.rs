@@ -3,9 +3,9 @@
 //! batch.
 //!
 //! An event names its contact by email address (trimmed,
-//! case-insensitive, through the email index). A single event answers 400
-//! or 404 problems; a batch answers 200 with one result per event, so that
-//! one bad or unknown address does not make the provider resend the rest.
+//! case-insensitive, through the email index). A single event gets a 400 or
+//! 404 problem. A batch gets 200 with one result per event, so that one bad
+//! or unknown address does not make the provider resend the rest.
 //! A store failure ends the request with 503. The events applied before it
 //! stay applied, and a resent batch applies them again, which counts a
 //! soft bounce twice.

@@ -38,7 +38,7 @@ impl fmt::Display for Subscription {
     }
 }
 
-/// Where a subscription change came from.
+/// The origin of a subscription change.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentSource {
@@ -78,12 +78,12 @@ pub struct Consent {
 }
 
 impl Consent {
-    /// A consent given by staff through the token named `by`.
+    /// Creates a consent given by staff through the token named `by`.
     pub fn admin(by: &str, at: Millis) -> Consent {
         Consent { at, source: ConsentSource::Admin, by: Some(by.to_owned()), form: None }
     }
 
-    /// A consent change reported by the email provider.
+    /// Creates a consent for a change reported by the email provider.
     pub fn email_event(at: Millis) -> Consent {
         Consent { at, source: ConsentSource::EmailEvent, by: None, form: None }
     }

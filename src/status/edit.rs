@@ -155,15 +155,15 @@ pub async fn apply_changes(
             }
         }
 
-        if let Some(wanted) = changes.newsletter {
+        if let Some(requested) = changes.newsletter {
             let kind = ActivityKind::NewsletterSubscription;
-            if let Some(activity) = subscribe(&mut statuses.newsletter, "newsletter", wanted, kind, by, at)? {
+            if let Some(activity) = subscribe(&mut statuses.newsletter, "newsletter", requested, kind, by, at)? {
                 activities.push(activity);
             }
         }
-        if let Some(wanted) = changes.sms {
+        if let Some(requested) = changes.sms {
             let kind = ActivityKind::SmsSubscription;
-            if let Some(activity) = subscribe(&mut statuses.sms, "sms", wanted, kind, by, at)? {
+            if let Some(activity) = subscribe(&mut statuses.sms, "sms", requested, kind, by, at)? {
                 activities.push(activity);
             }
         }
@@ -172,29 +172,29 @@ pub async fn apply_changes(
     .await
 }
 
-/// Sets a subscription to `wanted` with an admin consent and returns the
-/// activity recording the change, or `None` when it is already `wanted`.
+/// Sets a subscription to `requested` with an admin consent and returns the
+/// activity recording the change, or `None` when it is already `requested`.
 fn subscribe(
     record: &mut Option<SubscriptionRecord>,
     member: &str,
-    wanted: Subscription,
+    requested: Subscription,
     kind: ActivityKind,
     by: &str,
     at: Millis,
 ) -> Result<Option<Activity>, StatusError> {
-    if super::status_of(record.as_ref()) == wanted {
+    if super::status_of(record.as_ref()) == requested {
         return Ok(None);
     }
-    if wanted == Subscription::NotSubscribed {
+    if requested == Subscription::NotSubscribed {
         let detail = "`not_subscribed` means never subscribed and cannot replace a subscription record; \
                       send `unsubscribed`";
         return Err(InvalidStatus::new(member, detail).into());
     }
 
     let consent = Consent::admin(by, at);
-    let mut activity = super::events::subscription_activity(wanted, &consent);
+    let mut activity = super::events::subscription_activity(requested, &consent);
     activity.kind = kind;
-    *record = Some(SubscriptionRecord { status: wanted, consent });
+    *record = Some(SubscriptionRecord { status: requested, consent });
     Ok(Some(activity))
 }
 

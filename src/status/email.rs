@@ -119,13 +119,13 @@ pub struct Delivery {
 }
 
 impl Delivery {
-    /// A clean state for `address`.
+    /// Creates a clean state for `address`.
     pub fn new(address: &str) -> Delivery {
         Delivery { address: address.to_owned(), bounced: false, temporary_bounces: 0, last_bounce: None }
     }
 }
 
-/// The email status shown for a contact.
+/// Returns the email status shown for a contact.
 ///
 /// A staff hold is shown over a bounce, so that a hold staff set stays
 /// visible; the bounce itself still shows in `last_bounce`. Without a hold,

@@ -151,7 +151,7 @@ fn unsubscribe(newsletter: &mut Option<SubscriptionRecord>, at: Millis) -> Optio
     Some(change)
 }
 
-/// A `newsletter_subscription` activity for a change to `status`.
+/// Builds a `newsletter_subscription` activity for a change to `status`.
 pub(super) fn subscription_activity(status: Subscription, consent: &Consent) -> Activity {
     let mut properties = BTreeMap::from([("status".to_owned(), status.as_str().to_owned())]);
     consent.describe(&mut properties);

@@ -143,7 +143,7 @@ impl Statuses {
         self.delivery.get_or_insert_with(|| Delivery::new(address))
     }
 
-    /// The email status for the contact's current address.
+    /// Returns the email status for the contact's current address.
     pub fn email_status(&self, current_address: Option<&str>) -> ChannelStatus {
         email_status(self.email_hold, self.delivery_for(current_address))
     }
@@ -155,7 +155,7 @@ pub fn current_address(record: &ContactRecord) -> Option<String> {
     record.fields.get("email").and_then(|email| normalise_email(email))
 }
 
-/// What a decision wants written.
+/// The statuses and activities a decision requests to store.
 struct Decision {
     statuses: Statuses,
     activities: Vec<Activity>,
