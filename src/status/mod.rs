@@ -46,6 +46,7 @@ const EMAIL_DELIVERY: &str = "email_delivery";
 const NEWSLETTER: &str = "newsletter";
 const CELLPHONE: &str = "cellphone";
 const SMS: &str = "sms";
+const ENTRIES: [&str; 5] = [EMAIL, EMAIL_DELIVERY, NEWSLETTER, CELLPHONE, SMS];
 
 /// Decisions made at most per change before giving up: each retry means
 /// another writer changed the same contact's statuses in between.
@@ -190,7 +191,9 @@ where
         let current = Statuses::of(&record)?;
 
         let decision = decide(&record, &current)?;
-        let expected = current.entries()?;
+        // The stored text, not a re-encoding, is what the store compares.
+        let expected: BTreeMap<String, Option<String>> =
+            ENTRIES.iter().map(|name| (name.to_string(), record.statuses.get(*name).cloned())).collect();
         let changes: BTreeMap<String, Option<String>> = decision
             .statuses
             .entries()?
