@@ -26,7 +26,8 @@ use crate::store::{now_millis, ContactId, IndexKind, Millis};
 /// Events one batch may hold at most.
 pub const MAX_BATCH: usize = 1000;
 
-const MEMBERS: &str = "email, type, reason, at";
+/// The members an event object may have.
+const MEMBERS: [&str; 4] = ["email", "type", "reason", "at"];
 
 /// The outcome of one event.
 #[derive(Debug, Serialize)]
@@ -72,11 +73,12 @@ pub struct BatchResults {
 
 /// Validates one event object.
 fn parse_event(value: &Value, now: Millis) -> Result<EmailEvent, Problem> {
+    let names = MEMBERS.join(", ");
     let Value::Object(members) = value else {
-        return Err(Problem::invalid("body", format!("expected an event object with {MEMBERS}")));
+        return Err(Problem::invalid("body", format!("expected an event object with {names}")));
     };
-    if let Some(unknown) = members.keys().find(|name| !["email", "type", "reason", "at"].contains(&name.as_str())) {
-        return Err(Problem::invalid(unknown.as_str(), format!("unknown member; expected any of {MEMBERS}")));
+    if let Some(unknown) = members.keys().find(|name| !MEMBERS.contains(&name.as_str())) {
+        return Err(Problem::invalid(unknown.as_str(), format!("unknown member; expected any of {names}")));
     }
 
     let email = string(members, "email")?.ok_or_else(|| Problem::invalid("email", "missing email address"))?;
