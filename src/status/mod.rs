@@ -20,8 +20,9 @@
 //! makes the decision run again on fresh data, so no update is lost and
 //! none is applied twice.
 //!
-//! Email events ([`events`]) and staff edits ([`edit`]) are the two ways in;
-//! a merge fills missing subscriptions ([`fill_subscriptions`]).
+//! Email events ([`apply_email_event`]) and staff edits
+//! ([`apply_changes`]) are the two ways in, and a merge fills missing
+//! subscriptions ([`fill_subscriptions`]).
 
 mod consent;
 mod edit;
