@@ -23,7 +23,7 @@ use crate::identity::normalise_email;
 use crate::status::{self, ChannelStatus, EmailEvent, EmailEventKind, StatusError, Subscription};
 use crate::store::{now_millis, ContactId, IndexKind, Millis};
 
-/// Events one batch may hold at most.
+/// Maximum number of events in one batch.
 pub const MAX_BATCH: usize = 1000;
 
 /// The members an event object may have.

@@ -17,8 +17,8 @@
 //! ([`crate::store::Store::update_statuses`]): the decision is made on the
 //! entries as read, and the store applies it only when they are still the
 //! same, together with the activities that record it. A concurrent change
-//! makes the decision run again on fresh data, so no update is lost and
-//! none is applied twice.
+//! makes the decision run again on fresh data, so concurrent changes
+//! neither overwrite nor repeat one another.
 //!
 //! Email events ([`apply_email_event`]) and staff edits
 //! ([`apply_changes`]) are the two ways in, and a merge fills missing
@@ -49,8 +49,8 @@ const CELLPHONE: &str = "cellphone";
 const SMS: &str = "sms";
 const ENTRIES: [&str; 5] = [EMAIL, EMAIL_DELIVERY, NEWSLETTER, CELLPHONE, SMS];
 
-/// Decisions made at most per change before giving up: each retry means
-/// another writer changed the same contact's statuses in between.
+/// Maximum number of decisions per change before giving up. Each retry
+/// means that another writer changed the same contact's statuses.
 const MAX_ATTEMPTS: usize = 8;
 
 /// Failures of a status change.
