@@ -98,7 +98,13 @@ pub async fn start(
 
     let phone_country = PhoneCountry::parse(&config.contacts.default_country).map_err(anyhow::Error::msg)?;
     let store_name = store.backend();
-    let state = AdminState { identity: Identity::new(store.clone()), store, metrics, phone_country };
+    let state = AdminState {
+        identity: Identity::new(store.clone()),
+        store,
+        metrics,
+        phone_country,
+        soft_bounce_threshold: config.contacts.soft_bounce_threshold,
+    };
     let router = admin::router(state, Tokens::new(&config.admin.tokens));
     let admin_task = tokio::spawn(admin::serve(admin_listener, router, wait_for(stopped)));
 

@@ -14,6 +14,8 @@
 //!   events to the store off the request path.
 //! - [`identity`]: which contact a browser is; identification by email;
 //!   merging anonymous contacts into registered ones.
+//! - [`status`]: email, newsletter, cellphone and SMS statuses: bounce
+//!   rules, email events, staff edits.
 //! - [`store`]: the storage trait and its Redis and embedded
 //!   implementations.
 //! - [`admin`]: the admin API (the contacts list, contact edits, timelines,
@@ -62,6 +64,7 @@ pub mod ecommerce;
 pub mod identity;
 pub mod proxy;
 pub mod recorder;
+pub mod status;
 pub mod store;
 pub mod telemetry;
 pub mod tracking;

@@ -14,7 +14,8 @@ use footprint::store::embedded::EmbeddedStore;
 use footprint::store::redis::RedisStore;
 use footprint::store::{
     now_millis, Activity, ActivityKind, ActivityQuery, ContactFilter, ContactId, ContactListQuery, ContactRecord,
-    IndexKind, ListPosition, MergeIntent, PushSubscription, Retention, Source, Store, StoredActivity, TrackerId,
+    IndexKind, ListPosition, MergeIntent, PushSubscription, Retention, Source, StatusUpdate, Store, StoredActivity,
+    TrackerId,
 };
 
 use support::redis::RedisServer;
@@ -115,6 +116,11 @@ conformance!(
     list_leaves_out_merged_contacts,
     list_limit_zero_reads_one,
     list_of_empty_store_is_empty,
+    update_statuses_writes_apart_from_fields,
+    update_statuses_removes_entries,
+    update_statuses_rejects_changed_entries,
+    update_statuses_needs_live_contact,
+    update_statuses_appends_own_activities,
 );
 
 /// Upper bound on pages read by `read_all`, a guard against a cursor that
@@ -1038,6 +1044,133 @@ mod cases {
         let page = store.list_contacts(&ContactListQuery::default()).await.unwrap();
         assert!(page.items.is_empty());
         assert_eq!(page.next, None);
+    }
+
+    fn entries(pairs: &[(&str, Option<&str>)]) -> BTreeMap<String, Option<String>> {
+        pairs.iter().map(|(name, value)| (name.to_string(), value.map(str::to_owned))).collect()
+    }
+
+    pub async fn update_statuses_writes_apart_from_fields(backend: &Backend) {
+        let store = backend.store().await;
+        let contact = ContactId::new();
+        let fields = BTreeMap::from([("newsletter".to_owned(), "a profile field".to_owned())]);
+        store.set_fields(contact, &fields, false, 100).await.unwrap();
+
+        let update = StatusUpdate {
+            expected: entries(&[("newsletter", None)]),
+            changes: entries(&[("newsletter", Some("subscribed")), ("sms", Some("unsubscribed"))]),
+            activities: Vec::new(),
+            at: 200,
+        };
+        assert!(store.update_statuses(contact, &update).await.unwrap());
+
+        let record = store.contact(contact).await.unwrap().unwrap();
+        let statuses = BTreeMap::from([
+            ("newsletter".to_owned(), "subscribed".to_owned()),
+            ("sms".to_owned(), "unsubscribed".to_owned()),
+        ]);
+        assert_eq!(record.statuses, statuses);
+        assert_eq!(record.fields, fields, "a status entry never shows as a field");
+        assert_eq!(record.updated_at, 200);
+        assert_eq!(record.created_at, 100);
+
+        // A field of the same name changes nothing among the statuses.
+        let renamed = BTreeMap::from([("sms".to_owned(), "555".to_owned())]);
+        store.set_fields(contact, &renamed, false, 300).await.unwrap();
+        let record = store.contact(contact).await.unwrap().unwrap();
+        assert_eq!(record.statuses, statuses);
+    }
+
+    pub async fn update_statuses_removes_entries(backend: &Backend) {
+        let store = backend.store().await;
+        let contact = ContactId::new();
+        store.touch(contact, Source::Contact(contact), 100).await.unwrap();
+        let set = StatusUpdate { changes: entries(&[("email", Some("paused"))]), at: 100, ..Default::default() };
+        assert!(store.update_statuses(contact, &set).await.unwrap());
+
+        let remove = StatusUpdate {
+            expected: entries(&[("email", Some("paused"))]),
+            changes: entries(&[("email", None)]),
+            at: 50,
+            ..Default::default()
+        };
+        assert!(store.update_statuses(contact, &remove).await.unwrap());
+
+        let record = store.contact(contact).await.unwrap().unwrap();
+        assert!(record.statuses.is_empty(), "{:?}", record.statuses);
+        assert_eq!(record.updated_at, 100, "an earlier time does not lower updated_at");
+    }
+
+    pub async fn update_statuses_rejects_changed_entries(backend: &Backend) {
+        let store = backend.store().await;
+        let contact = ContactId::new();
+        store.touch(contact, Source::Contact(contact), 100).await.unwrap();
+        let first = StatusUpdate { changes: entries(&[("email", Some("blocked"))]), at: 100, ..Default::default() };
+        assert!(store.update_statuses(contact, &first).await.unwrap());
+
+        let stale_cases = [
+            entries(&[("email", None)]),
+            entries(&[("email", Some("paused"))]),
+            entries(&[("email", Some("blocked")), ("sms", Some("subscribed"))]),
+        ];
+        for expected in stale_cases {
+            let update = StatusUpdate {
+                expected: expected.clone(),
+                changes: entries(&[("email", Some("paused"))]),
+                activities: vec![activity(ActivityKind::AdminEdit, "")],
+                at: 500,
+            };
+            assert!(!store.update_statuses(contact, &update).await.unwrap(), "{expected:?}");
+        }
+
+        let record = store.contact(contact).await.unwrap().unwrap();
+        assert_eq!(record.statuses.get("email").map(String::as_str), Some("blocked"));
+        assert_eq!(record.updated_at, 100, "a rejected update does not touch the contact");
+        let page = store.activities(&[Source::Contact(contact)], &query(10)).await.unwrap();
+        assert!(page.items.is_empty(), "a rejected update appends nothing");
+    }
+
+    pub async fn update_statuses_needs_live_contact(backend: &Backend) {
+        let store = backend.store().await;
+        let missing = ContactId::new();
+        let update = StatusUpdate { changes: entries(&[("email", Some("paused"))]), at: 100, ..Default::default() };
+        assert!(!store.update_statuses(missing, &update).await.unwrap());
+        assert_eq!(store.contact(missing).await.unwrap(), None, "a missing contact is not created");
+
+        let (from, into) = (ContactId::new(), ContactId::new());
+        store.touch(from, Source::Contact(from), 100).await.unwrap();
+        store.set_merged_into(from, into).await.unwrap();
+        assert!(!store.update_statuses(from, &update).await.unwrap());
+        let record = store.contact(from).await.unwrap().unwrap();
+        assert!(record.statuses.is_empty(), "a merged contact keeps no new statuses");
+    }
+
+    pub async fn update_statuses_appends_own_activities(backend: &Backend) {
+        let store = backend.store().await;
+        let contact = ContactId::new();
+        let tracker = TrackerId::new();
+        let browsing = Source::Tracker { tracker, contact };
+        store.append_activities(&[(browsing, visit("/home"))]).await.unwrap();
+
+        let bounce = activity(ActivityKind::EmailBounce, "");
+        let subscription = activity(ActivityKind::NewsletterSubscription, "");
+        let update = StatusUpdate {
+            changes: entries(&[("newsletter", Some("unsubscribed"))]),
+            activities: vec![bounce.clone(), subscription.clone()],
+            at: now_millis(),
+            ..Default::default()
+        };
+        assert!(store.update_statuses(contact, &update).await.unwrap());
+
+        let own = Source::Contact(contact);
+        let sources: BTreeSet<Source> = store.sources(contact).await.unwrap().into_iter().collect();
+        assert_eq!(sources, BTreeSet::from([browsing, own]), "the own stream joins the timeline");
+        let page = store.activities(&[own], &query(10)).await.unwrap();
+        let kinds: Vec<ActivityKind> = page.items.iter().map(|item| item.activity.kind).collect();
+        assert_eq!(kinds, vec![ActivityKind::NewsletterSubscription, ActivityKind::EmailBounce]);
+        let counters = store.counters(&[own]).await.unwrap();
+        let expected = BTreeMap::from([(ActivityKind::EmailBounce, 1), (ActivityKind::NewsletterSubscription, 1)]);
+        assert_eq!(counters, expected);
     }
 }
 

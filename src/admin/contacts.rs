@@ -6,6 +6,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 
+use super::statuses::StatusesView;
 use super::{AdminState, Problem};
 use crate::ecommerce::{self, BasketItem, Ecommerce, Money};
 use crate::identity::{normalise_email, normalise_phone};
@@ -36,6 +37,8 @@ pub struct Profile {
     pub push_subscriptions: Vec<PushSubscriptionView>,
     /// Orders, amount spent and the current basket.
     pub ecommerce: EcommerceView,
+    /// Email, newsletter, cellphone and SMS statuses.
+    pub statuses: StatusesView,
 }
 
 /// The ecommerce status block (see [`crate::ecommerce`]).
@@ -111,6 +114,7 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
     let push_subscriptions = state.store.push_subscriptions(id).await?;
 
     let ecommerce = ecommerce::summarise(state.store.as_ref(), &sources).await?;
+    let statuses = StatusesView::of(&record)?;
 
     Ok(Profile {
         id,
@@ -124,6 +128,7 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
         merged_from,
         push_subscriptions: push_subscriptions.into_iter().map(PushSubscriptionView::from).collect(),
         ecommerce: ecommerce.into(),
+        statuses,
     })
 }
 

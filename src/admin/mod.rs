@@ -10,24 +10,27 @@
 mod auth;
 mod contacts;
 mod edit;
+mod email_events;
 mod erase;
 pub mod fields;
 mod list;
 mod problem;
 mod push;
 mod query;
+mod statuses;
 
 use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 
 pub use auth::{AdminName, Tokens};
 pub use contacts::{rfc3339, Profile};
 pub use problem::Problem;
+pub use statuses::StatusesView;
 
 use crate::identity::{Identity, PhoneCountry};
 use crate::store::Store;
@@ -39,6 +42,8 @@ pub struct AdminState {
     pub identity: Identity,
     /// Country assumed for phone numbers without an international prefix.
     pub phone_country: PhoneCountry,
+    /// Soft bounces in a row that make an email address bounced.
+    pub soft_bounce_threshold: u32,
     /// Renders the Prometheus exposition; `None` when no recorder was
     /// installed (several apps in one test process).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
@@ -53,6 +58,8 @@ pub fn router(state: AdminState, tokens: Tokens) -> Router {
         .route("/contacts/{id}/push-subscriptions", post(push::add))
         .route("/contacts/{id}/push-subscriptions/{endpoint_id}", delete(push::remove))
         .route("/contacts/{id}/activities", get(contacts::activities))
+        .route("/contacts/{id}/statuses", patch(statuses::patch_statuses))
+        .route("/email-events", post(email_events::post_email_events))
         .route("/contacts/by-email/{email}", get(contacts::by_email))
         .route("/contacts/by-phone/{phone}", get(contacts::by_phone))
         .route("/contacts/by-tracker/{tracker}", get(contacts::by_tracker))

@@ -72,11 +72,14 @@ pub struct ContactsConfig {
     /// ISO 3166-1 alpha-2 country assumed for phone numbers written without
     /// an international prefix, e.g. `ES` makes `600 000 001` `+34600000001`.
     pub default_country: String,
+    /// Soft (temporary) bounces in a row, with no delivery in between, that
+    /// make an email address bounced. At least 1.
+    pub soft_bounce_threshold: u32,
 }
 
 impl Default for ContactsConfig {
     fn default() -> Self {
-        ContactsConfig { default_country: "US".to_owned() }
+        ContactsConfig { default_country: "US".to_owned(), soft_bounce_threshold: 3 }
     }
 }
 
@@ -444,6 +447,12 @@ impl Config {
         }
         crate::identity::PhoneCountry::parse(&self.contacts.default_country)
             .map_err(|reason| ConfigError::invalid("contacts.default_country", reason))?;
+        if self.contacts.soft_bounce_threshold == 0 {
+            return Err(ConfigError::invalid(
+                "contacts.soft_bounce_threshold",
+                "expected a whole number of at least 1",
+            ));
+        }
         for (index, rule) in self.activities.iter().enumerate() {
             rule.validate().map_err(|reason| ConfigError::invalid(format!("activity[{index}]"), reason))?;
         }
@@ -456,4 +465,47 @@ impl Config {
 
 fn split_list(text: &str) -> Vec<String> {
     text.split(',').map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses `toml` and adds the secrets that validation requires.
+    fn config(toml: &str) -> Config {
+        let mut config = Config::from_toml(toml).expect("parses");
+        config.tracker.keys = vec![crate::tracking::TrackerKeys::generate().1];
+        config.admin.tokens = vec![AdminToken { name: "ops".to_owned(), token: "0123456789abcdef".to_owned() }];
+        config
+    }
+
+    fn rejected_key(config: &Config) -> Option<String> {
+        match config.validate() {
+            Err(ConfigError::Invalid { key, .. }) => Some(key),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn soft_bounce_threshold_defaults_to_three() {
+        let config = config("");
+        assert_eq!(config.contacts.soft_bounce_threshold, 3);
+        assert!(config.validate().is_ok());
+    }
+
+    #[test]
+    fn soft_bounce_threshold_zero_is_rejected() {
+        let config = config("[contacts]\nsoft_bounce_threshold = 0\n");
+        assert_eq!(rejected_key(&config).as_deref(), Some("contacts.soft_bounce_threshold"));
+    }
+
+    #[test]
+    fn rules_cannot_record_footprint_kinds() {
+        for kind in ["merge", "admin_edit", "email_bounce", "newsletter_subscription", "sms_subscription"] {
+            let config = config(&format!("[[activity]]\nkind = \"{kind}\"\npath = \"/x\"\n"));
+            assert_eq!(rejected_key(&config).as_deref(), Some("activity[0]"), "{kind}");
+        }
+        let config = config("[[activity]]\nkind = \"form_submission\"\npath = \"/x\"\n");
+        assert!(config.validate().is_ok());
+    }
 }

@@ -140,7 +140,7 @@ impl ActivityRule {
                 return Err(format!("response_body.{property}: the pattern needs a capture group"));
             }
         }
-        if matches!(self.kind, ActivityKind::Merge | ActivityKind::AdminEdit) {
+        if self.kind.is_recorded_by_footprint() {
             return Err(format!("`{}` activities are recorded by Footprint itself", self.kind));
         }
         Ok(())

@@ -9,8 +9,9 @@
 //! 1. the survivor gains the merged contact's activity sources and its own
 //!    stream (activity keeps its original times and nothing is copied, so
 //!    counters combine by construction);
-//! 2. fields the survivor lacks are filled from the merged contact; the
-//!    survivor's values win;
+//! 2. fields the survivor lacks are filled from the merged contact, and so
+//!    are newsletter and SMS subscriptions it never had; the survivor's
+//!    values and statuses win;
 //! 3. the merged contact's trackers move to the survivor;
 //! 4. the merge activity is recorded on the survivor, once;
 //! 5. the merged contact points at the survivor, so its id keeps resolving.
@@ -40,6 +41,7 @@ impl Identity {
             if !fields.is_empty() {
                 self.store.set_fields(into, &fields, true, at).await?;
             }
+            crate::status::fill_subscriptions(self.store.as_ref(), into, &record.statuses, at).await?;
         }
 
         for tracker in self.store.contact_trackers(from).await? {

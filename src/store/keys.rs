@@ -11,7 +11,7 @@
 //! | `{t:T}:pn` | hash | counters by type of that pending activity (expires) |
 //! | `{t:T}:a:C` | stream | activity of T while bound to contact C |
 //! | `{t:T}:n:C` | hash | counters by type of that stream |
-//! | `{c:C}` | hash | contact C: `created`, `updated`, `merged_into`, profile fields as `f:<name>` |
+//! | `{c:C}` | hash | contact C: `created`, `updated`, `merged_into`, profile fields as `f:<name>`, status entries as `s:<name>` |
 //! | `{c:C}:src` | set | C's activity sources (`t:T:C'` or `c:C'`) |
 //! | `{c:C}:trk` | set | trackers bound to C (may hold stale entries; readers check the tracker) |
 //! | `{c:C}:a` | stream | C's own activity (merges, admin edits) |

@@ -241,6 +241,24 @@ pub trait Store: Send + Sync + 'static {
     /// Removes `value` from the index when `contact` owns it.
     async fn release_index(&self, kind: IndexKind, value: &str, contact: ContactId) -> Result<()>;
 
+    // ---- statuses -------------------------------------------------------
+
+    /// Compares and updates status entries of `contact`, atomically with
+    /// appending `update.activities` to the contact's own stream.
+    ///
+    /// Status entries live in the contact's record apart from profile
+    /// fields ([`ContactRecord::statuses`]). The update applies only when
+    /// the contact exists, is not merged into another, and every entry of
+    /// `update.expected` holds the given value (`None`: absent); otherwise
+    /// it returns false and changes nothing. Applying writes
+    /// `update.changes` (`None` removes an entry), appends the activities to
+    /// `Source::Contact(contact)` counted by type, lists that source among
+    /// the contact's, and raises `updated_at` to `update.at`.
+    ///
+    /// Not repeated after a lost reply: a repeat would append the
+    /// activities again. Callers re-read the record when it returns false.
+    async fn update_statuses(&self, contact: ContactId, update: &StatusUpdate) -> Result<bool>;
+
     // ---- orders ---------------------------------------------------------
 
     /// Claims a shop order id and returns true the first time only, so that

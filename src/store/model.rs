@@ -79,11 +79,21 @@ pub enum ActivityKind {
     Merge,
     /// Staff created or edited the contact through the admin API.
     AdminEdit,
+    /// A hard or soft bounce reported for the contact's address.
+    EmailBounce,
+    /// A delivery reported for the contact's address.
+    EmailDelivery,
+    /// A spam complaint reported for the contact's address.
+    EmailComplaint,
+    /// The newsletter subscription changed (property `status`).
+    NewsletterSubscription,
+    /// The SMS subscription changed (property `status`).
+    SmsSubscription,
 }
 
 impl ActivityKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ActivityKind; 10] = [
+    pub const ALL: [ActivityKind; 15] = [
         ActivityKind::PageVisit,
         ActivityKind::ProductVisit,
         ActivityKind::Search,
@@ -94,6 +104,11 @@ impl ActivityKind {
         ActivityKind::Registration,
         ActivityKind::Merge,
         ActivityKind::AdminEdit,
+        ActivityKind::EmailBounce,
+        ActivityKind::EmailDelivery,
+        ActivityKind::EmailComplaint,
+        ActivityKind::NewsletterSubscription,
+        ActivityKind::SmsSubscription,
     ];
 
     /// The snake_case name used in configuration, storage and the API.
@@ -109,7 +124,29 @@ impl ActivityKind {
             ActivityKind::Registration => "registration",
             ActivityKind::Merge => "merge",
             ActivityKind::AdminEdit => "admin_edit",
+            ActivityKind::EmailBounce => "email_bounce",
+            ActivityKind::EmailDelivery => "email_delivery",
+            ActivityKind::EmailComplaint => "email_complaint",
+            ActivityKind::NewsletterSubscription => "newsletter_subscription",
+            ActivityKind::SmsSubscription => "sms_subscription",
         }
+    }
+
+    /// Returns true for the kinds that Footprint records itself (merges,
+    /// admin edits, email events, subscription changes), which activity
+    /// rules may not produce.
+    pub fn is_recorded_by_footprint(self) -> bool {
+        !matches!(
+            self,
+            ActivityKind::PageVisit
+                | ActivityKind::ProductVisit
+                | ActivityKind::Search
+                | ActivityKind::CartUpdate
+                | ActivityKind::Purchase
+                | ActivityKind::FormSubmission
+                | ActivityKind::Login
+                | ActivityKind::Registration
+        )
     }
 }
 
@@ -251,6 +288,9 @@ pub struct ContactRecord {
     pub updated_at: Millis,
     /// Profile fields by name (`email`, `first_name`, ...), values as typed.
     pub fields: BTreeMap<String, String>,
+    /// Status entries by name (`newsletter`, `email_delivery`, ...), kept
+    /// apart from profile fields; `crate::status` reads them.
+    pub statuses: BTreeMap<String, String>,
     /// Set once this contact was merged into another: lookups follow it.
     pub merged_into: Option<ContactId>,
 }
@@ -261,6 +301,21 @@ impl ContactRecord {
     pub fn is_registered(&self) -> bool {
         self.fields.get("email").is_some_and(|email| !email.is_empty())
     }
+}
+
+/// A compare-and-update of a contact's status entries (see
+/// [`crate::store::Store::update_statuses`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatusUpdate {
+    /// Entries that must hold these values for the update to apply; `None`
+    /// means the entry must be absent.
+    pub expected: BTreeMap<String, Option<String>>,
+    /// Entries to write; `None` removes the entry.
+    pub changes: BTreeMap<String, Option<String>>,
+    /// Appended to the contact's own stream with the change.
+    pub activities: Vec<Activity>,
+    /// The time of the change: raises the contact's `updated_at`.
+    pub at: Millis,
 }
 
 /// The unique indexes that map one normalised value to one contact.

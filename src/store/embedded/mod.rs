@@ -24,7 +24,8 @@ use async_trait::async_trait;
 use self::state::State;
 use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
-    ContactRecord, IndexKind, MergeIntent, Millis, PushSubscription, Result, Retention, Source, Store, TrackerId,
+    ContactRecord, IndexKind, MergeIntent, Millis, PushSubscription, Result, Retention, Source, StatusUpdate, Store,
+    TrackerId,
 };
 
 /// A [`Store`] kept in process memory.
@@ -159,6 +160,10 @@ impl Store for EmbeddedStore {
     async fn release_index(&self, kind: IndexKind, value: &str, contact: ContactId) -> Result<()> {
         self.lock().release_index(kind, value, contact);
         Ok(())
+    }
+
+    async fn update_statuses(&self, contact: ContactId, update: &StatusUpdate) -> Result<bool> {
+        Ok(self.lock().update_statuses(contact, update, &self.retention, now_millis()))
     }
 
     async fn claim_order(&self, order_id: &str) -> Result<bool> {

@@ -10,7 +10,8 @@ use super::listing::Listing;
 use super::stream::Stream;
 use crate::store::{
     Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery, ContactRecord,
-    Cursor, IndexKind, MergeIntent, Millis, PushSubscription, Retention, Source, StoredActivity, TrackerId,
+    Cursor, IndexKind, MergeIntent, Millis, PushSubscription, Retention, Source, StatusUpdate, StoredActivity,
+    TrackerId,
 };
 
 /// Activity of a tracker that is not bound yet, with its expiry.
@@ -363,6 +364,47 @@ impl State {
         if self.indexes.get(&key) == Some(&contact) {
             self.indexes.remove(&key);
         }
+    }
+
+    pub fn update_statuses(
+        &mut self,
+        contact: ContactId,
+        update: &StatusUpdate,
+        retention: &Retention,
+        now: Millis,
+    ) -> bool {
+        let Some(record) = self.contacts.get_mut(&contact) else {
+            return false;
+        };
+        if record.merged_into.is_some() {
+            return false;
+        }
+        let holds_expected =
+            update.expected.iter().all(|(name, expected)| record.statuses.get(name) == expected.as_ref());
+        if !holds_expected {
+            return false;
+        }
+
+        for (name, value) in &update.changes {
+            match value {
+                Some(value) => record.statuses.insert(name.clone(), value.clone()),
+                None => record.statuses.remove(name),
+            };
+        }
+        record.updated_at = record.updated_at.max(update.at);
+
+        if !update.activities.is_empty() {
+            let source = Source::Contact(contact);
+            let stream = self.streams.entry(source).or_default();
+            for activity in &update.activities {
+                stream.append(activity.clone(), now);
+                *self.counters.entry(source).or_default().entry(activity.kind).or_default() += 1;
+            }
+            stream.trim(retention, now);
+            self.sources.entry(contact).or_default().insert(source);
+        }
+        self.refresh_listing(contact);
+        true
     }
 
     pub fn claim_order(&mut self, order_id: &str) -> bool {

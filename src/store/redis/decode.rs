@@ -19,6 +19,9 @@ pub(super) const ACTIVITY_FIELD: &str = "a";
 /// The contact hash field prefix of profile fields.
 pub(super) const FIELD_PREFIX: &str = "f:";
 
+/// The contact hash field prefix of status entries.
+pub(super) const STATUS_PREFIX: &str = "s:";
+
 pub(super) fn corrupt(what: &'static str, reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt { what, reason: reason.into() }
 }
@@ -132,6 +135,10 @@ pub(super) fn contact(id: ContactId, value: Value) -> Result<Option<ContactRecor
         let invalid = || corrupt("contact", format!("invalid {name} {value:?} of contact {id}"));
         if let Some(field) = name.strip_prefix(FIELD_PREFIX) {
             record.fields.insert(field.to_owned(), value);
+            continue;
+        }
+        if let Some(status) = name.strip_prefix(STATUS_PREFIX) {
+            record.statuses.insert(status.to_owned(), value);
             continue;
         }
         match name.as_str() {

@@ -35,13 +35,13 @@ use async_trait::async_trait;
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Value};
 
-use self::decode::{corrupt, ACTIVITY_FIELD, FIELD_PREFIX};
+use self::decode::{corrupt, ACTIVITY_FIELD, FIELD_PREFIX, STATUS_PREFIX};
 use self::scripts::Scripts;
 use super::keys::Keys;
 use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
-    ContactRecord, IndexKind, MergeIntent, Millis, PushSubscription, Result, Retention, Source, Store, StoreError,
-    TrackerId,
+    ContactRecord, IndexKind, MergeIntent, Millis, PushSubscription, Result, Retention, Source, StatusUpdate, Store,
+    StoreError, TrackerId,
 };
 
 /// A [`Store`] on a standalone Redis server.
@@ -596,6 +596,56 @@ impl Store for RedisStore {
             Ok(())
         })
         .await
+    }
+
+    async fn update_statuses(&self, contact: ContactId, update: &StatusUpdate) -> Result<bool> {
+        let own = Source::Contact(contact);
+        let script_keys = [
+            self.keys.contact(contact),
+            self.keys.contact_sources(contact),
+            self.keys.stream(&own),
+            self.keys.counters(&own),
+        ];
+
+        let mut arguments: Vec<String> = vec![
+            update.at.to_string(),
+            own.to_string(),
+            self.retention.max_activities.to_string(),
+            self.min_id().map(|id| id.to_string()).unwrap_or_default(),
+            update.expected.len().to_string(),
+            update.changes.len().to_string(),
+            update.activities.len().to_string(),
+        ];
+        for (name, value) in update.expected.iter().chain(&update.changes) {
+            arguments.push(format!("{STATUS_PREFIX}{name}"));
+            arguments.push(if value.is_some() { "1" } else { "0" }.to_owned());
+            arguments.push(value.clone().unwrap_or_default());
+        }
+        for activity in &update.activities {
+            arguments.push(encode(activity)?);
+            arguments.push(activity.kind.as_str().to_owned());
+        }
+
+        // Sent once: a repeat after a lost reply could append the
+        // activities twice (see the trait's contract).
+        let mut connection = self.connection.clone();
+        let applied: i64 = self
+            .scripts
+            .update_statuses
+            .key(script_keys.as_slice())
+            .arg(arguments)
+            .invoke_async(&mut connection)
+            .await?;
+
+        // The update raised `updated_at`, which orders the contacts list.
+        // As after new activity, a failed refresh is logged, not returned,
+        // so the caller does not apply the update twice.
+        if applied == 1 {
+            if let Err(error) = self.refresh_listing(contact).await {
+                tracing::warn!(contact.id = %contact, %error, "contacts list not refreshed after a status change");
+            }
+        }
+        Ok(applied == 1)
     }
 
     async fn claim_order(&self, order_id: &str) -> Result<bool> {

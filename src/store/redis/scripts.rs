@@ -20,6 +20,7 @@ pub(super) struct Scripts {
     pub refresh_listing: Script,
     pub list_shard: Script,
     pub forget_tracker: Script,
+    pub update_statuses: Script,
 }
 
 impl Scripts {
@@ -35,6 +36,7 @@ impl Scripts {
             refresh_listing: Script::new(include_str!("refresh_listing.lua")),
             list_shard: Script::new(include_str!("list_shard.lua")),
             forget_tracker: Script::new(include_str!("forget_tracker.lua")),
+            update_statuses: Script::new(include_str!("update_statuses.lua")),
         }
     }
 }
