@@ -206,5 +206,8 @@ async fn ecommerce_status_follows_basket_and_orders(store: Arc<dyn Store>) {
     assert_eq!(ecommerce["orders"], 1);
     assert_eq!(ecommerce["spent"], serde_json::json!([{"currency": "EUR", "amount": "139.00"}]));
     assert_eq!(ecommerce["basket"], Value::Null, "the order emptied the basket");
+    let activities: u64 = profile["counters"].as_object().expect("counters").values().filter_map(Value::as_u64).sum();
+    assert_eq!(profile["system"]["data_points"], activities, "an anonymous contact's data points are its activities");
+    assert_eq!(profile["system"]["updated_at"], profile["updated_at"]);
     app.stop().await;
 }

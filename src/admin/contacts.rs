@@ -39,6 +39,17 @@ pub struct Profile {
     pub ecommerce: EcommerceView,
     /// Email, newsletter, cellphone and SMS statuses.
     pub statuses: StatusesView,
+    /// How much is known about the contact, and since when.
+    pub system: SystemView,
+}
+
+/// The system status block.
+#[derive(Debug, Serialize)]
+pub struct SystemView {
+    /// Fields with a value plus recorded activities.
+    pub data_points: u64,
+    /// The last change to the contact: a field, a status or an activity.
+    pub updated_at: String,
 }
 
 /// The ecommerce status block (see [`crate::ecommerce`]).
@@ -115,6 +126,11 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
 
     let ecommerce = ecommerce::summarise(state.store.as_ref(), &sources).await?;
     let statuses = StatusesView::of(&record)?;
+    let filled_fields = record.fields.values().filter(|value| !value.is_empty()).count() as u64;
+    let system = SystemView {
+        data_points: filled_fields + counters.values().sum::<u64>(),
+        updated_at: rfc3339(record.updated_at),
+    };
 
     Ok(Profile {
         id,
@@ -129,6 +145,7 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
         push_subscriptions: push_subscriptions.into_iter().map(PushSubscriptionView::from).collect(),
         ecommerce: ecommerce.into(),
         statuses,
+        system,
     })
 }
 
