@@ -14,6 +14,7 @@
 //!   events to the store off the request path.
 //! - [`identity`]: which contact a browser is; identification by email;
 //!   merging anonymous contacts into registered ones.
+//! - [`custom`]: custom contact fields: checking definitions and values.
 //! - [`store`]: the storage trait and its Redis and embedded
 //!   implementations.
 //! - [`admin`]: the admin API (the contacts list, contact edits, timelines,
@@ -57,6 +58,7 @@
 pub mod admin;
 pub mod app;
 pub mod config;
+pub mod custom;
 pub mod demo;
 pub mod identity;
 pub mod proxy;

@@ -19,6 +19,9 @@ pub(super) struct Scripts {
     pub push_subscription: Script,
     pub refresh_listing: Script,
     pub list_shard: Script,
+    pub create_definition: Script,
+    pub replace_definition: Script,
+    pub delete_definition: Script,
 }
 
 impl Scripts {
@@ -33,6 +36,9 @@ impl Scripts {
             push_subscription: Script::new(include_str!("push_subscription.lua")),
             refresh_listing: Script::new(include_str!("refresh_listing.lua")),
             list_shard: Script::new(include_str!("list_shard.lua")),
+            create_definition: Script::new(include_str!("create_definition.lua")),
+            replace_definition: Script::new(include_str!("replace_definition.lua")),
+            delete_definition: Script::new(include_str!("delete_definition.lua")),
         }
     }
 }
