@@ -10,6 +10,7 @@ use super::{AdminState, Problem};
 use crate::identity::{normalise_email, normalise_phone};
 use crate::store::{
     ActivityKind, ActivityQuery, ContactId, Cursor, IndexKind, Millis, PushSubscription, StoredActivity, TrackerId,
+    CUSTOM_FIELD_PREFIX,
 };
 
 /// Largest page of activities or contacts one request returns.
@@ -26,7 +27,13 @@ pub struct Profile {
     pub registered: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// Standard fields only.
     pub fields: BTreeMap<String, String>,
+    /// Custom fields by name, typed (see [`super::custom_values`]).
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+    /// Custom fields whose stored value no longer fits the definition,
+    /// with the reason.
+    pub custom_field_warnings: BTreeMap<String, &'static str>,
     pub trackers: Vec<TrackerId>,
     /// Activities by type, over every source of the contact.
     pub counters: BTreeMap<ActivityKind, u64>,
@@ -78,14 +85,21 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
     }
     let merged_from = state.store.merged_contacts(id).await?;
     let push_subscriptions = state.store.push_subscriptions(id).await?;
+    let definitions = state.store.field_definitions().await?;
+    let custom = super::custom_values::collect(&definitions, &record.fields);
+    let registered = record.is_registered();
+    let mut fields = record.fields;
+    fields.retain(|name, _| !name.starts_with(CUSTOM_FIELD_PREFIX));
 
     Ok(Profile {
         id,
         requested_id: (id != requested).then_some(requested),
-        registered: record.is_registered(),
+        registered,
         created_at: rfc3339(record.created_at),
         updated_at: rfc3339(record.updated_at),
-        fields: record.fields,
+        fields,
+        custom_fields: custom.values,
+        custom_field_warnings: custom.warnings,
         trackers,
         counters,
         merged_from,
