@@ -1,9 +1,9 @@
 //! Custom field definitions: `GET` and `POST /api/v1/fields`, and `GET`,
 //! `PATCH` and `DELETE /api/v1/fields/{name}`.
 //!
-//! Contacts keep custom values under the definition's stable id, so what
-//! each change does to stored values follows from that, and the `notes`
-//! of a change's response say it:
+//! Contacts keep custom values under the definition's stable id, and that
+//! decides what each change does to stored values. The `notes` of a
+//! change's response state it:
 //!
 //! - a rename (`new_name`) moves nothing: values show under the new name
 //!   at once;
@@ -234,6 +234,10 @@ pub async fn update(
 }
 
 /// `DELETE /api/v1/fields/{name}`: returns the deleted definition.
+///
+/// NOTE: the deleted field's values are never purged: each contact hash
+/// keeps its `f:cf.<id>` entry until the contact is erased, because a
+/// purge would have to visit every contact.
 pub async fn delete(State(state): State<AdminState>, Path(name): Path<String>) -> Result<Json<ChangeView>, Problem> {
     let definition = state.store.delete_field_definition(&name).await?.ok_or_else(|| not_found(&name))?;
     tracing::info!(field.id = %definition.id, field.name = %definition.name, "custom field deleted");

@@ -32,7 +32,7 @@ struct Change {
     value: Option<FieldValue>,
 }
 
-/// Every change a request asks for, checked.
+/// The checked changes of one request.
 struct Changes {
     standard: Vec<Change>,
     /// Custom field name and its checked value.

@@ -3,10 +3,10 @@
 //!
 //! Values are stored as text in the contact's profile fields, one
 //! canonical form per type, so that equal values compare equal and the
-//! store needs no notion of types: integers and decimals in Rust's
-//! shortest round-trip form, dates as `YYYY-MM-DD`, date-times as RFC 3339
-//! in UTC, booleans as `true`/`false`, phones in E.164 and multiple
-//! choices as a JSON array of strings in the order given.
+//! store needs no notion of types. Integers and decimals use Rust's
+//! shortest round-trip form, dates `YYYY-MM-DD`, date-times RFC 3339 in
+//! UTC, booleans `true`/`false` and phones E.164. Multiple choices are a
+//! JSON array of strings in the order given.
 
 use serde_json::Value;
 use time::format_description::well_known::Rfc3339;

@@ -3,7 +3,7 @@
 //! A definition names a field the shop added to contacts, with its type
 //! and display label. Contacts store custom values in their profile fields
 //! under [`FieldDefinition::storage_name`], which uses the definition's
-//! stable id instead of its name: renaming a definition moves no data,
+//! stable id instead of its name. So renaming a definition moves no data,
 //! and a value stored for a deleted definition can never show up under a
 //! later definition that reuses the name. The store checks no types or
 //! options; `crate::custom` does, before anything is written.
@@ -127,7 +127,7 @@ pub enum DefinitionWrite {
     Written,
     /// Another definition already has the name.
     NameTaken,
-    /// The store already holds [`MAX_DEFINITIONS`] definitions.
+    /// The store already contains [`MAX_DEFINITIONS`] definitions.
     Full,
     /// No definition with that name and id exists.
     NotFound,

@@ -28,8 +28,8 @@
 //! | `{cf}:definitions` | hash | custom field definitions: name to definition JSON (at most 500) |
 //!
 //! The pending-merge set and the definitions hash are the only keys shared
-//! by all contacts. The first holds merges in progress, not history, and
-//! the second a capped number of definitions, so both stay small. Contacts
+//! by all contacts. The first contains merges in progress, not history,
+//! and the second a capped number of definitions, so both stay small. Contacts
 //! keep custom values in their own hash as `f:cf.<definition id>`.
 //!
 //! The contacts list is split into [`LIST_SHARDS`] shards by the random low

@@ -270,7 +270,7 @@ pub trait Store: Send + Sync + 'static {
     async fn field_definition(&self, name: &str) -> Result<Option<FieldDefinition>>;
 
     /// Stores a new definition unless one with its name exists
-    /// ([`DefinitionWrite::NameTaken`]) or the store already holds
+    /// ([`DefinitionWrite::NameTaken`]) or the store already contains
     /// [`MAX_DEFINITIONS`] ([`DefinitionWrite::Full`]). Atomic: concurrent
     /// creates of one name store exactly one. Repeating it returns
     /// `NameTaken`.
