@@ -29,7 +29,8 @@ pub struct Profile {
     pub updated_at: String,
     /// Standard fields only.
     pub fields: BTreeMap<String, String>,
-    /// Custom fields by name, typed (see [`super::custom_values`]).
+    /// Custom fields by name, typed like their definition, with defaults for
+    /// fields the contact has no value for.
     pub custom_fields: BTreeMap<String, serde_json::Value>,
     /// Custom fields whose stored value no longer fits the definition,
     /// with the reason.
