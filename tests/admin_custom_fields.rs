@@ -5,7 +5,7 @@ mod support;
 
 use std::sync::Arc;
 
-use footprint::store::{now_millis, MergeIntent, Store};
+use footprint::store::{now_millis, DefinitionWrite, FieldDefinition, FieldType, MergeIntent, Store, MAX_DEFINITIONS};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::app::{client, TestApp, TOKEN};
@@ -14,6 +14,7 @@ on_both_stores!(
     definition_create_get_and_list,
     definition_rejects_each_invalid_member,
     definition_duplicate_name_conflicts,
+    definition_limit_conflicts,
     definition_patch_rejects_type_change,
     rename_keeps_values_under_new_name,
     delete_hides_values_and_rejects_writes,
@@ -176,6 +177,32 @@ async fn definition_duplicate_name_conflicts(store: Arc<dyn Store>) {
     let (_, city) = app.admin_get("/api/v1/fields/city").await;
     assert_eq!(city["label"], "City");
     assert_eq!(city["type"], "text");
+    app.stop().await;
+}
+
+async fn definition_limit_conflicts(store: Arc<dyn Store>) {
+    for index in 0..MAX_DEFINITIONS {
+        let definition = FieldDefinition {
+            id: uuid::Uuid::now_v7(),
+            name: format!("field_{index}"),
+            label: "Field".to_owned(),
+            kind: FieldType::Text,
+            options: Vec::new(),
+            default: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        assert_eq!(store.create_field_definition(&definition).await.expect("create"), DefinitionWrite::Written);
+    }
+    let app = TestApp::demo(store).await;
+
+    let body = json!({ "name": "one_more", "label": "One more", "type": "text" });
+    let reply = send(&app, Method::POST, "/api/v1/fields", Some(body)).await;
+
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.json);
+    assert_eq!(reply.json["field"], "name");
+    let (status, _) = app.admin_get("/api/v1/fields/one_more").await;
+    assert_eq!(status, 404);
     app.stop().await;
 }
 

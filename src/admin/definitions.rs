@@ -153,7 +153,10 @@ pub async fn create(State(state): State<AdminState>, body: Bytes) -> Result<Resp
         DefinitionWrite::Written => {}
         DefinitionWrite::NameTaken => return Err(name_taken(name, "name")),
         DefinitionWrite::Full => {
-            return Err(Problem::conflict("name", format!("the limit of {MAX_DEFINITIONS} custom fields is reached")))
+            return Err(Problem::conflict(
+                "name",
+                format!("the limit of {MAX_DEFINITIONS} custom fields is reached; delete an unused field first"),
+            ))
         }
         DefinitionWrite::NotFound => return Err(not_found(name)),
     }

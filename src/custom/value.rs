@@ -278,6 +278,21 @@ mod tests {
     }
 
     #[test]
+    fn validate_finds_definition_by_name() {
+        let country = PhoneCountry::parse("ES").expect("valid country");
+        let size = FieldDefinition { name: "shoe_size".to_owned(), ..definition(FieldType::Integer, &[]) };
+        let definitions = [definition(FieldType::Text, &[]), size.clone()];
+
+        let stored = validate(&definitions, "shoe_size", &json!("42"), country);
+        let removed = validate(&definitions, "shoe_size", &Value::Null, country);
+
+        assert_eq!(stored, Ok(StoredValue { storage_name: size.storage_name(), text: Some("42".to_owned()) }));
+        assert_eq!(removed, Ok(StoredValue { storage_name: size.storage_name(), text: None }));
+        assert!(size.storage_name().starts_with("cf."));
+        assert_eq!(validate(&definitions, "nickname", &json!("x"), country), Err(ValueError::UnknownField));
+    }
+
+    #[test]
     fn decimals_store_canonical_text() {
         assert_eq!(check(FieldType::Decimal, json!(42.50)), Ok(Some("42.5".to_owned())));
         assert_eq!(check(FieldType::Decimal, json!("1e2")), Ok(Some("100".to_owned())));
