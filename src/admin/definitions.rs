@@ -87,6 +87,7 @@ fn not_found(name: &str) -> Problem {
 }
 
 fn name_taken(name: &str, member: &str) -> Problem {
+    tracing::info!(field.name = %name, "custom field name already taken");
     Problem::conflict(member, format!("a custom field called {name:?} already exists"))
 }
 
@@ -153,10 +154,11 @@ pub async fn create(State(state): State<AdminState>, body: Bytes) -> Result<Resp
         DefinitionWrite::Written => {}
         DefinitionWrite::NameTaken => return Err(name_taken(name, "name")),
         DefinitionWrite::Full => {
+            tracing::warn!(limit = MAX_DEFINITIONS, "custom field rejected: the definition limit is reached");
             return Err(Problem::conflict(
                 "name",
                 format!("the limit of {MAX_DEFINITIONS} custom fields is reached; delete an unused field first"),
-            ))
+            ));
         }
         DefinitionWrite::NotFound => return Err(not_found(name)),
     }
