@@ -16,6 +16,7 @@
 //!   merging anonymous contacts into registered ones.
 //! - [`status`]: email, newsletter, cellphone and SMS statuses: bounce
 //!   rules, email events, staff edits.
+//! - [`custom`]: custom contact fields: checking definitions and values.
 //! - [`store`]: the storage trait and its Redis and embedded
 //!   implementations.
 //! - [`admin`]: the admin API (the contacts list, contact edits, timelines,
@@ -59,6 +60,7 @@
 pub mod admin;
 pub mod app;
 pub mod config;
+pub mod custom;
 pub mod demo;
 pub mod ecommerce;
 pub mod identity;

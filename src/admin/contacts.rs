@@ -12,6 +12,7 @@ use crate::ecommerce::{self, BasketItem, Ecommerce, Money};
 use crate::identity::{normalise_email, normalise_phone};
 use crate::store::{
     ActivityKind, ActivityQuery, ContactId, Cursor, IndexKind, Millis, PushSubscription, StoredActivity, TrackerId,
+    CUSTOM_FIELD_PREFIX,
 };
 
 /// Largest page of activities or contacts one request returns.
@@ -28,7 +29,14 @@ pub struct Profile {
     pub registered: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// Standard fields only.
     pub fields: BTreeMap<String, String>,
+    /// Custom fields by name, typed like their definition, with defaults for
+    /// fields the contact has no value for.
+    pub custom_fields: BTreeMap<String, serde_json::Value>,
+    /// Custom fields whose stored value no longer fits the definition,
+    /// with the reason.
+    pub custom_field_warnings: BTreeMap<String, &'static str>,
     pub trackers: Vec<TrackerId>,
     /// Activities by type, over every source of the contact.
     pub counters: BTreeMap<ActivityKind, u64>,
@@ -123,10 +131,21 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
     }
     let merged_from = state.store.merged_contacts(id).await?;
     let push_subscriptions = state.store.push_subscriptions(id).await?;
+    let definitions = state.store.field_definitions().await?;
+    let custom = super::custom_values::collect(&definitions, &record.fields);
+    // Data points count stored values only: standard fields, and custom
+    // fields that are defined (a deleted definition's values are hidden).
+    let stored_custom = definitions
+        .iter()
+        .filter(|definition| record.fields.get(&definition.storage_name()).is_some_and(|value| !value.is_empty()))
+        .count();
+    let registered = record.is_registered();
+    let statuses = StatusesView::of(&record)?;
+    let mut fields = record.fields;
+    fields.retain(|name, _| !name.starts_with(CUSTOM_FIELD_PREFIX));
 
     let ecommerce = ecommerce::summarise(state.store.as_ref(), &sources).await?;
-    let statuses = StatusesView::of(&record)?;
-    let filled_fields = record.fields.values().filter(|value| !value.is_empty()).count() as u64;
+    let filled_fields = (fields.values().filter(|value| !value.is_empty()).count() + stored_custom) as u64;
     let system = SystemView {
         data_points: filled_fields + counters.values().sum::<u64>(),
         updated_at: rfc3339(record.updated_at),
@@ -135,10 +154,12 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
     Ok(Profile {
         id,
         requested_id: (id != requested).then_some(requested),
-        registered: record.is_registered(),
+        registered,
         created_at: rfc3339(record.created_at),
         updated_at: rfc3339(record.updated_at),
-        fields: record.fields,
+        fields,
+        custom_fields: custom.values,
+        custom_field_warnings: custom.warnings,
         trackers,
         counters,
         merged_from,

@@ -1,8 +1,9 @@
 //! Creating and editing contacts by hand: `POST /api/v1/contacts` and
 //! `PATCH /api/v1/contacts/{id}`.
 //!
-//! Both take `{"fields": {"<name>": "<value>" | null}}` with standard field
-//! names only (see [`super::fields`]). Every value is checked before
+//! Both take `{"fields": {"<name>": <value> | null}}` with standard field
+//! names (see [`super::fields`]) and custom field names, whose values are
+//! checked by type (see [`crate::custom`]) and stored under the field's id. Every value is checked before
 //! anything is written, so an invalid field changes nothing. Email and
 //! cellphone are unique: a new value is claimed in its index first, and a
 //! value owned by another contact gives 409 after the claims this request
@@ -22,12 +23,20 @@ use serde_json::Value;
 use super::contacts::{parse_id, profile};
 use super::fields::{FieldValue, StandardField};
 use super::{AdminName, AdminState, Problem};
-use crate::store::{now_millis, Activity, ActivityKind, ContactId, IndexKind, Source};
+use crate::custom::{self, StoredValue};
+use crate::store::{now_millis, Activity, ActivityKind, ContactId, FieldDefinition, IndexKind, Source};
 
 /// One requested change: a new value, or `None` to remove the field.
 struct Change {
     field: StandardField,
     value: Option<FieldValue>,
+}
+
+/// The checked changes of one request.
+struct Changes {
+    standard: Vec<Change>,
+    /// Custom field name and its checked value.
+    custom: Vec<(String, StoredValue)>,
 }
 
 /// `POST /api/v1/contacts`: 201 with the new contact's profile.
@@ -36,7 +45,8 @@ pub async fn create_contact(
     Extension(admin): Extension<AdminName>,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    let changes = parse_changes(&state, &body)?;
+    let definitions = state.store.field_definitions().await?;
+    let changes = parse_changes(&state, &definitions, &body)?;
     let contact = ContactId::new();
 
     apply(&state, contact, &BTreeMap::new(), &changes, &admin).await?;
@@ -56,7 +66,8 @@ pub async fn update_contact(
     body: Bytes,
 ) -> Result<Response, Problem> {
     let requested: ContactId = parse_id("id", &id)?;
-    let changes = parse_changes(&state, &body)?;
+    let definitions = state.store.field_definitions().await?;
+    let changes = parse_changes(&state, &definitions, &body)?;
     let (contact, record) = state
         .identity
         .resolve(requested)
@@ -68,8 +79,9 @@ pub async fn update_contact(
     Ok(Json(profile(&state, requested).await?).into_response())
 }
 
-/// Parses and checks the request body; nothing is written yet.
-fn parse_changes(state: &AdminState, body: &[u8]) -> Result<Vec<Change>, Problem> {
+/// Parses and checks the request body against the standard fields and
+/// `definitions`; nothing is written yet.
+fn parse_changes(state: &AdminState, definitions: &[FieldDefinition], body: &[u8]) -> Result<Changes, Problem> {
     let document: Value =
         serde_json::from_slice(body).map_err(|error| Problem::invalid("body", format!("invalid JSON: {error}")))?;
     let Value::Object(members) = document else {
@@ -85,12 +97,24 @@ fn parse_changes(state: &AdminState, body: &[u8]) -> Result<Vec<Change>, Problem
     // NOTE: "today" is the UTC date, so a date of birth that is already
     // today east of UTC counts as in the future for a few hours.
     let today = time::OffsetDateTime::now_utc().date();
-    let mut changes = Vec::with_capacity(fields.len());
+    let mut changes = Changes { standard: Vec::new(), custom: Vec::new() };
     for (name, value) in fields {
         let path = format!("fields.{name}");
         let Some(field) = StandardField::parse(name) else {
-            let known: Vec<&str> = StandardField::ALL.iter().map(|field| field.name()).collect();
-            return Err(Problem::invalid(path, format!("unknown field; expected one of {}", known.join(", "))));
+            let checked = match custom::validate(definitions, name, value, state.phone_country) {
+                Ok(checked) => checked,
+                Err(custom::ValueError::UnknownField) => {
+                    let known: Vec<&str> = StandardField::ALL.iter().map(|field| field.name()).collect();
+                    let detail = format!(
+                        "unknown field; expected one of {} or a custom field listed at /api/v1/fields",
+                        known.join(", ")
+                    );
+                    return Err(Problem::invalid(path, detail));
+                }
+                Err(reason) => return Err(Problem::invalid(path, reason.to_string())),
+            };
+            changes.custom.push((name.clone(), checked));
+            continue;
         };
 
         let text = match value {
@@ -104,7 +128,7 @@ fn parse_changes(state: &AdminState, body: &[u8]) -> Result<Vec<Change>, Problem
             let checked = field.validate(text, state.phone_country, today);
             Some(checked.map_err(|reason| Problem::invalid(path, reason.to_string()))?)
         };
-        changes.push(Change { field, value });
+        changes.standard.push(Change { field, value });
     }
     Ok(changes)
 }
@@ -115,19 +139,24 @@ async fn apply(
     state: &AdminState,
     contact: ContactId,
     current: &BTreeMap<String, String>,
-    changes: &[Change],
+    changes: &Changes,
     admin: &AdminName,
 ) -> Result<(), Problem> {
     let at = now_millis();
-    let (claimed, to_release) = claim_unique_values(state, contact, current, changes).await?;
+    let (claimed, to_release) = claim_unique_values(state, contact, current, &changes.standard).await?;
 
-    let values: BTreeMap<String, String> = changes
+    // An empty value removes the field (see `Store::set_fields`).
+    let mut values: BTreeMap<String, String> = changes
+        .standard
         .iter()
         .map(|change| {
             let value = change.value.as_ref().map(|value| value.stored.clone()).unwrap_or_default();
             (change.field.name().to_owned(), value)
         })
         .collect();
+    for (_, value) in &changes.custom {
+        values.insert(value.storage_name.clone(), value.text.clone().unwrap_or_default());
+    }
     if let Err(error) = state.store.set_fields(contact, &values, false, at).await {
         release_all(state, contact, &claimed).await;
         return Err(error.into());
@@ -142,7 +171,9 @@ async fn apply(
         state.store.release_index(*kind, key, contact).await?;
     }
 
-    let names: Vec<&str> = changes.iter().map(|change| change.field.name()).collect();
+    let standard_names = changes.standard.iter().map(|change| change.field.name());
+    let custom_names = changes.custom.iter().map(|(name, _)| name.as_str());
+    let names: Vec<&str> = standard_names.chain(custom_names).collect();
     let names = names.join(",");
     let activity = Activity {
         at,

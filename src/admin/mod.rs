@@ -9,6 +9,8 @@
 
 mod auth;
 mod contacts;
+mod custom_values;
+mod definitions;
 mod edit;
 mod email_events;
 mod erase;
@@ -63,6 +65,8 @@ pub fn router(state: AdminState, tokens: Tokens) -> Router {
         .route("/contacts/by-email/{email}", get(contacts::by_email))
         .route("/contacts/by-phone/{phone}", get(contacts::by_phone))
         .route("/contacts/by-tracker/{tracker}", get(contacts::by_tracker))
+        .route("/fields", get(definitions::list).post(definitions::create))
+        .route("/fields/{name}", get(definitions::get).patch(definitions::update).delete(definitions::delete))
         .fallback(|| async { Problem::not_found("no such API route") })
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
         .layer(axum::middleware::from_fn_with_state(tokens, auth::require_token));

@@ -25,9 +25,12 @@
 //! | `{i:K:V}` | string | unique index K (`email`, `phone`, `customer_id`): value V to contact id |
 //! | `{o:O}` | string | claimed shop order id O |
 //! | `{m}:pending` | set | merge intents `FROM>INTO` not finished yet |
+//! | `{cf}:definitions` | hash | custom field definitions: name to definition JSON (at most 500) |
 //!
-//! The pending-merge set is the only key shared by all contacts. It holds
-//! merges in progress, not history, so it stays small.
+//! The pending-merge set and the definitions hash are the only keys shared
+//! by all contacts. The first contains merges in progress, not history,
+//! and the second a capped number of definitions, so both stay small. Contacts
+//! keep custom values in their own hash as `f:cf.<definition id>`.
 //!
 //! The contacts list is split into [`LIST_SHARDS`] shards by the random low
 //! bits of the contact id ([`list_shard`]), so that no sorted set holds
@@ -159,6 +162,10 @@ impl Keys {
 
     pub fn pending_merges(&self) -> String {
         format!("{}{{m}}:pending", self.prefix)
+    }
+
+    pub fn field_definitions(&self) -> String {
+        format!("{}{{cf}}:definitions", self.prefix)
     }
 }
 

@@ -33,6 +33,7 @@
 //! merged or no longer matches the filter. See [`listing`] for the order
 //! and the cursor.
 
+pub mod definitions;
 pub mod embedded;
 pub mod keys;
 pub mod listing;
@@ -44,6 +45,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use definitions::*;
 pub use listing::*;
 pub use model::*;
 
@@ -295,4 +297,29 @@ pub trait Store: Send + Sync + 'static {
     /// index entries) must be deleted first, while the names can still be
     /// read; `identity::Identity::erase` does it in that order.
     async fn delete_contact(&self, contact: ContactId) -> Result<()>;
+    // ---- custom field definitions ----------------------------------------
+
+    /// Returns every custom field definition, ordered by name.
+    async fn field_definitions(&self) -> Result<Vec<FieldDefinition>>;
+
+    /// Returns the definition called `name`, if any.
+    async fn field_definition(&self, name: &str) -> Result<Option<FieldDefinition>>;
+
+    /// Stores a new definition unless one with its name exists
+    /// ([`DefinitionWrite::NameTaken`]) or the store already contains
+    /// [`MAX_DEFINITIONS`] ([`DefinitionWrite::Full`]). Atomic: concurrent
+    /// creates of one name store exactly one. Repeating it returns
+    /// `NameTaken`.
+    async fn create_field_definition(&self, definition: &FieldDefinition) -> Result<DefinitionWrite>;
+
+    /// Replaces the definition stored under `name` with `definition`, whose
+    /// name may differ (a rename), atomically. Returns
+    /// [`DefinitionWrite::NotFound`] unless a definition called `name` with
+    /// `definition.id` exists, and `NameTaken` when the new name belongs to
+    /// another definition. Repeating a rename returns `NotFound`.
+    async fn replace_field_definition(&self, name: &str, definition: &FieldDefinition) -> Result<DefinitionWrite>;
+
+    /// Removes the definition called `name` and returns it, or `None` when
+    /// there was none. Contacts' values of the definition stay stored.
+    async fn delete_field_definition(&self, name: &str) -> Result<Option<FieldDefinition>>;
 }

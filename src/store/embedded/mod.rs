@@ -11,6 +11,7 @@
 //! entries whose expiry instant has passed, so an expired entry is never
 //! seen even if nothing cleaned it up earlier.
 
+mod definitions;
 mod listing;
 mod state;
 mod stream;
@@ -21,11 +22,12 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 
+use self::definitions::Definitions;
 use self::state::State;
 use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
-    ContactRecord, IndexKind, MergeIntent, Millis, PushSubscription, Result, Retention, Source, StatusUpdate, Store,
-    TrackerId,
+    ContactRecord, DefinitionWrite, FieldDefinition, IndexKind, MergeIntent, Millis, PushSubscription, Result,
+    Retention, Source, StatusUpdate, Store, TrackerId,
 };
 
 /// A [`Store`] kept in process memory.
@@ -33,11 +35,17 @@ use super::{
 pub struct EmbeddedStore {
     retention: Retention,
     state: Mutex<State>,
+    /// Kept apart from `state` because no operation needs both.
+    definitions: Mutex<Definitions>,
 }
 
 impl EmbeddedStore {
     pub fn new(retention: Retention) -> Self {
-        EmbeddedStore { retention, state: Mutex::new(State::default()) }
+        EmbeddedStore {
+            retention,
+            state: Mutex::new(State::default()),
+            definitions: Mutex::new(Definitions::default()),
+        }
     }
 
     /// Locks the state and drops expired pending activity first.
@@ -48,6 +56,10 @@ impl EmbeddedStore {
         let mut state = self.state.lock().unwrap_or_else(PoisonError::into_inner);
         state.expire_pending(Instant::now());
         state
+    }
+
+    fn definitions(&self) -> MutexGuard<'_, Definitions> {
+        self.definitions.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -196,5 +208,25 @@ impl Store for EmbeddedStore {
 
     async fn pending_merges(&self) -> Result<Vec<MergeIntent>> {
         Ok(self.lock().pending_merges())
+    }
+
+    async fn field_definitions(&self) -> Result<Vec<FieldDefinition>> {
+        Ok(self.definitions().all())
+    }
+
+    async fn field_definition(&self, name: &str) -> Result<Option<FieldDefinition>> {
+        Ok(self.definitions().get(name))
+    }
+
+    async fn create_field_definition(&self, definition: &FieldDefinition) -> Result<DefinitionWrite> {
+        Ok(self.definitions().create(definition))
+    }
+
+    async fn replace_field_definition(&self, name: &str, definition: &FieldDefinition) -> Result<DefinitionWrite> {
+        Ok(self.definitions().replace(name, definition))
+    }
+
+    async fn delete_field_definition(&self, name: &str) -> Result<Option<FieldDefinition>> {
+        Ok(self.definitions().delete(name))
     }
 }

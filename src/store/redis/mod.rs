@@ -23,6 +23,7 @@
 //! `max_activities` entries or entries somewhat older than `max_age`.
 
 mod decode;
+mod definitions;
 mod listing;
 mod scripts;
 mod timeline;
@@ -40,8 +41,8 @@ use self::scripts::Scripts;
 use super::keys::Keys;
 use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
-    ContactRecord, IndexKind, MergeIntent, Millis, PushSubscription, Result, Retention, Source, StatusUpdate, Store,
-    StoreError, TrackerId,
+    ContactRecord, DefinitionWrite, FieldDefinition, IndexKind, MergeIntent, Millis, PushSubscription, Result,
+    Retention, Source, StatusUpdate, Store, StoreError, TrackerId,
 };
 
 /// A [`Store`] on a standalone Redis server.
@@ -731,5 +732,34 @@ impl Store for RedisStore {
         })
         .await?;
         self.refresh_listing(contact).await
+    }
+
+    async fn field_definitions(&self) -> Result<Vec<FieldDefinition>> {
+        self.retrying("field_definitions", |mut connection| async move {
+            definitions::all(&mut connection, &self.keys).await
+        })
+        .await
+    }
+
+    async fn field_definition(&self, name: &str) -> Result<Option<FieldDefinition>> {
+        self.retrying("field_definition", |mut connection| async move {
+            definitions::get(&mut connection, &self.keys, name).await
+        })
+        .await
+    }
+
+    // Create, replace and delete are not repeated after a connection error:
+    // a repeat after an applied write would report `NameTaken`, `NotFound`
+    // or `None` for a write that succeeded.
+    async fn create_field_definition(&self, definition: &FieldDefinition) -> Result<DefinitionWrite> {
+        definitions::create(&mut self.connection.clone(), &self.keys, &self.scripts, definition).await
+    }
+
+    async fn replace_field_definition(&self, name: &str, definition: &FieldDefinition) -> Result<DefinitionWrite> {
+        definitions::replace(&mut self.connection.clone(), &self.keys, &self.scripts, name, definition).await
+    }
+
+    async fn delete_field_definition(&self, name: &str) -> Result<Option<FieldDefinition>> {
+        definitions::delete(&mut self.connection.clone(), &self.keys, &self.scripts, name).await
     }
 }

@@ -21,6 +21,9 @@ pub(super) struct Scripts {
     pub list_shard: Script,
     pub forget_tracker: Script,
     pub update_statuses: Script,
+    pub create_definition: Script,
+    pub replace_definition: Script,
+    pub delete_definition: Script,
 }
 
 impl Scripts {
@@ -37,6 +40,9 @@ impl Scripts {
             list_shard: Script::new(include_str!("list_shard.lua")),
             forget_tracker: Script::new(include_str!("forget_tracker.lua")),
             update_statuses: Script::new(include_str!("update_statuses.lua")),
+            create_definition: Script::new(include_str!("create_definition.lua")),
+            replace_definition: Script::new(include_str!("replace_definition.lua")),
+            delete_definition: Script::new(include_str!("delete_definition.lua")),
         }
     }
 }

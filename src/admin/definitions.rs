@@ -1,0 +1,251 @@
+//! Custom field definitions: `GET` and `POST /api/v1/fields`, and `GET`,
+//! `PATCH` and `DELETE /api/v1/fields/{name}`.
+//!
+//! Contacts keep custom values under the definition's stable id, and that
+//! decides what each change does to stored values. The `notes` of a
+//! change's response state it:
+//!
+//! - a rename (`new_name`) moves nothing: values show under the new name
+//!   at once;
+//! - new options keep values that are no longer options, and profiles
+//!   report them in `custom_field_warnings`;
+//! - the type never changes, because stored values would stop matching it;
+//! - a delete hides the values and rejects writes of the name, but leaves
+//!   the values stored. A later definition of the same name gets a new id
+//!   and never shows them.
+
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use bytes::Bytes;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::{rfc3339, AdminState, Problem};
+use crate::custom::definition::{validate_default, validate_label, validate_name, validate_options};
+use crate::custom::{render, DefinitionError};
+use crate::store::{now_millis, DefinitionWrite, FieldDefinition, FieldType, MAX_DEFINITIONS};
+
+const RENAME_NOTE: &str =
+    "values are stored under the field id, so contacts' existing values now show under the new name";
+const OPTIONS_NOTE: &str = "stored values that are no longer options are kept and listed in each contact's \
+     custom_field_warnings until they are changed";
+const DELETE_NOTE: &str = "contacts' values of this field are hidden and can no longer be written, but stay \
+     stored; a new field with the same name starts empty";
+
+/// A definition as the API returns it.
+#[derive(Debug, Serialize)]
+pub struct DefinitionView {
+    pub id: uuid::Uuid,
+    pub name: String,
+    pub label: String,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    /// Typed like the field's values; null when there is no default.
+    pub default: Value,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl From<&FieldDefinition> for DefinitionView {
+    fn from(definition: &FieldDefinition) -> DefinitionView {
+        DefinitionView {
+            id: definition.id,
+            name: definition.name.clone(),
+            label: definition.label.clone(),
+            kind: definition.kind,
+            options: definition.options.clone(),
+            default: definition.default.as_deref().map(|stored| render(definition, stored)).unwrap_or(Value::Null),
+            created_at: rfc3339(definition.created_at),
+            updated_at: rfc3339(definition.updated_at),
+        }
+    }
+}
+
+/// A changed or deleted definition with what the change did to values.
+#[derive(Debug, Serialize)]
+pub struct ChangeView {
+    #[serde(flatten)]
+    pub definition: DefinitionView,
+    pub notes: Vec<&'static str>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DefinitionList {
+    pub items: Vec<DefinitionView>,
+}
+
+fn invalid(error: DefinitionError) -> Problem {
+    Problem::invalid(error.member(), error.to_string())
+}
+
+fn not_found(name: &str) -> Problem {
+    Problem::not_found(format!("no custom field {name:?}"))
+}
+
+fn name_taken(name: &str, member: &str) -> Problem {
+    tracing::info!(field.name = %name, "custom field name already taken");
+    Problem::conflict(member, format!("a custom field called {name:?} already exists"))
+}
+
+/// Parses a JSON object body and rejects members not in `allowed`.
+fn parse_object(body: &[u8], allowed: &[&str]) -> Result<Map<String, Value>, Problem> {
+    let document: Value =
+        serde_json::from_slice(body).map_err(|error| Problem::invalid("body", format!("invalid JSON: {error}")))?;
+    let Value::Object(members) = document else {
+        return Err(Problem::invalid("body", "expected a JSON object"));
+    };
+    if let Some(unknown) = members.keys().find(|name| !allowed.contains(&name.as_str())) {
+        return Err(Problem::invalid(unknown.clone(), format!("unknown member; expected {}", allowed.join(", "))));
+    }
+    Ok(members)
+}
+
+fn required_string<'a>(members: &'a Map<String, Value>, member: &str) -> Result<&'a str, Problem> {
+    match members.get(member) {
+        Some(Value::String(text)) => Ok(text),
+        Some(_) => Err(Problem::invalid(member, "expected a string")),
+        None => Err(Problem::invalid(member, "missing")),
+    }
+}
+
+/// `GET /api/v1/fields`: every definition, ordered by name.
+pub async fn list(State(state): State<AdminState>) -> Result<Json<DefinitionList>, Problem> {
+    let definitions = state.store.field_definitions().await?;
+    Ok(Json(DefinitionList { items: definitions.iter().map(DefinitionView::from).collect() }))
+}
+
+/// `GET /api/v1/fields/{name}`
+pub async fn get(State(state): State<AdminState>, Path(name): Path<String>) -> Result<Json<DefinitionView>, Problem> {
+    let definition = state.store.field_definition(&name).await?.ok_or_else(|| not_found(&name))?;
+    Ok(Json(DefinitionView::from(&definition)))
+}
+
+/// `POST /api/v1/fields`: 201 with the new definition.
+pub async fn create(State(state): State<AdminState>, body: Bytes) -> Result<Response, Problem> {
+    let members = parse_object(&body, &["name", "label", "type", "options", "default"])?;
+
+    let name = required_string(&members, "name")?;
+    validate_name(name, "name").map_err(invalid)?;
+    let label = validate_label(required_string(&members, "label")?).map_err(invalid)?;
+    let kind: FieldType =
+        required_string(&members, "type")?.parse().map_err(|reason: String| Problem::invalid("type", reason))?;
+    let options = validate_options(kind, members.get("options")).map_err(invalid)?;
+
+    let now = now_millis();
+    let mut definition = FieldDefinition {
+        id: uuid::Uuid::now_v7(),
+        name: name.to_owned(),
+        label,
+        kind,
+        options,
+        default: None,
+        created_at: now,
+        updated_at: now,
+    };
+    if let Some(default) = members.get("default") {
+        definition.default = validate_default(&definition, default, state.phone_country).map_err(invalid)?;
+    }
+
+    match state.store.create_field_definition(&definition).await? {
+        DefinitionWrite::Written => {}
+        DefinitionWrite::NameTaken => return Err(name_taken(name, "name")),
+        DefinitionWrite::Full => {
+            tracing::warn!(limit = MAX_DEFINITIONS, "custom field rejected: the definition limit is reached");
+            return Err(Problem::conflict(
+                "name",
+                format!("the limit of {MAX_DEFINITIONS} custom fields is reached; delete an unused field first"),
+            ));
+        }
+        DefinitionWrite::NotFound => return Err(not_found(name)),
+    }
+    tracing::info!(field.name = %definition.name, field.id = %definition.id, field.type = %kind, "custom field created");
+
+    let location = format!("/api/v1/fields/{}", definition.name);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(DefinitionView::from(&definition))).into_response())
+}
+
+/// `PATCH /api/v1/fields/{name}`: changes the label, options or default,
+/// or renames with `new_name`.
+pub async fn update(
+    State(state): State<AdminState>,
+    Path(name): Path<String>,
+    body: Bytes,
+) -> Result<Json<ChangeView>, Problem> {
+    let members = parse_object(&body, &["label", "options", "default", "new_name", "type"])?;
+    let current = state.store.field_definition(&name).await?.ok_or_else(|| not_found(&name))?;
+    let mut next = current.clone();
+    let mut notes = Vec::new();
+
+    if let Some(kind) = members.get("type") {
+        if kind.as_str() != Some(current.kind.as_str()) {
+            return Err(Problem::invalid(
+                "type",
+                format!(
+                    "the type of a field cannot change because stored values would not match it; it is {}. Create a \
+                     new field instead",
+                    current.kind
+                ),
+            ));
+        }
+    }
+    if members.contains_key("label") {
+        next.label = validate_label(required_string(&members, "label")?).map_err(invalid)?;
+    }
+    if let Some(options) = members.get("options") {
+        next.options = validate_options(current.kind, Some(options)).map_err(invalid)?;
+        if next.options != current.options {
+            notes.push(OPTIONS_NOTE);
+        }
+    }
+    if members.contains_key("new_name") {
+        let new_name = required_string(&members, "new_name")?;
+        validate_name(new_name, "new_name").map_err(invalid)?;
+        if new_name != current.name {
+            next.name = new_name.to_owned();
+            notes.push(RENAME_NOTE);
+        }
+    }
+
+    // A default kept from before must still fit options that changed.
+    let default = match members.get("default") {
+        Some(default) => default.clone(),
+        None => current.default.as_deref().map(|stored| render(&current, stored)).unwrap_or(Value::Null),
+    };
+    next.default = validate_default(&next, &default, state.phone_country).map_err(|error| {
+        if members.contains_key("default") {
+            invalid(error)
+        } else {
+            Problem::invalid(
+                "default",
+                format!("the current default does not fit the new options ({error}); send a new default or null"),
+            )
+        }
+    })?;
+    next.updated_at = now_millis();
+
+    match state.store.replace_field_definition(&name, &next).await? {
+        DefinitionWrite::Written => {}
+        DefinitionWrite::NameTaken => return Err(name_taken(&next.name, "new_name")),
+        // Deleted or renamed by another request since it was read.
+        DefinitionWrite::NotFound | DefinitionWrite::Full => return Err(not_found(&name)),
+    }
+    tracing::info!(field.id = %next.id, field.name = %next.name, renamed = next.name != name, "custom field changed");
+
+    Ok(Json(ChangeView { definition: DefinitionView::from(&next), notes }))
+}
+
+/// `DELETE /api/v1/fields/{name}`: returns the deleted definition.
+///
+/// NOTE: the deleted field's values are never purged: each contact hash
+/// keeps its `f:cf.<id>` entry until the contact is erased, because a
+/// purge would have to visit every contact.
+pub async fn delete(State(state): State<AdminState>, Path(name): Path<String>) -> Result<Json<ChangeView>, Problem> {
+    let definition = state.store.delete_field_definition(&name).await?.ok_or_else(|| not_found(&name))?;
+    tracing::info!(field.id = %definition.id, field.name = %definition.name, "custom field deleted");
+
+    Ok(Json(ChangeView { definition: DefinitionView::from(&definition), notes: vec![DELETE_NOTE] }))
+}
