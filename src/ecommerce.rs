@@ -150,10 +150,10 @@ fn basket(newest_first: &[&Activity]) -> Option<Basket> {
     Some(Basket { items, value, updated_at })
 }
 
-/// Parses an amount as shops print it: currency signs and spaces ignored,
-/// `.` or `,` as the decimal separator (the last one when both appear, and
-/// a lone one only when one or two digits follow it), the other as a
-/// thousands separator. Returns `None` for anything else.
+/// Parses an amount as shops print it, ignoring currency signs and spaces.
+/// When both `.` and `,` appear, the last one is the decimal separator and
+/// the other groups thousands. A lone separator is decimal only when one or
+/// two digits follow it. Returns `None` when no digits remain.
 pub fn parse_amount(text: &str) -> Option<Decimal> {
     let kept: String = text.chars().filter(|c| c.is_ascii_digit() || matches!(c, '.' | ',' | '-')).collect();
     let kept = kept.trim_matches(|c| c == '.' || c == ',');

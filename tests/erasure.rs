@@ -138,7 +138,7 @@ async fn export_holds_profile_and_every_activity(store: Arc<dyn Store>) {
     app.stop().await;
 }
 
-/// Every key name and every value in the keyspace, as text.
+/// Reads every key name and every value in the keyspace, as text.
 async fn dump_keyspace(url: &str) -> Vec<String> {
     let client = redis::Client::open(url).expect("redis url");
     let mut connection = client.get_multiplexed_async_connection().await.expect("connect");

@@ -3,15 +3,15 @@
 //!
 //! The steps run in an order that keeps a crash harmless: everything a
 //! contact names in other slots (its browsers, index entries, activity
-//! streams) goes before the contact's own record, which holds those
-//! names. Repeating an interrupted erasure finds what is left and finishes.
+//! streams) goes before the contact's own record, which contains
+//! those names. Repeating an interrupted erasure finds what is left and finishes.
 
 use std::collections::BTreeSet;
 
 use super::{normalise_email, Identity};
 use crate::store::{ContactId, ContactRecord, IndexKind, Source, StoreError, TrackerId, CELLPHONE_FIELD, EMAIL_FIELD};
 
-/// What an erasure removed.
+/// Counts of what an erasure removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Erased {
     /// The live contact that was erased.
@@ -116,7 +116,7 @@ impl Identity {
     }
 }
 
-/// The unique index entries a contact's fields claim.
+/// Lists the unique index entries that a contact's fields claim.
 fn index_keys(record: &ContactRecord) -> Vec<(IndexKind, String)> {
     let mut keys = Vec::new();
     if let Some(email) = record.fields.get(EMAIL_FIELD).and_then(|email| normalise_email(email)) {
