@@ -1,0 +1,127 @@
+//! Schemas of the admin API's request bodies, for the OpenAPI description
+//! only.
+//!
+//! The handlers parse their bodies from `serde_json::Value` by hand, so that
+//! a 400 can name the member at fault (`fields.cellphone`, `newsletter`)
+//! and reject unknown members. These types describe the same bodies to
+//! clients, so they are never deserialized, and a change to a handler's
+//! parsing must be repeated here.
+
+#![allow(dead_code)]
+
+use serde::Deserialize;
+use utoipa::openapi::schema::{ArrayBuilder, Schema};
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
+
+use super::email_events::MAX_BATCH;
+use crate::status::Subscription;
+
+/// Body of contact create and edit.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldsRequest {
+    pub fields: FieldValues,
+}
+
+/// Standard fields to set. A value of `null` or `""` removes the field, and
+/// an absent field is left unchanged. Values are trimmed.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldValues {
+    /// Unique among contacts: matched trimmed and case-insensitively.
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// A real date (`YYYY-MM-DD`) that is not in the future (UTC).
+    #[schema(format = Date)]
+    pub date_of_birth: Option<String>,
+    /// Any formatting; stored in E.164 with the configured default country.
+    /// Unique among contacts.
+    pub cellphone: Option<String>,
+}
+
+/// Body of a new push subscription. Other members are ignored.
+#[derive(Deserialize, ToSchema)]
+pub struct PushSubscriptionRequest {
+    /// The push service's endpoint id: 1 to 512 characters, no control
+    /// characters.
+    #[schema(min_length = 1, max_length = 512)]
+    pub endpoint_id: String,
+}
+
+/// Status changes; any of the members, at least one.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StatusesRequest {
+    /// `active` also clears a bounce of the current address.
+    pub email: Option<HoldChange>,
+    /// `not_subscribed` is accepted only when the contact never subscribed.
+    pub newsletter: Option<Subscription>,
+    pub cellphone: Option<HoldChange>,
+    /// `not_subscribed` is accepted only when the contact never subscribed.
+    pub sms: Option<Subscription>,
+}
+
+/// An email or cellphone status that staff may set. `bounced` follows
+/// bounce events only.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldChange {
+    Active,
+    Blocked,
+    Paused,
+}
+
+/// One event reported by the shop's email provider.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailEventRequest {
+    /// The address the event is about; it finds the contact through the
+    /// email index (trimmed, case-insensitive).
+    pub email: String,
+    #[serde(rename = "type")]
+    pub kind: EmailEventType,
+    /// The provider's explanation, such as an SMTP reply.
+    pub reason: Option<String>,
+    /// When the event happened (RFC 3339); default now.
+    #[schema(format = DateTime)]
+    pub at: Option<String>,
+}
+
+/// The type of an email event.
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EmailEventType {
+    HardBounce,
+    SoftBounce,
+    Delivery,
+    Complaint,
+    Unsubscribe,
+}
+
+/// One event, or a batch of 1 to 1000 events.
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum EmailEventsRequest {
+    One(EmailEventRequest),
+    Batch(EmailEventBatch),
+}
+
+/// A batch of 1 to 1000 events.
+#[derive(Deserialize)]
+pub struct EmailEventBatch(pub Vec<EmailEventRequest>);
+
+// Written by hand because the derive takes no item limits on a newtype.
+impl PartialSchema for EmailEventBatch {
+    fn schema() -> RefOr<Schema> {
+        ArrayBuilder::new()
+            .items(EmailEventRequest::schema())
+            .min_items(Some(1))
+            .max_items(Some(MAX_BATCH))
+            .description(Some("A batch of 1 to 1000 events."))
+            .into()
+    }
+}
+
+impl ToSchema for EmailEventBatch {}
