@@ -170,7 +170,7 @@ pub async fn get_contact(State(state): State<AdminState>, Path(id): Path<String>
     summary = "Find a contact by email",
     description = "Returns the profile of the contact that owns the email address, matched trimmed and \
         case-insensitively.",
-    params(("email" = String, Path, description = "An email address.")),
+    params(("email" = String, Path, format = Email, description = "An email address.")),
     responses(
         (status = 200, description = "The owner's profile.", body = Profile),
         (status = 400, description = "The value is not a valid email address.", body = Problem, content_type = "application/problem+json"),
@@ -260,7 +260,7 @@ pub struct ActivityParams {
     after: Option<String>,
     /// Comma-separated activity types.
     #[serde(rename = "type")]
-    #[param(value_type = Option<Vec<ActivityKind>>, style = Form, explode = false)]
+    #[param(value_type = Option<Vec<ActivityKind>>, inline, style = Form, explode = false)]
     kinds: Option<String>,
 }
 

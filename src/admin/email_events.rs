@@ -88,7 +88,8 @@ pub enum EventOutcome {
 }
 
 /// The response to one event or to a batch.
-#[derive(ToSchema)]
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
 #[allow(dead_code)]
 pub enum EmailEventsResponse {
     One(EventResult),

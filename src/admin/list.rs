@@ -28,16 +28,16 @@ pub struct ListParams {
     /// An email or cellphone number to match exactly.
     search: Option<String>,
     /// The kind of value in `search`: `email` (default) or `cellphone`.
-    #[param(value_type = Option<SearchBy>)]
+    #[param(value_type = Option<SearchBy>, inline)]
     by: Option<String>,
     /// `true` lists only contacts with an email.
-    #[param(value_type = Option<Flag>)]
+    #[param(value_type = Option<Flag>, inline)]
     has_email: Option<String>,
     /// `true` lists only contacts with a cellphone.
-    #[param(value_type = Option<Flag>)]
+    #[param(value_type = Option<Flag>, inline)]
     has_cellphone: Option<String>,
     /// `true` lists only contacts with a push subscription.
-    #[param(value_type = Option<Flag>)]
+    #[param(value_type = Option<Flag>, inline)]
     push: Option<String>,
     /// Page size, 1 to 200; default 50.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]

@@ -53,6 +53,7 @@ pub struct PushSubscriptionRequest {
 /// Status changes; any of the members, at least one.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct StatusesRequest {
     /// `active` also clears a bounce of the current address.
     pub email: Option<HoldChange>,
