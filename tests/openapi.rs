@@ -148,3 +148,28 @@ async fn description_route_matches_library_description() {
     let built = serde_json::to_value(footprint::admin::description()).expect("the description serializes");
     assert_eq!(served, built);
 }
+
+#[tokio::test]
+async fn email_events_response_is_untagged() {
+    let description = served_description().await;
+
+    // The handler returns one result or `{"results": [...]}`, never an
+    // object wrapped in the variant's name.
+    let one_of = description["components"]["schemas"]["EmailEventsResponse"]["oneOf"].as_array().expect("a oneOf list");
+    let references: Vec<&str> = one_of.iter().filter_map(|schema| schema["$ref"].as_str()).collect();
+    assert_eq!(references, ["#/components/schemas/EventResult", "#/components/schemas/BatchResults"]);
+}
+
+#[tokio::test]
+async fn list_filters_are_inline_enums() {
+    let description = served_description().await;
+
+    // Every parameter schema must resolve; only `true` turns a filter on.
+    let parameters = description["paths"]["/api/v1/contacts"]["get"]["parameters"].as_array().expect("params");
+    for name in ["has_email", "has_cellphone", "push"] {
+        let parameter = parameters.iter().find(|parameter| parameter["name"] == name).expect("a filter parameter");
+        let text = parameter["schema"].to_string();
+        assert!(!text.contains("$ref"), "{name} is inline: {text}");
+        assert!(text.contains("\"true\""), "{name} accepts `true`: {text}");
+    }
+}
