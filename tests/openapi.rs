@@ -164,7 +164,7 @@ async fn email_events_response_is_untagged() {
 async fn list_filters_are_inline_enums() {
     let description = served_description().await;
 
-    // Every parameter schema must resolve; only `true` turns a filter on.
+    // Every parameter schema must resolve, and only `true` turns a filter on.
     let parameters = description["paths"]["/api/v1/contacts"]["get"]["parameters"].as_array().expect("params");
     for name in ["has_email", "has_cellphone", "push"] {
         let parameter = parameters.iter().find(|parameter| parameter["name"] == name).expect("a filter parameter");

@@ -29,9 +29,9 @@ use support::app::{client, TestApp, TOKEN};
 const ENV_SCHEMATHESIS: &str = "FOOTPRINT_SCHEMATHESIS";
 /// `1` makes a missing `FOOTPRINT_SCHEMATHESIS` a test failure instead of a skip.
 const ENV_REQUIRE_SCHEMATHESIS: &str = "FOOTPRINT_REQUIRE_SCHEMATHESIS";
-/// Generated examples per operation and phase. Both runs together took
-/// about a minute on two shared cores with 100 (an observation, not a
-/// limit the test asserts).
+/// Generated examples per operation and phase. With 100, both runs
+/// together took about 20 seconds on a shared 2-core machine (one
+/// observation, not a limit the test asserts).
 const MAX_EXAMPLES: &str = "100";
 /// Hang guard for the whole run; it is not a performance limit.
 const RUN_TIMEOUT: Duration = Duration::from_secs(20 * 60);

@@ -148,13 +148,13 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
     summary = "Get a contact",
     description = "Returns the profile of the live contact the id resolves to. A merged id returns the survivor \
         with `requested_id`.",
-    params(("id" = String, Path, format = Uuid, description = "A contact id; an id merged into another contact resolves to the survivor.")),
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor.")),
     responses(
         (status = 200, description = "The contact's profile.", body = Profile),
         (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The contact store did not respond; retry later.", body = Problem, content_type = "application/problem+json")
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn get_contact(State(state): State<AdminState>, Path(id): Path<String>) -> Result<Json<Profile>, Problem> {
@@ -176,7 +176,7 @@ pub async fn get_contact(State(state): State<AdminState>, Path(id): Path<String>
         (status = 400, description = "The value is not a valid email address.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No contact has this email address.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The contact store did not respond; retry later.", body = Problem, content_type = "application/problem+json")
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn by_email(State(state): State<AdminState>, Path(email): Path<String>) -> Result<Json<Profile>, Problem> {
@@ -204,7 +204,7 @@ pub async fn by_email(State(state): State<AdminState>, Path(email): Path<String>
         (status = 400, description = "The value is not a valid phone number.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No contact has this phone number.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The contact store did not respond; retry later.", body = Problem, content_type = "application/problem+json")
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn by_phone(State(state): State<AdminState>, Path(phone): Path<String>) -> Result<Json<Profile>, Problem> {
@@ -231,7 +231,7 @@ pub async fn by_phone(State(state): State<AdminState>, Path(phone): Path<String>
         (status = 400, description = "The tracker is not a UUID.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "The tracker belongs to no contact yet.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The contact store did not respond; retry later.", body = Problem, content_type = "application/problem+json")
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn by_tracker(
@@ -337,13 +337,13 @@ impl ActivityParams {
     summary = "List a contact's activities",
     description = "Lists the activities of the contact and of every contact merged into it, newest first. \
         Follow `next` as `before` until it is null to read everything. Each parameter may be given once.",
-    params(("id" = String, Path, format = Uuid, description = "A contact id; an id merged into another contact resolves to the survivor."), ActivityParams),
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor."), ActivityParams),
     responses(
         (status = 200, description = "A page of activities.", body = ActivityPageView),
-        (status = 400, description = "The id or a parameter is invalid, unknown or repeated; `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id or a parameter is invalid, unknown or repeated, and `field` names it.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The contact store did not respond; retry later.", body = Problem, content_type = "application/problem+json")
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn activities(

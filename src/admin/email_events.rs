@@ -83,7 +83,7 @@ pub enum EventOutcome {
     Recorded,
     NotFound,
     Invalid,
-    /// The contact's statuses kept changing; send the event again.
+    /// The contact's statuses kept changing, so send the event again.
     Conflict,
 }
 
@@ -186,11 +186,11 @@ fn count(kind: &'static str, result: &'static str) {
     responses(
         (status = 200, description = "The result of the event, or of each event of a batch.",
             body = EmailEventsResponse),
-        (status = 400, description = "The body, a batch size or a member of a single event is invalid; `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body, a batch size or a member of a single event is invalid, and `field` names it.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No contact has the address of a single event.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The statuses of a single event's contact kept changing; send it again.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The contact store did not respond; retry later.", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "The statuses of a single event's contact kept changing. Send it again.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn post_email_events(State(state): State<AdminState>, body: Bytes) -> Result<Response, Problem> {

@@ -20,13 +20,13 @@ const EXPORT_PAGE: usize = 500;
     summary = "Erase a contact",
     description = "Erases the contact the id resolves to, with every contact merged into it: profile, fields, \
         statuses, push subscriptions, activities, index entries and the bindings of its browsers.",
-    params(("id" = String, Path, format = Uuid, description = "A contact id; an id merged into another contact resolves to the survivor.")),
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor.")),
     responses(
         (status = 204, description = "The contact was erased."),
         (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The contact store did not respond; retry later.", body = Problem, content_type = "application/problem+json")
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 /// `DELETE /api/v1/contacts/{id}`: erases the contact the id resolves to,
@@ -71,13 +71,13 @@ pub struct Export {
     summary = "Export a contact",
     description = "Returns everything stored about the contact, its profile and every activity, as one \
         document for data-portability requests.",
-    params(("id" = String, Path, format = Uuid, description = "A contact id; an id merged into another contact resolves to the survivor.")),
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor.")),
     responses(
         (status = 200, description = "The export.", body = Export),
         (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The contact store did not respond; retry later.", body = Problem, content_type = "application/problem+json")
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn export_contact(State(state): State<AdminState>, Path(id): Path<String>) -> Result<Json<Export>, Problem> {

@@ -110,9 +110,9 @@ pub struct ListPage {
     params(ListParams),
     responses(
         (status = 200, description = "A page of contacts.", body = ListPage),
-        (status = 400, description = "A parameter is invalid, unknown or repeated; `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "A parameter is invalid, unknown or repeated, and `field` names it.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The contact store did not respond; retry later.", body = Problem, content_type = "application/problem+json")
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn list_contacts(

@@ -82,9 +82,9 @@ pub fn description() -> utoipa::openapi::OpenApi {
     openapi::document(api_routes().split_for_parts().1, description_route().split_for_parts().1)
 }
 
-/// The documented routes under `/api/v1` that need a token, with paths
-/// relative to `/api/v1`. Every route is registered with `routes!`, which
-/// adds its operation to the description.
+/// Builds the documented routes under `/api/v1` that need a token, with
+/// paths relative to `/api/v1`. Every route is registered with `routes!`,
+/// which adds its operation to the description.
 fn api_routes() -> OpenApiRouter<AdminState> {
     OpenApiRouter::new()
         .routes(routes!(list::list_contacts, edit::create_contact))

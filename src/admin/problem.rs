@@ -26,7 +26,7 @@ pub struct Problem {
     #[serde(serialize_with = "serialize_status")]
     #[schema(value_type = u16, minimum = 400, maximum = 599)]
     pub status: StatusCode,
-    /// What went wrong with this request, and what to do next.
+    /// An explanation of this occurrence and the next step for the client.
     pub detail: String,
     /// The request field (path segment, query parameter or body member)
     /// that caused the problem.

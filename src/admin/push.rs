@@ -25,17 +25,17 @@ const MAX_ENDPOINT_ID_CHARS: usize = 512;
     tag = "contacts",
     summary = "Add a push subscription",
     description = "Adds a push service endpoint id to the live contact the id resolves to.",
-    params(("id" = String, Path, format = Uuid, description = "A contact id; an id merged into another contact resolves to the survivor.")),
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor.")),
     request_body = super::request_bodies::PushSubscriptionRequest,
     responses(
         (status = 201, description = "The subscription was added.", body = PushSubscriptionView,
             headers(("Location" = String, description = "The subscription's path."))),
         (status = 200, description = "The contact already had the subscription; its first creation time is kept.",
             body = PushSubscriptionView, headers(("Location" = String, description = "The subscription's path."))),
-        (status = 400, description = "The id, the body or `endpoint_id` is invalid; `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id, the body or `endpoint_id` is invalid, and `field` names it.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The contact store did not respond; retry later.", body = Problem, content_type = "application/problem+json")
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 /// `POST /api/v1/contacts/{id}/push-subscriptions` with
@@ -71,16 +71,16 @@ pub async fn add(State(state): State<AdminState>, Path(id): Path<String>, body: 
     summary = "Remove a push subscription",
     description = "Removes a push service endpoint id from the live contact the id resolves to.",
     params(
-        ("id" = String, Path, format = Uuid, description = "A contact id; an id merged into another contact resolves to the survivor."),
+        ("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor."),
         ("endpoint_id" = String, Path, min_length = 1, max_length = 512,
             description = "The endpoint id: 1 to 512 characters, no control characters.")
     ),
     responses(
         (status = 204, description = "The subscription was removed."),
-        (status = 400, description = "The id or `endpoint_id` is invalid; `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id or `endpoint_id` is invalid, and `field` names it.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No contact has this id, or the contact has no such subscription.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The contact store did not respond; retry later.", body = Problem, content_type = "application/problem+json")
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 pub async fn remove(

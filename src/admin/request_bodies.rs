@@ -36,8 +36,8 @@ pub struct FieldValues {
     /// A real date (`YYYY-MM-DD`) that is not in the future (UTC).
     #[schema(format = Date)]
     pub date_of_birth: Option<String>,
-    /// Any formatting; stored in E.164 with the configured default country.
-    /// Unique among contacts.
+    /// A phone number in any formatting, stored in E.164 with the configured
+    /// default country. Unique among contacts.
     pub cellphone: Option<String>,
 }
 
@@ -50,7 +50,7 @@ pub struct PushSubscriptionRequest {
     pub endpoint_id: String,
 }
 
-/// Status changes; any of the members, at least one.
+/// Status changes: at least one of the members.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(min_properties = 1)]
@@ -78,14 +78,14 @@ pub enum HoldChange {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailEventRequest {
-    /// The address the event is about; it finds the contact through the
+    /// The address the event is about. It finds the contact through the
     /// email index (trimmed, case-insensitive).
     pub email: String,
     #[serde(rename = "type")]
     pub kind: EmailEventType,
     /// The provider's explanation, such as an SMTP reply.
     pub reason: Option<String>,
-    /// When the event happened (RFC 3339); default now.
+    /// When the event happened (RFC 3339). The default is the time of the request.
     #[schema(format = DateTime)]
     pub at: Option<String>,
 }

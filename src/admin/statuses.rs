@@ -153,15 +153,15 @@ pub(super) fn json_body(body: &Bytes) -> Result<serde_json::Value, Problem> {
     summary = "Change statuses",
     description = "Changes any of the email, newsletter, cellphone and SMS statuses of the live contact the id \
         resolves to. The whole body is checked first. Consent records `admin` with the token's name.",
-    params(("id" = String, Path, format = Uuid, description = "A contact id; an id merged into another contact resolves to the survivor.")),
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor.")),
     request_body = super::request_bodies::StatusesRequest,
     responses(
         (status = 200, description = "The contact's profile after the change.", body = Profile),
-        (status = 400, description = "The id, the body or a member is invalid; `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The id, the body or a member is invalid, and `field` names it.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The statuses kept changing during the request; send it again.", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "The contact store did not respond; retry later.", body = Problem, content_type = "application/problem+json")
+        (status = 409, description = "The statuses kept changing during the request. Send it again.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 /// `PATCH /api/v1/contacts/{id}/statuses`: changes any of the email,
