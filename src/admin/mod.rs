@@ -2,9 +2,10 @@
 //! for staff, health and metrics for operators.
 //!
 //! It listens on its own address, apart from shoppers' traffic. Every
-//! `/api/` route needs a bearer token (see [`auth`]). `/healthz`, `/readyz`
-//! and `/metrics` need none, so probes and scrapers hold no secret, and they
-//! reveal no personal data. Errors are problem details
+//! `/api/` route needs a bearer token (see [`auth`]), except the OpenAPI
+//! description at `/api/v1/openapi.json` (see [`openapi`]). `/healthz`,
+//! `/readyz` and `/metrics` need none, so probes and scrapers hold no
+//! secret, and they reveal no personal data. Errors are problem details
 //! ([`Problem`]).
 
 mod auth;

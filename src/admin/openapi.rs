@@ -16,12 +16,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::OpenApi as OpenApiDocument;
 use utoipa::{Modify, OpenApi};
 
-/// Name of the bearer security scheme in `components.securitySchemes`; the
-/// `#[openapi(security)]` attribute repeats it, as it takes literals only.
+/// Name of the bearer security scheme in `components.securitySchemes`. The
+/// `#[openapi(security)]` attribute repeats it, because it takes literals only.
 pub const BEARER_SCHEME: &str = "bearer";
-
-/// Media type of every error response.
-pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// The parts of the description that no handler carries: info, the
 /// security scheme (required by every operation unless the operation
@@ -45,7 +42,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 )]
 struct ApiDoc;
 
-/// Adds the bearer security scheme; `#[openapi]` has no attribute for it.
+/// Adds the bearer security scheme, which `#[openapi]` has no attribute for.
 struct BearerScheme;
 
 impl Modify for BearerScheme {
