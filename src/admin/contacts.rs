@@ -255,8 +255,14 @@ pub struct ActivityParams {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// Cursor: return activities older than it (the next page).
+    #[param(
+        pattern = "^[0-9]+-[0-9]+-(c:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|t:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+    )]
     before: Option<String>,
     /// Cursor: return activities newer than it (a refresh).
+    #[param(
+        pattern = "^[0-9]+-[0-9]+-(c:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|t:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+    )]
     after: Option<String>,
     /// Comma-separated activity types.
     #[serde(rename = "type")]
@@ -268,7 +274,7 @@ pub struct ActivityParams {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityView {
     /// Pass as `before` or `after` to page from this activity.
-    #[schema(value_type = String)]
+    #[schema(value_type = String, pattern = "^[0-9]+-[0-9]+-(c:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|t:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")]
     pub cursor: Cursor,
     #[schema(format = DateTime)]
     pub at: String,
@@ -298,7 +304,7 @@ impl From<StoredActivity> for ActivityView {
 pub struct ActivityPageView {
     pub items: Vec<ActivityView>,
     /// Pass as `before` for the next page; null on the last page.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]+-[0-9]+-(c:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|t:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")]
     pub next: Option<Cursor>,
 }
 

@@ -43,6 +43,7 @@ pub struct ListParams {
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// The `next` value of the previous page.
+    #[param(pattern = "^[0-9]+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     cursor: Option<String>,
 }
 
@@ -95,7 +96,7 @@ impl ListItem {
 pub struct ListPage {
     pub items: Vec<ListItem>,
     /// Pass as `cursor` for the next page; null on the last page.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = "^[0-9]+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub next: Option<ListPosition>,
 }
 
