@@ -5,7 +5,7 @@
 #   ./scripts/test.sh [extra cargo test arguments]
 #
 # On a fresh Debian machine with the Rust toolchain (rustup), Python >= 3.10
-# and curl, it:
+# (with the venv module) and curl, it:
 #   1. installs redis-server with apt-get when it is missing (as root, or
 #      through sudo when that is available), because the tests start their
 #      own Redis servers;
@@ -14,10 +14,14 @@
 #   3. builds the django-oscar shop with examples/oscar/setup.sh into
 #      $FOOTPRINT_OSCAR_HOME (default .oscar/ at the repository root), which
 #      needs PyPI access on the first run only;
-#   4. runs `cargo test --all-targets` with FOOTPRINT_OSCAR_HOME exported and
-#      FOOTPRINT_REQUIRE_OSCAR=1, so the end-to-end test fails instead of
-#      skipping when the shop is missing;
-#   5. runs the documentation tests (`cargo test --doc`), which
+#   4. installs schemathesis $SCHEMATHESIS_VERSION from PyPI into
+#      .tools/venv (first run only, or when the version changes) for the
+#      admin API's OpenAPI check;
+#   5. runs `cargo test --all-targets` with FOOTPRINT_OSCAR_HOME and
+#      FOOTPRINT_SCHEMATHESIS exported, FOOTPRINT_REQUIRE_OSCAR=1 and
+#      FOOTPRINT_REQUIRE_SCHEMATHESIS=1, so the tests that need the shop or
+#      schemathesis fail instead of skipping when it is missing;
+#   6. runs the documentation tests (`cargo test --doc`), which
 #      `--all-targets` leaves out, unless arguments select other tests.
 # Arguments go to the `cargo test --all-targets` run, e.g. `--test oscar_e2e`.
 # Any failing step stops the script with a non-zero exit status.
@@ -41,7 +45,7 @@ as_root() {
   fi
 }
 
-log "step 1/5: redis-server"
+log "step 1/6: redis-server"
 if command -v redis-server >/dev/null 2>&1; then
   log "redis-server found: $(command -v redis-server)"
 else
@@ -52,7 +56,7 @@ else
   command -v redis-server >/dev/null 2>&1 || fail "redis-server is still missing after apt-get install"
 fi
 
-log "step 2/5: rustup target wasm32-wasip2"
+log "step 2/6: rustup target wasm32-wasip2"
 command -v rustup >/dev/null 2>&1 || fail "rustup is missing; install the Rust toolchain with rustup"
 if rustup target list --installed | grep -qx wasm32-wasip2; then
   log "wasm32-wasip2 already installed"
@@ -61,24 +65,37 @@ else
   rustup target add wasm32-wasip2
 fi
 
-log "step 3/5: django-oscar shop"
+log "step 3/6: django-oscar shop"
 export FOOTPRINT_OSCAR_HOME="${FOOTPRINT_OSCAR_HOME:-$REPO_ROOT/.oscar}"
 OSCAR_HOME="$FOOTPRINT_OSCAR_HOME" "$REPO_ROOT/examples/oscar/setup.sh"
+
+log "step 4/6: schemathesis"
+SCHEMATHESIS_VERSION=4.32.5
+TOOLS_VENV="$REPO_ROOT/.tools/venv"
+export FOOTPRINT_SCHEMATHESIS="$TOOLS_VENV/bin/schemathesis"
+if [ -x "$FOOTPRINT_SCHEMATHESIS" ] && "$FOOTPRINT_SCHEMATHESIS" --version 2>/dev/null | grep -qx "schemathesis, version $SCHEMATHESIS_VERSION"; then
+  log "schemathesis $SCHEMATHESIS_VERSION found: $FOOTPRINT_SCHEMATHESIS"
+else
+  log "installing schemathesis $SCHEMATHESIS_VERSION into $TOOLS_VENV"
+  python3 -m venv "$TOOLS_VENV"
+  "$TOOLS_VENV/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+fi
 
 # Every cargo test run is copied to this log, so the last line can total the
 # results of all test binaries.
 RESULTS="$(mktemp)"
 trap 'rm -f "$RESULTS"' EXIT
 
-log "step 4/5: cargo test --all-targets $*"
+log "step 5/6: cargo test --all-targets $*"
 export FOOTPRINT_REQUIRE_OSCAR=1
+export FOOTPRINT_REQUIRE_SCHEMATHESIS=1
 cargo test --all-targets "$@" 2>&1 | tee -a "$RESULTS"
 
 if [ $# -eq 0 ]; then
-  log "step 5/5: cargo test --doc"
+  log "step 6/6: cargo test --doc"
   cargo test --doc 2>&1 | tee -a "$RESULTS"
 else
-  log "step 5/5: skipped (cargo test --doc), because arguments select tests"
+  log "step 6/6: skipped (cargo test --doc), because arguments select tests"
 fi
 
 log "all steps passed"

@@ -40,7 +40,7 @@ pub struct Ecommerce {
 }
 
 /// An amount in one currency; `currency` is empty when the rule gave none.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Money {
     pub currency: String,
     /// Decimal text, e.g. `"54.49"`.
@@ -58,7 +58,7 @@ pub struct Basket {
     pub updated_at: Millis,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BasketItem {
     pub product_id: String,
     pub quantity: u64,

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::statuses::StatusesView;
 use super::{AdminState, Problem};
@@ -19,7 +20,7 @@ use crate::store::{
 pub(super) const MAX_PAGE: usize = 200;
 
 /// A contact's profile as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Profile {
     pub id: ContactId,
     /// The id that was looked up, when it was merged into `id`.
@@ -27,7 +28,9 @@ pub struct Profile {
     pub requested_id: Option<ContactId>,
     /// True when the contact has an email.
     pub registered: bool,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     /// Standard fields only.
     pub fields: BTreeMap<String, String>,
@@ -52,16 +55,17 @@ pub struct Profile {
 }
 
 /// The system status block.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SystemView {
     /// Fields with a value plus recorded activities.
     pub data_points: u64,
     /// The last change to the contact: a field, a status or an activity.
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
 /// The ecommerce status block (see [`crate::ecommerce`]).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EcommerceView {
     pub orders: u64,
     pub spent: Vec<Money>,
@@ -69,11 +73,14 @@ pub struct EcommerceView {
     pub basket: Option<BasketView>,
 }
 
-#[derive(Debug, Serialize)]
+/// The items in the basket since the last purchase.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BasketView {
     pub items: Vec<BasketItem>,
+    /// Sum of price × quantity, when every item has a price.
     pub value: Option<String>,
     /// Time of the last cart change.
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -89,9 +96,10 @@ impl From<Ecommerce> for EcommerceView {
 }
 
 /// A push subscription as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct PushSubscriptionView {
     pub endpoint_id: String,
+    #[schema(format = DateTime)]
     pub created_at: String,
 }
 
@@ -171,12 +179,44 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
 }
 
 /// `GET /api/v1/contacts/{id}`
+#[utoipa::path(
+    get,
+    path = "/contacts/{id}",
+    tag = "contacts",
+    summary = "Get a contact",
+    description = "Returns the profile of the live contact the id resolves to. A merged id returns the survivor \
+        with `requested_id`.",
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor.")),
+    responses(
+        (status = 200, description = "The contact's profile.", body = Profile),
+        (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn get_contact(State(state): State<AdminState>, Path(id): Path<String>) -> Result<Json<Profile>, Problem> {
     let id: ContactId = parse_id("id", &id)?;
     Ok(Json(profile(&state, id).await?))
 }
 
 /// `GET /api/v1/contacts/by-email/{email}`: trimmed, case-insensitive.
+#[utoipa::path(
+    get,
+    path = "/contacts/by-email/{email}",
+    tag = "contacts",
+    summary = "Find a contact by email",
+    description = "Returns the profile of the contact that owns the email address, matched trimmed and \
+        case-insensitively.",
+    params(("email" = String, Path, format = Email, description = "An email address.")),
+    responses(
+        (status = 200, description = "The owner's profile.", body = Profile),
+        (status = 400, description = "The value is not a valid email address.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No contact has this email address.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn by_email(State(state): State<AdminState>, Path(email): Path<String>) -> Result<Json<Profile>, Problem> {
     let key = normalise_email(&email).ok_or_else(|| Problem::invalid("email", "not a valid email address"))?;
     let id = state
@@ -189,6 +229,22 @@ pub async fn by_email(State(state): State<AdminState>, Path(email): Path<String>
 
 /// `GET /api/v1/contacts/by-phone/{phone}`: any formatting, normalised to
 /// E.164 with the configured default country.
+#[utoipa::path(
+    get,
+    path = "/contacts/by-phone/{phone}",
+    tag = "contacts",
+    summary = "Find a contact by cellphone",
+    description = "Returns the profile of the contact that owns the phone number. The number may have any \
+        formatting and is normalised to E.164 with the configured default country.",
+    params(("phone" = String, Path, description = "A phone number in any formatting.")),
+    responses(
+        (status = 200, description = "The owner's profile.", body = Profile),
+        (status = 400, description = "The value is not a valid phone number.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No contact has this phone number.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn by_phone(State(state): State<AdminState>, Path(phone): Path<String>) -> Result<Json<Profile>, Problem> {
     let key = normalise_phone(&phone, state.phone_country)
         .ok_or_else(|| Problem::invalid("phone", "not a valid phone number"))?;
@@ -201,6 +257,21 @@ pub async fn by_phone(State(state): State<AdminState>, Path(phone): Path<String>
 }
 
 /// `GET /api/v1/contacts/by-tracker/{tracker}`
+#[utoipa::path(
+    get,
+    path = "/contacts/by-tracker/{tracker}",
+    tag = "contacts",
+    summary = "Find a contact by tracker",
+    description = "Returns the profile of the contact that a browser's tracker cookie is bound to.",
+    params(("tracker" = String, Path, format = Uuid, description = "A tracker id (the signed cookie's UUID).")),
+    responses(
+        (status = 200, description = "The tracker's contact.", body = Profile),
+        (status = 400, description = "The tracker is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "The tracker belongs to no contact yet.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn by_tracker(
     State(state): State<AdminState>,
     Path(tracker): Path<String>,
@@ -215,23 +286,35 @@ pub async fn by_tracker(
 }
 
 /// Query parameters of the timeline.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ActivityParams {
     /// Page size, 1 to 200; default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// Cursor: return activities older than it (the next page).
+    #[param(
+        pattern = "^[0-9]+-[0-9]+-(c:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|t:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+    )]
     before: Option<String>,
     /// Cursor: return activities newer than it (a refresh).
+    #[param(
+        pattern = "^[0-9]+-[0-9]+-(c:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|t:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$"
+    )]
     after: Option<String>,
     /// Comma-separated activity types.
     #[serde(rename = "type")]
+    #[param(value_type = Option<Vec<ActivityKind>>, inline, style = Form, explode = false)]
     kinds: Option<String>,
 }
 
 /// One activity as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityView {
+    /// Pass as `before` or `after` to page from this activity.
+    #[schema(value_type = String, pattern = "^[0-9]+-[0-9]+-(c:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|t:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")]
     pub cursor: Cursor,
+    #[schema(format = DateTime)]
     pub at: String,
     #[serde(rename = "type")]
     pub kind: ActivityKind,
@@ -254,10 +337,12 @@ impl From<StoredActivity> for ActivityView {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A page of activities, newest first.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ActivityPageView {
     pub items: Vec<ActivityView>,
     /// Pass as `before` for the next page; null on the last page.
+    #[schema(value_type = Option<String>, pattern = "^[0-9]+-[0-9]+-(c:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|t:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")]
     pub next: Option<Cursor>,
 }
 
@@ -289,6 +374,22 @@ impl ActivityParams {
 }
 
 /// `GET /api/v1/contacts/{id}/activities`: newest first.
+#[utoipa::path(
+    get,
+    path = "/contacts/{id}/activities",
+    tag = "activities",
+    summary = "List a contact's activities",
+    description = "Lists the activities of the contact and of every contact merged into it, newest first. \
+        Follow `next` as `before` until it is null to read everything. Each parameter may be given once.",
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor."), ActivityParams),
+    responses(
+        (status = 200, description = "A page of activities.", body = ActivityPageView),
+        (status = 400, description = "The id or a parameter is invalid, unknown or repeated, and `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn activities(
     State(state): State<AdminState>,
     Path(id): Path<String>,

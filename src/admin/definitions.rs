@@ -35,7 +35,7 @@ const DELETE_NOTE: &str = "contacts' values of this field are hidden and can no 
      stored; a new field with the same name starts empty";
 
 /// A definition as the API returns it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DefinitionView {
     pub id: uuid::Uuid,
     pub name: String,
@@ -45,8 +45,11 @@ pub struct DefinitionView {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
     /// Typed like the field's values; null when there is no default.
+    #[schema(value_type = Option<Object>)]
     pub default: Value,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
 }
 
@@ -66,14 +69,15 @@ impl From<&FieldDefinition> for DefinitionView {
 }
 
 /// A changed or deleted definition with what the change did to values.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ChangeView {
     #[serde(flatten)]
     pub definition: DefinitionView,
     pub notes: Vec<&'static str>,
 }
 
-#[derive(Debug, Serialize)]
+/// Every definition, ordered by name.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DefinitionList {
     pub items: Vec<DefinitionView>,
 }
@@ -112,18 +116,60 @@ fn required_string<'a>(members: &'a Map<String, Value>, member: &str) -> Result<
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/fields",
+    tag = "fields",
+    summary = "List custom field definitions",
+    description = "Returns every custom field definition, ordered by name.",
+    responses(
+        (status = 200, description = "The definitions.", body = DefinitionList),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 /// `GET /api/v1/fields`: every definition, ordered by name.
 pub async fn list(State(state): State<AdminState>) -> Result<Json<DefinitionList>, Problem> {
     let definitions = state.store.field_definitions().await?;
     Ok(Json(DefinitionList { items: definitions.iter().map(DefinitionView::from).collect() }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/fields/{name}",
+    tag = "fields",
+    summary = "Read a custom field definition",
+    description = "Returns one custom field definition.",
+    params(("name" = String, Path, description = "The custom field's name.")),
+    responses(
+        (status = 200, description = "The definition.", body = DefinitionView),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No custom field has this name.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 /// `GET /api/v1/fields/{name}`
 pub async fn get(State(state): State<AdminState>, Path(name): Path<String>) -> Result<Json<DefinitionView>, Problem> {
     let definition = state.store.field_definition(&name).await?.ok_or_else(|| not_found(&name))?;
     Ok(Json(DefinitionView::from(&definition)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/fields",
+    tag = "fields",
+    summary = "Define a custom field",
+    description = "Stores a new custom field definition. A deployment holds at most 500.",
+    request_body = super::request_bodies::DefinitionRequest,
+    responses(
+        (status = 201, description = "The new definition.", body = DefinitionView,
+            headers(("Location" = String, description = "The definition's path."))),
+        (status = 400, description = "A member is invalid, and `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The name is taken, or the deployment already has 500 definitions.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 /// `POST /api/v1/fields`: 201 with the new definition.
 pub async fn create(State(state): State<AdminState>, body: Bytes) -> Result<Response, Problem> {
     let members = parse_object(&body, &["name", "label", "type", "options", "default"])?;
@@ -168,6 +214,23 @@ pub async fn create(State(state): State<AdminState>, body: Bytes) -> Result<Resp
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(DefinitionView::from(&definition))).into_response())
 }
 
+#[utoipa::path(
+    patch,
+    path = "/fields/{name}",
+    tag = "fields",
+    summary = "Change a custom field definition",
+    description = "Changes the label, options or default, or renames the field. Stored values follow a rename. The type cannot change.",
+    params(("name" = String, Path, description = "The custom field's name.")),
+    request_body = super::request_bodies::DefinitionChangeRequest,
+    responses(
+        (status = 200, description = "The changed definition and what the change did to stored values.", body = ChangeView),
+        (status = 400, description = "A member is invalid, and `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No custom field has this name.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The new name is taken.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 /// `PATCH /api/v1/fields/{name}`: changes the label, options or default,
 /// or renames with `new_name`.
 pub async fn update(
@@ -238,6 +301,20 @@ pub async fn update(
     Ok(Json(ChangeView { definition: DefinitionView::from(&next), notes }))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/fields/{name}",
+    tag = "fields",
+    summary = "Delete a custom field definition",
+    description = "Deletes the definition. Contacts' values of the field are hidden and can no longer be written.",
+    params(("name" = String, Path, description = "The custom field's name.")),
+    responses(
+        (status = 200, description = "The deleted definition and what deleting did to stored values.", body = ChangeView),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No custom field has this name.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 /// `DELETE /api/v1/fields/{name}`: returns the deleted definition.
 ///
 /// NOTE: the deleted field's values are never purged: each contact hash

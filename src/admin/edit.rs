@@ -40,6 +40,23 @@ struct Changes {
 }
 
 /// `POST /api/v1/contacts`: 201 with the new contact's profile.
+#[utoipa::path(
+    post,
+    path = "/contacts",
+    tag = "contacts",
+    summary = "Create a contact",
+    description = "Creates a contact with the given standard fields and records an `admin_edit` activity. \
+        Every value is checked before anything is written.",
+    request_body = super::request_bodies::FieldsRequest,
+    responses(
+        (status = 201, description = "The new contact's profile.", body = super::Profile,
+            headers(("Location" = String, description = "The new contact's path."))),
+        (status = 400, description = "The body or a field is invalid, and `field` names it, such as `fields.cellphone`.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another contact has this email or cellphone, and `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn create_contact(
     State(state): State<AdminState>,
     Extension(admin): Extension<AdminName>,
@@ -59,6 +76,24 @@ pub async fn create_contact(
 
 /// `PATCH /api/v1/contacts/{id}`: edits the live contact the id resolves
 /// to and returns its profile.
+#[utoipa::path(
+    patch,
+    path = "/contacts/{id}",
+    tag = "contacts",
+    summary = "Edit a contact",
+    description = "Sets or removes standard fields of the live contact the id resolves to and records an \
+        `admin_edit` activity. Every value is checked before anything is written.",
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor.")),
+    request_body = super::request_bodies::FieldsRequest,
+    responses(
+        (status = 200, description = "The contact's profile after the edit.", body = super::Profile),
+        (status = 400, description = "The id, the body or a field is invalid, and `field` names it, such as `fields.cellphone`.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Another contact has this email or cellphone, and `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn update_contact(
     State(state): State<AdminState>,
     Extension(admin): Extension<AdminName>,

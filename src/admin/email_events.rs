@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::statuses::json_body;
 use super::{AdminState, Problem};
@@ -30,12 +31,13 @@ pub const MAX_BATCH: usize = 1000;
 const MEMBERS: [&str; 4] = ["email", "type", "reason", "at"];
 
 /// The outcome of one event.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EventResult {
     /// The event's position in a batch.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub index: Option<usize>,
     /// `recorded`, `not_found`, `invalid` or `conflict`.
+    #[schema(value_type = EventOutcome)]
     pub result: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub contact_id: Option<ContactId>,
@@ -66,9 +68,32 @@ impl EventResult {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// The outcome of the events of a batch, one entry per event.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BatchResults {
     pub results: Vec<EventResult>,
+}
+
+/// The `result` of an event, for the description only: the handler writes
+/// these names as strings.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum EventOutcome {
+    Recorded,
+    NotFound,
+    Invalid,
+    /// The contact's statuses kept changing, so send the event again.
+    Conflict,
+}
+
+/// The response to one event or to a batch.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum EmailEventsResponse {
+    One(EventResult),
+    Batch(BatchResults),
 }
 
 /// Validates one event object.
@@ -149,6 +174,25 @@ fn count(kind: &'static str, result: &'static str) {
 
 /// `POST /api/v1/email-events`: one event object, or an array of at most
 /// [`MAX_BATCH`].
+#[utoipa::path(
+    post,
+    path = "/email-events",
+    tag = "statuses",
+    summary = "Apply email provider events",
+    description = "Applies bounces, deliveries, complaints and unsubscribes, one event or a batch. A single \
+        event returns its result or a problem. A batch returns one result per event, so that one bad or unknown \
+        address does not fail the rest. Events applied before a store failure stay applied.",
+    request_body = super::request_bodies::EmailEventsRequest,
+    responses(
+        (status = 200, description = "The result of the event, or of each event of a batch.",
+            body = EmailEventsResponse),
+        (status = 400, description = "The body, a batch size or a member of a single event is invalid, and `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No contact has the address of a single event.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The statuses of a single event's contact kept changing. Send it again.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn post_email_events(State(state): State<AdminState>, body: Bytes) -> Result<Response, Problem> {
     let now = now_millis();
     let events = match json_body(&body)? {

@@ -4,6 +4,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::contacts::{parse_id, profile, rfc3339, ActivityView, Profile};
 use super::{AdminName, AdminState, Problem};
@@ -12,6 +13,22 @@ use crate::store::{now_millis, ActivityQuery, ContactId};
 /// Activities read per store call while exporting.
 const EXPORT_PAGE: usize = 500;
 
+#[utoipa::path(
+    delete,
+    path = "/contacts/{id}",
+    tag = "contacts",
+    summary = "Erase a contact",
+    description = "Erases the contact the id resolves to, with every contact merged into it: profile, fields, \
+        statuses, push subscriptions, activities, index entries and the bindings of its browsers.",
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor.")),
+    responses(
+        (status = 204, description = "The contact was erased."),
+        (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 /// `DELETE /api/v1/contacts/{id}`: erases the contact the id resolves to,
 /// with every contact merged into it (see `Identity::erase`). 204 when
 /// done, 404 when there is no such contact.
@@ -36,8 +53,9 @@ pub async fn erase_contact(
 }
 
 /// Everything stored about one contact.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Export {
+    #[schema(format = DateTime)]
     pub exported_at: String,
     pub profile: Profile,
     /// Every activity, newest first.
@@ -46,6 +64,22 @@ pub struct Export {
 
 /// `GET /api/v1/contacts/{id}/export`: the data-portability export, as one
 /// JSON document.
+#[utoipa::path(
+    get,
+    path = "/contacts/{id}/export",
+    tag = "contacts",
+    summary = "Export a contact",
+    description = "Returns everything stored about the contact, its profile and every activity, as one \
+        document for data-portability requests.",
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor.")),
+    responses(
+        (status = 200, description = "The export.", body = Export),
+        (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn export_contact(State(state): State<AdminState>, Path(id): Path<String>) -> Result<Json<Export>, Problem> {
     let requested: ContactId = parse_id("id", &id)?;
     let profile = profile(&state, requested).await?;

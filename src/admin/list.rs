@@ -10,6 +10,7 @@
 use axum::extract::{RawQuery, State};
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::contacts::{rfc3339, MAX_PAGE};
 use super::fields::StandardField;
@@ -21,23 +22,50 @@ use crate::store::{ContactFilter, ContactId, ContactListQuery, ContactRecord, In
 const DEFAULT_PAGE: usize = 50;
 
 /// Query parameters of the list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     /// An email or cellphone number to match exactly.
     search: Option<String>,
     /// The kind of value in `search`: `email` (default) or `cellphone`.
+    #[param(value_type = Option<SearchBy>, inline)]
     by: Option<String>,
+    /// `true` lists only contacts with an email.
+    #[param(value_type = Option<Flag>, inline)]
     has_email: Option<String>,
+    /// `true` lists only contacts with a cellphone.
+    #[param(value_type = Option<Flag>, inline)]
     has_cellphone: Option<String>,
+    /// `true` lists only contacts with a push subscription.
+    #[param(value_type = Option<Flag>, inline)]
     push: Option<String>,
     /// Page size, 1 to 200; default 50.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
     /// The `next` value of the previous page.
+    #[param(pattern = "^[0-9]+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     cursor: Option<String>,
 }
 
+/// The kind of value in the list's `search` parameter.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[allow(dead_code)]
+pub enum SearchBy {
+    Email,
+    Cellphone,
+}
+
+/// A list filter: the only accepted value is `true`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum Flag {
+    #[schema(rename = "true")]
+    True,
+}
+
 /// One contact in the list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ListItem {
     pub id: ContactId,
     pub email: Option<String>,
@@ -64,14 +92,30 @@ impl ListItem {
 }
 
 /// A page of the list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ListPage {
     pub items: Vec<ListItem>,
     /// Pass as `cursor` for the next page; null on the last page.
+    #[schema(value_type = Option<String>, pattern = "^[0-9]+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")]
     pub next: Option<ListPosition>,
 }
 
 /// `GET /api/v1/contacts`
+#[utoipa::path(
+    get,
+    path = "/contacts",
+    tag = "contacts",
+    summary = "List contacts",
+    description = "Lists live contacts, last updated first, or finds one contact exactly with `search`. \
+        Merged contacts never appear. Each parameter may be given once.",
+    params(ListParams),
+    responses(
+        (status = 200, description = "A page of contacts.", body = ListPage),
+        (status = 400, description = "A parameter is invalid, unknown or repeated, and `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn list_contacts(
     State(state): State<AdminState>,
     RawQuery(raw): RawQuery,

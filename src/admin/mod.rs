@@ -2,9 +2,10 @@
 //! for staff, health and metrics for operators.
 //!
 //! It listens on its own address, apart from shoppers' traffic. Every
-//! `/api/` route needs a bearer token (see [`auth`]). `/healthz`, `/readyz`
-//! and `/metrics` need none, so probes and scrapers hold no secret, and they
-//! reveal no personal data. Errors are problem details
+//! `/api/` route needs a bearer token (see [`auth`]), except the OpenAPI
+//! description at `/api/v1/openapi.json` (see [`openapi`]). `/healthz`,
+//! `/readyz` and `/metrics` need none, so probes and scrapers hold no
+//! secret, and they reveal no personal data. Errors are problem details
 //! ([`Problem`]).
 
 mod auth;
@@ -16,9 +17,11 @@ mod email_events;
 mod erase;
 pub mod fields;
 mod list;
+pub mod openapi;
 mod problem;
 mod push;
 mod query;
+mod request_bodies;
 mod statuses;
 
 use std::sync::Arc;
@@ -26,8 +29,10 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, patch, post};
-use axum::Router;
+use axum::routing::get;
+use axum::{Extension, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use auth::{AdminName, Tokens};
 pub use contacts::{rfc3339, Profile};
@@ -53,25 +58,18 @@ pub struct AdminState {
 
 /// Builds the admin router.
 pub fn router(state: AdminState, tokens: Tokens) -> Router {
-    let api = Router::new()
-        .route("/contacts", get(list::list_contacts).post(edit::create_contact))
-        .route("/contacts/{id}", get(contacts::get_contact).patch(edit::update_contact).delete(erase::erase_contact))
-        .route("/contacts/{id}/export", get(erase::export_contact))
-        .route("/contacts/{id}/push-subscriptions", post(push::add))
-        .route("/contacts/{id}/push-subscriptions/{endpoint_id}", delete(push::remove))
-        .route("/contacts/{id}/activities", get(contacts::activities))
-        .route("/contacts/{id}/statuses", patch(statuses::patch_statuses))
-        .route("/email-events", post(email_events::post_email_events))
-        .route("/contacts/by-email/{email}", get(contacts::by_email))
-        .route("/contacts/by-phone/{phone}", get(contacts::by_phone))
-        .route("/contacts/by-tracker/{tracker}", get(contacts::by_tracker))
-        .route("/fields", get(definitions::list).post(definitions::create))
-        .route("/fields/{name}", get(definitions::get).patch(definitions::update).delete(definitions::delete))
+    let (api, api_operations) = api_routes().split_for_parts();
+    let api = api
         .fallback(|| async { Problem::not_found("no such API route") })
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
         .layer(axum::middleware::from_fn_with_state(tokens, auth::require_token));
 
+    // The description route sits outside `api`, so it needs no token.
+    let (description_route, description_operations) = description_route().split_for_parts();
+    let description = openapi::DescriptionJson::new(&openapi::document(api_operations, description_operations));
+
     Router::new()
+        .merge(description_route.layer(Extension(description)))
         .nest("/api/v1", api)
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -79,6 +77,37 @@ pub fn router(state: AdminState, tokens: Tokens) -> Router {
         .fallback(|| async { Problem::not_found("no such route; the API is under /api/v1/") })
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
         .with_state(state)
+}
+
+/// Returns the OpenAPI description of the admin API, as served at
+/// `/api/v1/openapi.json`.
+pub fn description() -> utoipa::openapi::OpenApi {
+    openapi::document(api_routes().split_for_parts().1, description_route().split_for_parts().1)
+}
+
+/// Builds the documented routes under `/api/v1` that need a token, with
+/// paths relative to `/api/v1`. Every route is registered with `routes!`,
+/// which adds its operation to the description.
+fn api_routes() -> OpenApiRouter<AdminState> {
+    OpenApiRouter::new()
+        .routes(routes!(list::list_contacts, edit::create_contact))
+        .routes(routes!(contacts::get_contact, edit::update_contact, erase::erase_contact))
+        .routes(routes!(erase::export_contact))
+        .routes(routes!(push::add))
+        .routes(routes!(push::remove))
+        .routes(routes!(contacts::activities))
+        .routes(routes!(statuses::patch_statuses))
+        .routes(routes!(email_events::post_email_events))
+        .routes(routes!(contacts::by_email))
+        .routes(routes!(contacts::by_phone))
+        .routes(routes!(contacts::by_tracker))
+        .routes(routes!(definitions::list, definitions::create))
+        .routes(routes!(definitions::get, definitions::update, definitions::delete))
+}
+
+/// `GET /api/v1/openapi.json`, documented like the other routes.
+fn description_route() -> OpenApiRouter<AdminState> {
+    OpenApiRouter::new().routes(routes!(openapi::openapi_json))
 }
 
 /// How long readiness waits for the store: probes usually give up after a

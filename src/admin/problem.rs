@@ -7,19 +7,26 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Characters of a problem's detail at most.
 const MAX_DETAIL_CHARS: usize = 200;
 
 /// A problem details response.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Problem {
     /// A URI reference naming the kind of problem.
     #[serde(rename = "type")]
+    #[schema(value_type = String)]
     pub kind: &'static str,
+    /// A short summary of the kind of problem.
+    #[schema(value_type = String)]
     pub title: &'static str,
+    /// The HTTP status code.
     #[serde(serialize_with = "serialize_status")]
+    #[schema(value_type = u16, minimum = 400, maximum = 599)]
     pub status: StatusCode,
+    /// An explanation of this occurrence and the next step for the client.
     pub detail: String,
     /// The request field (path segment, query parameter or body member)
     /// that caused the problem.

@@ -19,6 +19,25 @@ use crate::store::{now_millis, ContactId};
 /// Maximum length of an endpoint id, in characters.
 const MAX_ENDPOINT_ID_CHARS: usize = 512;
 
+#[utoipa::path(
+    post,
+    path = "/contacts/{id}/push-subscriptions",
+    tag = "contacts",
+    summary = "Add a push subscription",
+    description = "Adds a push service endpoint id to the live contact the id resolves to.",
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor.")),
+    request_body = super::request_bodies::PushSubscriptionRequest,
+    responses(
+        (status = 201, description = "The subscription was added.", body = PushSubscriptionView,
+            headers(("Location" = String, description = "The subscription's path."))),
+        (status = 200, description = "The contact already had the subscription; its first creation time is kept.",
+            body = PushSubscriptionView, headers(("Location" = String, description = "The subscription's path."))),
+        (status = 400, description = "The id, the body or `endpoint_id` is invalid, and `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 /// `POST /api/v1/contacts/{id}/push-subscriptions` with
 /// `{"endpoint_id": "..."}`: 201 with the subscription, or 200 when the
 /// contact already had it (keeping its first creation time).
@@ -45,6 +64,25 @@ pub async fn add(State(state): State<AdminState>, Path(id): Path<String>, body: 
 
 /// `DELETE /api/v1/contacts/{id}/push-subscriptions/{endpoint_id}`: 204,
 /// or 404 when the contact has no such subscription.
+#[utoipa::path(
+    delete,
+    path = "/contacts/{id}/push-subscriptions/{endpoint_id}",
+    tag = "contacts",
+    summary = "Remove a push subscription",
+    description = "Removes a push service endpoint id from the live contact the id resolves to.",
+    params(
+        ("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor."),
+        ("endpoint_id" = String, Path, min_length = 1, max_length = 512,
+            description = "The endpoint id: 1 to 512 characters, no control characters.")
+    ),
+    responses(
+        (status = 204, description = "The subscription was removed."),
+        (status = 400, description = "The id or `endpoint_id` is invalid, and `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No contact has this id, or the contact has no such subscription.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 pub async fn remove(
     State(state): State<AdminState>,
     Path((id, endpoint_id)): Path<(String, String)>,

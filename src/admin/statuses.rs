@@ -9,6 +9,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::contacts::{parse_id, profile};
 use super::{rfc3339, AdminName, AdminState, Problem, Profile};
@@ -19,7 +20,7 @@ use crate::status::{
 use crate::store::{now_millis, ContactId, ContactRecord, StoreError};
 
 /// The `statuses` block of a profile.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct StatusesView {
     pub email: EmailView,
     pub newsletter: SubscriptionView,
@@ -27,7 +28,8 @@ pub struct StatusesView {
     pub sms: SubscriptionView,
 }
 
-#[derive(Debug, Serialize)]
+/// The status of the contact's email address.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EmailView {
     pub status: ChannelStatus,
     /// The last bounce of the current address.
@@ -36,32 +38,40 @@ pub struct EmailView {
     pub temporary_bounces: u32,
 }
 
-#[derive(Debug, Serialize)]
+/// A bounce reported for the current address.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BounceView {
     #[serde(rename = "type")]
     pub kind: BounceKind,
     pub reason: Option<String>,
+    #[schema(format = DateTime)]
     pub at: String,
 }
 
-#[derive(Debug, Serialize)]
+/// A newsletter or SMS subscription.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct SubscriptionView {
     pub status: Subscription,
     /// The consent of the latest change; null when never subscribed.
     pub consent: Option<ConsentView>,
 }
 
-#[derive(Debug, Serialize)]
+/// The latest subscription change.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ConsentView {
+    #[schema(format = DateTime)]
     pub at: String,
     pub source: ConsentSource,
+    /// The admin token's name, for source `admin`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub by: Option<String>,
+    /// The form's route, for source `form`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub form: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// The status of the contact's cellphone.
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CellphoneView {
     pub status: ChannelStatus,
 }
@@ -136,6 +146,24 @@ pub(super) fn json_body(body: &Bytes) -> Result<serde_json::Value, Problem> {
     serde_json::from_slice(body).map_err(|error| Problem::invalid("body", format!("invalid JSON: {error}")))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/contacts/{id}/statuses",
+    tag = "statuses",
+    summary = "Change statuses",
+    description = "Changes any of the email, newsletter, cellphone and SMS statuses of the live contact the id \
+        resolves to. The whole body is checked first. Consent records `admin` with the token's name.",
+    params(("id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor.")),
+    request_body = super::request_bodies::StatusesRequest,
+    responses(
+        (status = 200, description = "The contact's profile after the change.", body = Profile),
+        (status = 400, description = "The id, the body or a member is invalid, and `field` names it.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No contact has this id.", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The statuses kept changing during the request. Send it again.", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 /// `PATCH /api/v1/contacts/{id}/statuses`: changes any of the email,
 /// newsletter, cellphone and SMS statuses and returns the profile.
 pub async fn patch_statuses(

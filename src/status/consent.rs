@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::store::Millis;
 
 /// A subscription status as the API shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Subscription {
     Subscribed,
@@ -39,7 +39,7 @@ impl fmt::Display for Subscription {
 }
 
 /// The origin of a subscription change.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConsentSource {
     /// A form on the shop; the consent names the form's route.

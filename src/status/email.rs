@@ -41,7 +41,7 @@ impl Hold {
 }
 
 /// The status of an email address or cellphone as the API shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ChannelStatus {
     Active,
@@ -79,7 +79,7 @@ impl From<Option<Hold>> for ChannelStatus {
 }
 
 /// Whether a bounce was permanent.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BounceKind {
     HardBounce,

@@ -24,7 +24,7 @@ pub const MAX_DEFINITIONS: usize = 500;
 pub const CUSTOM_FIELD_PREFIX: &str = "cf.";
 
 /// The type of a custom field's values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FieldType {
     Text,
