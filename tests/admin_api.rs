@@ -142,3 +142,25 @@ async fn every_admin_error_is_problem_json() {
     assert_eq!(response.headers()["content-type"], "application/problem+json");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn oversized_body_is_a_problem_413() {
+    let app = app().await;
+    let huge = format!(r#"{{"fields": {{"first_name": "{}"}}}}"#, "x".repeat(3 * 1024 * 1024));
+
+    let response = client()
+        .post(format!("http://{}/api/v1/contacts", app.admin))
+        .bearer_auth(TOKEN)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("admin answers");
+
+    assert_eq!(response.status().as_u16(), 413);
+    assert_eq!(response.headers()["content-type"], "application/problem+json");
+    let body: serde_json::Value = response.json().await.expect("problem JSON");
+    assert_eq!(body["field"], "body");
+    assert_eq!(body["status"], 413);
+    app.stop().await;
+}

@@ -26,7 +26,7 @@ mod statuses;
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::routing::get;
@@ -62,7 +62,9 @@ pub fn router(state: AdminState, tokens: Tokens) -> Router {
     let api = api
         .fallback(|| async { Problem::not_found("no such API route") })
         .method_not_allowed_fallback(|| async { Problem::method_not_allowed() })
-        .layer(axum::middleware::from_fn_with_state(tokens, auth::require_token));
+        .layer(axum::middleware::from_fn_with_state(tokens, auth::require_token))
+        .layer(axum::middleware::map_response(problem::plain_errors_as_problems))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES));
 
     // The description route sits outside `api`, so it needs no token.
     let (description_route, description_operations) = description_route().split_for_parts();
@@ -109,6 +111,10 @@ fn api_routes() -> OpenApiRouter<AdminState> {
 fn description_route() -> OpenApiRouter<AdminState> {
     OpenApiRouter::new().routes(routes!(openapi::openapi_json))
 }
+
+/// Largest request body the API accepts, in bytes: an email event batch of
+/// 1000 events fits with room to spare.
+const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
 /// How long readiness waits for the store: probes usually give up after a
 /// few seconds, and a store that slow is not ready anyway.

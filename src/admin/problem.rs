@@ -130,3 +130,26 @@ impl IntoResponse for Problem {
         response
     }
 }
+
+/// Turns error responses that axum's extractors build (a body over the
+/// size limit, for example) into problem details, so that every admin
+/// error has one format. Responses that already are problems pass through.
+pub async fn plain_errors_as_problems(response: Response) -> Response {
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes().starts_with(b"application/problem+json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_problem {
+        return response;
+    }
+
+    let title = status.canonical_reason().unwrap_or("Error");
+    let detail = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => "the request body is larger than the API accepts".to_owned(),
+        _ => format!("the request failed: {}", title.to_lowercase()),
+    };
+    let field = (status == StatusCode::PAYLOAD_TOO_LARGE).then(|| "body".to_owned());
+    let problem = Problem { kind: "/problems/request", title, status, detail, field };
+    problem.into_response()
+}
