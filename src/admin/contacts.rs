@@ -118,14 +118,22 @@ pub fn rfc3339(at: Millis) -> String {
         .unwrap_or_default()
 }
 
+/// Returns the live contact `requested` resolves to (following merges), or
+/// a 404 problem.
+pub(super) async fn live_contact(
+    state: &AdminState,
+    requested: ContactId,
+) -> Result<(ContactId, crate::store::ContactRecord), Problem> {
+    state.identity.resolve(requested).await?.ok_or_else(|| Problem::not_found(format!("no contact {requested}")))
+}
+
 pub(super) fn parse_id<T: std::str::FromStr>(field: &str, text: &str) -> Result<T, Problem> {
     text.parse().map_err(|_| Problem::invalid(field, format!("{text:?} is not a UUID")))
 }
 
 /// Builds the profile of the live contact `requested` resolves to.
 pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<Profile, Problem> {
-    let not_found = || Problem::not_found(format!("no contact {requested}"));
-    let (id, record) = state.identity.resolve(requested).await?.ok_or_else(not_found)?;
+    let (id, record) = live_contact(state, requested).await?;
 
     let sources = state.store.sources(id).await?;
     let counters = state.store.counters(&sources).await?;
@@ -398,11 +406,7 @@ pub async fn activities(
     let requested: ContactId = parse_id("id", &id)?;
     let params: ActivityParams = super::query::parse(raw.as_deref(), &["limit", "before", "after", "type"])?;
     let query = params.query()?;
-    let (id, _) = state
-        .identity
-        .resolve(requested)
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("no contact {requested}")))?;
+    let (id, _) = live_contact(&state, requested).await?;
 
     let sources = state.store.sources(id).await?;
     let page = state.store.activities(&sources, &query).await?;

@@ -103,11 +103,7 @@ pub async fn update_contact(
     let requested: ContactId = parse_id("id", &id)?;
     let definitions = state.store.field_definitions().await?;
     let changes = parse_changes(&state, &definitions, &body)?;
-    let (contact, record) = state
-        .identity
-        .resolve(requested)
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("no contact {requested}")))?;
+    let (contact, record) = super::contacts::live_contact(&state, requested).await?;
 
     apply(&state, contact, &record.fields, &changes, &admin).await?;
 

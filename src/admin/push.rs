@@ -99,11 +99,7 @@ pub async fn remove(
 }
 
 async fn live_contact(state: &AdminState, requested: ContactId) -> Result<ContactId, Problem> {
-    let (contact, _) = state
-        .identity
-        .resolve(requested)
-        .await?
-        .ok_or_else(|| Problem::not_found(format!("no contact {requested}")))?;
+    let (contact, _) = super::contacts::live_contact(state, requested).await?;
     Ok(contact)
 }
 
