@@ -175,3 +175,20 @@ async fn list_filters_are_inline_enums() {
         assert!(text.contains("\"true\""), "{name} accepts `true`: {text}");
     }
 }
+
+#[tokio::test]
+async fn custom_field_defaults_accept_any_json_type() {
+    let description = served_description().await;
+    let schemas = &description["components"]["schemas"];
+
+    for (schema, property) in
+        [("DefinitionView", "default"), ("DefinitionRequest", "default"), ("DefinitionChangeRequest", "default")]
+    {
+        let property_schema = &schemas[schema]["properties"][property];
+        assert!(property_schema.is_object(), "{schema}.{property} is described");
+        assert!(
+            property_schema.get("type").is_none(),
+            "{schema}.{property} must allow strings, numbers, booleans and arrays: {property_schema}"
+        );
+    }
+}

@@ -45,7 +45,6 @@ pub struct DefinitionView {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub options: Vec<String>,
     /// Typed like the field's values; null when there is no default.
-    #[schema(value_type = Option<Object>)]
     pub default: Value,
     #[schema(format = DateTime)]
     pub created_at: String,

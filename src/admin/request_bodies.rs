@@ -144,7 +144,6 @@ pub struct DefinitionRequest {
     /// non-empty strings. Not allowed for other types.
     pub options: Option<Vec<String>>,
     /// A value of the field's type, shown for contacts without a value.
-    #[schema(value_type = Option<Object>)]
     pub default: Option<serde_json::Value>,
 }
 
@@ -156,7 +155,6 @@ pub struct DefinitionChangeRequest {
     pub label: Option<String>,
     pub options: Option<Vec<String>>,
     /// A new default, or `null` to remove it.
-    #[schema(value_type = Option<Object>)]
     pub default: Option<serde_json::Value>,
     /// Renames the field; values follow, because they are stored under its id.
     #[schema(pattern = "^[a-z][a-z0-9_]{0,63}$")]
