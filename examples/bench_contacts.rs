@@ -129,7 +129,7 @@ async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bail!("redis-server at {url} did not answer")
+    bail!("redis-server at {url} did not respond; check that it started")
 }
 
 async fn used_memory(url: &str) -> anyhow::Result<u64> {
@@ -242,7 +242,7 @@ async fn measure_interleaved<const N: usize>(
             response.bytes().await?;
             samples.push(started.elapsed().as_secs_f64() * 1000.0);
             if !status.is_success() {
-                bail!("{target} answered {status}");
+                bail!("{target} returned {status}");
             }
         }
     }
@@ -265,7 +265,7 @@ async fn measure_pairs(
             let status = response.status();
             response.bytes().await?;
             if !status.is_success() {
-                bail!("{target} answered {status}");
+                bail!("{target} returned {status}");
             }
         }
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);

@@ -314,8 +314,8 @@ pub enum StoreBackend {
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RecorderConfig {
-    /// Events the in-memory queue holds; when full, new events are dropped
-    /// and counted, never waited for.
+    /// Capacity of the in-memory queue, in events. When it is full, new
+    /// events are dropped and counted, because requests never wait for it.
     pub queue_capacity: usize,
     /// Events written to the store in one batch.
     pub batch_size: usize,

@@ -52,7 +52,7 @@ pub struct ActivityRule {
     pub properties: BTreeMap<String, String>,
 }
 
-/// A form whose successful submission tells who the visitor is.
+/// A form whose successful submission identifies the visitor.
 ///
 /// ```toml
 /// [[identify]]
@@ -77,7 +77,7 @@ pub struct IdentifyRule {
     /// Fields that must be present for the rule to match.
     #[serde(default)]
     pub require_fields: Vec<String>,
-    /// How a successful submission shows in the response.
+    /// The response condition that marks a successful submission.
     pub success: ResponseCondition,
 }
 

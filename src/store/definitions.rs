@@ -54,7 +54,7 @@ impl FieldType {
         FieldType::MultipleChoice,
     ];
 
-    /// The snake_case name used in the API and in storage.
+    /// Returns the snake_case name used in the API and in storage.
     pub fn as_str(self) -> &'static str {
         match self {
             FieldType::Text => "text",

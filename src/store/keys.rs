@@ -132,7 +132,7 @@ impl Keys {
         format!("{}{{x:{shard}}}:{}", self.prefix, set.suffix())
     }
 
-    /// The stream holding the activity of `source`.
+    /// Returns the key of the stream that contains the activity of `source`.
     pub fn stream(&self, source: &Source) -> String {
         match source {
             Source::Tracker { tracker, contact } => {
@@ -142,7 +142,7 @@ impl Keys {
         }
     }
 
-    /// The counters hash of `source`.
+    /// Returns the key of the counters hash of `source`.
     pub fn counters(&self, source: &Source) -> String {
         match source {
             Source::Tracker { tracker, contact } => {

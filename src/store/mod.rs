@@ -78,7 +78,7 @@ impl Default for Retention {
     }
 }
 
-/// Which activities to read from a timeline.
+/// A selection of activities to read from a timeline.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ActivityQuery {
     /// Only activities strictly older than this cursor (the next page).
@@ -99,15 +99,15 @@ impl Default for ActivityQuery {
 
 /// The storage operations Footprint is built from.
 ///
-/// Every operation is idempotent or says what repeating it does, because the
+/// Every operation is idempotent or documents what repeating it does, because the
 /// recorder retries batches after a failure and merges are resumed after a
 /// crash.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
-    /// A short backend name for logs and metrics: `redis` or `embedded`.
+    /// Returns a short backend name for logs and metrics: `redis` or `embedded`.
     fn backend(&self) -> &'static str;
 
-    /// Checks that the backend answers.
+    /// Checks that the backend responds.
     async fn ping(&self) -> Result<()>;
 
     // ---- trackers -------------------------------------------------------
@@ -251,7 +251,7 @@ pub trait Store: Send + Sync + 'static {
     /// Status entries live in the contact's record apart from profile
     /// fields ([`ContactRecord::statuses`]). The update applies only when
     /// the contact exists, is not merged into another, and every entry of
-    /// `update.expected` holds the given value (`None`: absent); otherwise
+    /// `update.expected` has the given value (`None`: absent); otherwise
     /// it returns false and changes nothing. Applying writes
     /// `update.changes` (`None` removes an entry), appends the activities to
     /// `Source::Contact(contact)` counted by type, lists that source among

@@ -111,7 +111,7 @@ impl ActivityKind {
         ActivityKind::SmsSubscription,
     ];
 
-    /// The snake_case name used in configuration, storage and the API.
+    /// Returns the snake_case name used in configuration, storage and the API.
     pub fn as_str(self) -> &'static str {
         match self {
             ActivityKind::PageVisit => "page_visit",
@@ -170,7 +170,7 @@ impl FromStr for ActivityKind {
 /// One interaction: what happened, when, where.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Activity {
-    /// When the shop answered the request (not when it was stored).
+    /// Time the shop responded to the request (not when it was stored).
     pub at: Millis,
     pub kind: ActivityKind,
     /// Path and query of the request, without scheme and host.

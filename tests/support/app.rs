@@ -70,7 +70,7 @@ impl TestApp {
         (status, json)
     }
 
-    /// Polls an admin path until `ready` accepts the answer; panics after a
+    /// Polls an admin path until `ready` accepts the response; panics after a
     /// generous hang guard. Activity is written asynchronously.
     pub async fn admin_until(&self, path: &str, ready: impl Fn(u16, &serde_json::Value) -> bool) -> serde_json::Value {
         let deadline = Instant::now() + Duration::from_secs(30);
@@ -101,7 +101,7 @@ async fn serve_router(router: axum::Router) -> (SocketAddr, tokio::task::JoinHan
     (addr, task)
 }
 
-/// A client without cookies, redirects or system proxies.
+/// Builds a client without cookies, redirects or system proxies.
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -111,7 +111,7 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
-/// A browser-like client: keeps cookies, follows no redirects.
+/// Builds a browser-like client that keeps cookies and follows no redirects.
 pub fn browser() -> reqwest::Client {
     reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
@@ -122,7 +122,7 @@ pub fn browser() -> reqwest::Client {
         .expect("client")
 }
 
-/// The tracker id in a `Set-Cookie: fp_tid=...` of `response`, if any: the
+/// Returns the tracker id in a `Set-Cookie: fp_tid=...` of `response`, if any. The
 /// signed value is a 44-character MAC followed by the UUID.
 pub fn tracker_of(response: &reqwest::Response) -> Option<String> {
     response
@@ -135,7 +135,7 @@ pub fn tracker_of(response: &reqwest::Response) -> Option<String> {
         .map(|value| value[value.len().saturating_sub(36)..].to_owned())
 }
 
-/// The full `fp_tid=<value>` pair of a `Set-Cookie`, to send back by hand.
+/// Returns the full `fp_tid=<value>` pair of a `Set-Cookie`, to send back by hand.
 pub fn tracker_pair(response: &reqwest::Response) -> Option<String> {
     response
         .headers()
