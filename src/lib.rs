@@ -64,6 +64,7 @@ pub mod custom;
 pub mod demo;
 pub mod ecommerce;
 pub mod identity;
+pub mod plugins;
 pub mod proxy;
 pub mod recorder;
 pub mod status;

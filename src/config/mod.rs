@@ -6,6 +6,7 @@
 //! anything invalid. The annotated `config.toml` at the repository root is
 //! the reference.
 
+mod plugins;
 mod rules;
 
 use std::net::SocketAddr;
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use plugins::*;
 pub use rules::*;
 
 /// Environment variable holding tracker signing keys, comma-separated.
@@ -63,6 +65,10 @@ pub struct Config {
     pub identify_forms: Vec<IdentifyRule>,
     pub identify_header: IdentifyHeaderConfig,
     pub contacts: ContactsConfig,
+    pub plugins: PluginsConfig,
+    /// Field-capture plugins by form route.
+    #[serde(rename = "plugin")]
+    pub plugin_rules: Vec<PluginRule>,
 }
 
 /// Normalisation settings for contact data.
