@@ -1,0 +1,98 @@
+//! What evaluating a condition reads about one contact.
+//!
+//! The view is plain data, so evaluation is pure and the same view can be
+//! evaluated at several moments. It is cheap to build from the store:
+//!
+//! - the contact's record (profile fields and status entries), one read;
+//! - the number of push subscriptions, one read;
+//! - the activities of the types the condition names
+//!   ([`super::Condition::activity_kinds`]) that are younger than
+//!   [`super::Condition::lookback`], read newest first from the timeline;
+//! - the time of the newest activity of each type the condition names,
+//!   whatever its age, for `since_last` terms;
+//! - the basket as [`crate::ecommerce::summarise_activities`] derives it,
+//!   which replays the cart updates since the newest purchase.
+//!
+//! A view built with a shorter lookback than the condition needs gives
+//! wrong counts, because activities missing from it count as absent.
+
+use std::collections::BTreeMap;
+
+use crate::ecommerce::Basket;
+use crate::status::{self, ChannelStatus, Statuses, Subscription};
+use crate::store::{Activity, ActivityKind, ContactRecord, Millis, StoreError};
+
+/// One contact as conditions see it.
+#[derive(Clone, Debug, Default)]
+pub struct ContactView {
+    pub record: ContactRecord,
+    pub statuses: Statuses,
+    pub push_subscriptions: usize,
+    pub behaviour: Behaviour,
+}
+
+/// The contact's recent behaviour.
+#[derive(Clone, Debug, Default)]
+pub struct Behaviour {
+    /// Activities inside the lookback, in any order.
+    pub recent: Vec<Activity>,
+    /// The time of the newest activity of each type, whatever its age. A
+    /// type without an entry never happened.
+    pub last_at: BTreeMap<ActivityKind, Millis>,
+    /// The current basket; `None` when empty.
+    pub basket: Option<Basket>,
+}
+
+impl ContactView {
+    /// Builds a view, decoding the status entries of `record`.
+    pub fn new(record: ContactRecord, push_subscriptions: usize, behaviour: Behaviour) -> Result<Self, StoreError> {
+        let statuses = Statuses::of(&record)?;
+        Ok(ContactView { record, statuses, push_subscriptions, behaviour })
+    }
+
+    /// Returns the stored text of a profile field, or `None` when it is
+    /// missing or blank.
+    pub fn field(&self, storage_name: &str) -> Option<&str> {
+        self.record.fields.get(storage_name).map(|value| value.trim()).filter(|value| !value.is_empty())
+    }
+
+    /// The email status of the contact's current address, as the admin API
+    /// shows it.
+    pub fn email_status(&self) -> ChannelStatus {
+        let address = status::current_address(&self.record);
+        self.statuses.email_status(address.as_deref())
+    }
+
+    pub fn newsletter(&self) -> Subscription {
+        status::status_of(self.statuses.newsletter.as_ref())
+    }
+
+    pub fn cellphone_status(&self) -> ChannelStatus {
+        self.statuses.cellphone_hold.into()
+    }
+
+    pub fn sms(&self) -> Subscription {
+        status::status_of(self.statuses.sms.as_ref())
+    }
+}
+
+impl Behaviour {
+    /// Summarises activities given newest first, as a timeline read returns
+    /// them: keeps those younger than `lookback` at `now`, the newest time of
+    /// every type, and the basket.
+    ///
+    /// The basket is derived from the activities given, so they must reach
+    /// back to the newest purchase for it to be right.
+    pub fn from_newest_first(newest_first: &[Activity], now: Millis, lookback: Millis) -> Behaviour {
+        let mut last_at = BTreeMap::new();
+        for activity in newest_first {
+            let newest = last_at.entry(activity.kind).or_insert(activity.at);
+            *newest = (*newest).max(activity.at);
+        }
+
+        let oldest_kept = now.saturating_sub(lookback);
+        let recent = newest_first.iter().filter(|activity| activity.at > oldest_kept).cloned().collect();
+        let basket = crate::ecommerce::summarise_activities(newest_first).basket;
+        Behaviour { recent, last_at, basket }
+    }
+}

@@ -1,0 +1,2 @@
+//! Segments: groups of contacts that campaigns target.
+pub mod condition;
