@@ -30,7 +30,7 @@ impl Node {
             Node::Status(term) => status_matches(*term, view),
             Node::Activity(term) => term.count.accepts(activity_times(term, view, now).len() as u64),
             Node::SinceLast(term) => since_last_matches(term, view, now),
-            Node::Spent(term) => term.test.accepts(purchases(term, view, now).iter().map(|(_, amount)| *amount).sum()),
+            Node::Spent(term) => term.test.accepts(total(purchases(term, view, now).iter().map(|(_, amount)| *amount))),
             Node::Basket(term) => basket_matches(*term, view, now),
         }
     }
@@ -214,6 +214,15 @@ pub(super) fn purchases(term: &SpentTerm, view: &ContactView, now: Millis) -> Ve
         })
         .filter_map(|activity| Some((activity.at, parse_amount(activity.properties.get("amount")?)?)))
         .collect()
+}
+
+/// Adds amounts, saturating instead of panicking as `Decimal`'s `+` does on
+/// overflow: amounts are read from shop pages and may be absurd.
+///
+/// NOTE: a total beyond `Decimal::MAX` (about 7.9e28) is compared as
+/// `Decimal::MAX`, so `at_most`/`less_than` limits that large misjudge it.
+pub(super) fn total(amounts: impl Iterator<Item = Decimal>) -> Decimal {
+    amounts.fold(Decimal::ZERO, |sum, amount| sum.saturating_add(amount))
 }
 
 /// The time of the contact's newest activity of `kind`, if any.

@@ -16,7 +16,7 @@ use rust_decimal::Decimal;
 
 use super::ast::{BasketTerm, FieldTerm, FieldTest, Node, Operand, SinceLastTest};
 use super::evaluate::{
-    activity_times, add_days, decode, last_at, midnight, purchases, stored_value, utc_date, Decoded,
+    activity_times, add_days, decode, last_at, midnight, purchases, stored_value, total, utc_date, Decoded,
 };
 use super::span::DAY;
 use super::view::ContactView;
@@ -34,8 +34,10 @@ impl Node {
             Node::Field(term) => field_flip(term, view, now),
             Node::Status(_) => None,
             Node::Activity(term) => {
-                let exits = activity_times(term, view, now).into_iter().map(|at| (at + term.within.0, 1u64));
-                first_change(exits, |count| term.count.accepts(count))
+                let exits = activity_times(term, view, now)
+                    .into_iter()
+                    .map(|at| (at.saturating_add(term.within.0), Decimal::ONE));
+                first_change(exits, |count| term.count.accepts(u64::try_from(count).unwrap_or(u64::MAX)))
             }
             Node::SinceLast(term) => {
                 let last = last_at(term.kind, view)?;
@@ -43,15 +45,17 @@ impl Node {
                     SinceLastTest::AtLeast { span, .. } | SinceLastTest::LessThan(span) => span,
                     SinceLastTest::Never(_) => return None,
                 };
-                (now.saturating_sub(last) < span.0).then(|| last + span.0)
+                (now.saturating_sub(last) < span.0).then(|| last.saturating_add(span.0))
             }
             Node::Spent(term) => {
-                let exits = purchases(term, view, now).into_iter().map(|(at, amount)| (at + term.within.0, amount));
-                first_change(exits, |total: Decimal| term.test.accepts(total))
+                let exits = purchases(term, view, now)
+                    .into_iter()
+                    .map(|(at, amount)| (at.saturating_add(term.within.0), amount));
+                first_change(exits, |total| term.test.accepts(total))
             }
             Node::Basket(BasketTerm::AbandonedFor(span)) => {
                 let updated_at = view.behaviour.basket.as_ref()?.updated_at;
-                (now.saturating_sub(updated_at) < span.0).then(|| updated_at + span.0)
+                (now.saturating_sub(updated_at) < span.0).then(|| updated_at.saturating_add(span.0))
             }
             Node::Basket(BasketTerm::Empty | BasketTerm::NotEmpty) => None,
         }
@@ -81,29 +85,24 @@ fn combined_flip(children: &[Node], view: &ContactView, now: Millis, deciding: b
     deciding_flips.into_iter().collect::<Option<Vec<Millis>>>()?.into_iter().max()
 }
 
-/// Walks window exits in time order, each removing `amount` from the total,
-/// and returns the first exit after which `accepts` gives another answer.
-fn first_change<T>(exits: impl Iterator<Item = (Millis, T)>, accepts: impl Fn(T) -> bool) -> Option<Millis>
-where
-    T: Copy + Default + std::ops::AddAssign + std::ops::SubAssign,
-{
-    let mut exits: Vec<(Millis, T)> = exits.collect();
+/// Walks window exits in time order, each removing its amount from the
+/// total (1 per activity for counts), and returns the first exit after
+/// which `accepts` gives another answer.
+fn first_change(exits: impl Iterator<Item = (Millis, Decimal)>, accepts: impl Fn(Decimal) -> bool) -> Option<Millis> {
+    let mut exits: Vec<(Millis, Decimal)> = exits.collect();
     exits.sort_by_key(|(at, _)| *at);
-    let mut total = T::default();
-    for (_, amount) in &exits {
-        total += *amount;
-    }
-    let current = accepts(total);
+    let mut remaining = total(exits.iter().map(|(_, amount)| *amount));
+    let current = accepts(remaining);
 
     let mut index = 0;
     while index < exits.len() {
         // Activities of the same millisecond leave together.
         let moment = exits[index].0;
         while index < exits.len() && exits[index].0 == moment {
-            total -= exits[index].1;
+            remaining = remaining.saturating_sub(exits[index].1);
             index += 1;
         }
-        if accepts(total) != current {
+        if accepts(remaining) != current {
             return Some(moment);
         }
     }

@@ -96,3 +96,54 @@ impl Behaviour {
         Behaviour { recent, last_at, basket }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn activity(kind: ActivityKind, at: Millis, properties: &[(&str, &str)]) -> Activity {
+        Activity {
+            at,
+            kind,
+            url: String::new(),
+            referrer: None,
+            properties: properties.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        }
+    }
+
+    #[test]
+    fn behaviour_keeps_lookback_and_newest_times() {
+        let newest_first = [
+            activity(ActivityKind::CartUpdate, 900, &[("product_id", "42")]),
+            activity(ActivityKind::Login, 500, &[]),
+            activity(ActivityKind::Purchase, 300, &[("amount", "10")]),
+            activity(ActivityKind::Login, 100, &[]),
+        ];
+
+        let behaviour = Behaviour::from_newest_first(&newest_first, 1000, 500);
+
+        let kept: Vec<Millis> = behaviour.recent.iter().map(|activity| activity.at).collect();
+        assert_eq!(kept, vec![900]);
+        assert_eq!(behaviour.last_at.get(&ActivityKind::Login), Some(&500));
+        assert_eq!(behaviour.last_at.get(&ActivityKind::Purchase), Some(&300));
+        assert_eq!(behaviour.last_at.get(&ActivityKind::Search), None);
+        assert_eq!(behaviour.basket.map(|basket| basket.updated_at), Some(900));
+    }
+
+    #[test]
+    fn view_decodes_statuses_and_blank_fields() {
+        let mut record = ContactRecord::default();
+        record.fields.insert("city".to_owned(), " ".to_owned());
+        record.statuses.insert("cellphone".to_owned(), "paused".to_owned());
+
+        let view = ContactView::new(record, 0, Behaviour::default()).expect("valid statuses");
+
+        assert_eq!(view.field("city"), None);
+        assert_eq!(view.cellphone_status(), ChannelStatus::Paused);
+        assert_eq!(view.newsletter(), Subscription::NotSubscribed);
+
+        let mut corrupt = ContactRecord::default();
+        corrupt.statuses.insert("newsletter".to_owned(), "{".to_owned());
+        assert!(ContactView::new(corrupt, 0, Behaviour::default()).is_err());
+    }
+}

@@ -455,3 +455,19 @@ fn not_differs_from_not_equals_when_missing() {
     assert!(!not_equals.matches(&view, NOW));
     assert!(not.matches(&view, NOW));
 }
+
+#[test]
+fn huge_amounts_saturate_without_panic() {
+    let huge = "79228162514264337593543950335";
+    let view = with_activities(vec![
+        activity(ActivityKind::Purchase, NOW - DAY, &[("amount", huge), ("currency", "EUR")]),
+        activity(ActivityKind::Purchase, NOW - 2 * DAY, &[("amount", huge), ("currency", "EUR")]),
+    ]);
+    let term = condition(json!({"spent": "EUR", "within": {"days": 30}, "at_least": huge}));
+
+    assert!(term.matches(&view, NOW));
+    // The saturated total makes the first exit look like a change. That
+    // moment is early, which costs one needless evaluation.
+    assert_eq!(term.next_flip(&view, NOW), Some(NOW + 28 * DAY));
+    assert_eq!(term.next_flip(&view, NOW + 28 * DAY), Some(NOW + 29 * DAY));
+}

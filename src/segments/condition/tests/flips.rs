@@ -203,3 +203,19 @@ fn all_and_any_combine_flips() {
     let not = condition(json!({"not": visited}));
     assert_flips_at(&not, &view, NOW + DAY);
 }
+
+#[test]
+fn true_all_flips_at_first_child_change() {
+    let login = json!({"activity": "login", "within": {"days": 7}, "count": {"at_least": 1}});
+    let search = json!({"activity": "search", "within": {"days": 7}, "count": {"at_least": 1}});
+    let view = with_activities(vec![
+        activity(ActivityKind::Login, NOW - 2 * DAY, &[]),
+        activity(ActivityKind::Search, NOW - 3 * DAY, &[]),
+    ]);
+
+    let all = condition(json!({"all": [login, search]}));
+    let none = condition(json!({"any": [{"not": login}, {"not": search}]}));
+
+    assert_flips_at(&all, &view, NOW + 4 * DAY);
+    assert_flips_at(&none, &view, NOW + 4 * DAY);
+}
