@@ -51,7 +51,7 @@ pub struct FieldRef {
     pub default: Option<String>,
 }
 
-/// What a field term checks.
+/// The test a field term applies.
 #[derive(Clone, Debug, PartialEq)]
 pub enum FieldTest {
     IsSet,
@@ -99,7 +99,8 @@ pub enum Moment {
 }
 
 impl Moment {
-    /// The offset in days from now of a relative moment; `None` for a fixed one.
+    /// Returns the offset in days from now of a relative moment, or `None`
+    /// for a fixed one.
     pub fn offset_days(self) -> Option<i64> {
         match self {
             Moment::DaysAgo(days) => Some(-i64::from(days)),
@@ -166,7 +167,7 @@ pub struct SinceLastTerm {
     pub test: SinceLastTest,
 }
 
-/// What a since-last term checks.
+/// The test a since-last term applies.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SinceLastTest {
     /// The newest activity is at least this old; `or_never` is the result

@@ -1,7 +1,7 @@
 //! The parse error, which names the offending part of the condition with a
 //! JSON pointer (RFC 6901), so the admin API can show where it is.
 
-/// Why a condition was rejected and where.
+/// A rejected condition: the location of the offending value and the reason.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid condition at {pointer:?}: {reason}")]
 pub struct ConditionError {
@@ -16,7 +16,7 @@ pub struct ConditionError {
 pub(super) struct Pointer(String);
 
 impl Pointer {
-    /// The pointer to member `key` of the current object, with `~` and `/`
+    /// Returns the pointer to member `key` of the current object, with `~` and `/`
     /// escaped as RFC 6901 requires.
     pub fn key(&self, key: &str) -> Pointer {
         Pointer(format!("{}/{}", self.0, key.replace('~', "~0").replace('/', "~1")))
@@ -26,7 +26,7 @@ impl Pointer {
         Pointer(format!("{}/{index}", self.0))
     }
 
-    /// An error about the value at this pointer.
+    /// Creates an error about the value at this pointer.
     pub fn error(&self, reason: impl Into<String>) -> ConditionError {
         ConditionError { pointer: self.0.clone(), reason: reason.into() }
     }

@@ -2,7 +2,7 @@
 //!
 //! Evaluation is total: a stored value that does not decode as its field's
 //! type (written before a definition existed, or damaged) reads as a value
-//! no test accepts, except that `is_set` still sees it.
+//! no test accepts, except that `is_set` still counts it as set.
 
 use std::str::FromStr;
 
@@ -38,7 +38,7 @@ impl Node {
 
 /// A stored field value decoded as its field's type.
 pub(super) enum Decoded {
-    One(Operand),
+    Scalar(Operand),
     Choices(Vec<String>),
 }
 
@@ -65,7 +65,7 @@ pub(super) fn decode(kind: FieldType, stored: &str) -> Option<Decoded> {
         },
         FieldType::MultipleChoice => return serde_json::from_str(stored).ok().map(Decoded::Choices),
     };
-    Some(Decoded::One(one))
+    Some(Decoded::Scalar(one))
 }
 
 fn decimal_from_text(text: &str) -> Option<Decimal> {
@@ -82,7 +82,7 @@ fn field_matches(term: &FieldTerm, view: &ContactView, now: Millis) -> bool {
         (FieldTest::IsNotSet, stored) => stored.is_none(),
         (_, None) => false,
         (test, Some(stored)) => match decode(term.field.kind, stored) {
-            Some(Decoded::One(value)) => test_one(test, &value, now),
+            Some(Decoded::Scalar(value)) => test_one(test, &value, now),
             Some(Decoded::Choices(chosen)) => test_choices(test, &chosen),
             None => false,
         },
@@ -134,9 +134,9 @@ fn lowercase(text: &str) -> String {
     text.to_lowercase()
 }
 
-/// Returns the limit `before` and `after` compare a value with, of the
-/// value's type: relative dates count UTC calendar days from the date of
-/// `now`, relative date-times count 24-hour days from `now` itself.
+/// Returns the limit that `before` and `after` compare a value with, of the
+/// value's type. Relative dates count UTC calendar days from the date of
+/// `now`, and relative date-times count 24-hour days from `now` itself.
 pub(super) fn threshold(value: &Operand, moment: Moment, now: Millis) -> Option<Operand> {
     match (value, moment) {
         (Operand::Date(_), Moment::Date(date)) => Some(Operand::Date(date)),
@@ -153,7 +153,7 @@ pub(super) fn threshold(value: &Operand, moment: Moment, now: Millis) -> Option<
     }
 }
 
-/// The UTC calendar date of `instant`.
+/// Returns the UTC calendar date of `instant`.
 pub(super) fn utc_date(instant: Millis) -> Option<Date> {
     OffsetDateTime::from_unix_timestamp_nanos(i128::from(instant) * 1_000_000).ok().map(OffsetDateTime::date)
 }
@@ -162,7 +162,7 @@ pub(super) fn add_days(date: Date, days: i64) -> Option<Date> {
     date.checked_add(time::Duration::days(days))
 }
 
-/// The first millisecond of `date`, UTC.
+/// Returns the first millisecond of `date`, UTC.
 pub(super) fn midnight(date: Date) -> Millis {
     date.midnight().assume_utc().unix_timestamp() * 1000
 }
@@ -225,7 +225,7 @@ pub(super) fn total(amounts: impl Iterator<Item = Decimal>) -> Decimal {
     amounts.fold(Decimal::ZERO, |sum, amount| sum.saturating_add(amount))
 }
 
-/// The time of the contact's newest activity of `kind`, if any.
+/// Returns the time of the contact's newest activity of `kind`, if any.
 pub(super) fn last_at(kind: ActivityKind, view: &ContactView) -> Option<Millis> {
     let recorded = view.behaviour.last_at.get(&kind).copied();
     let recent =

@@ -10,7 +10,7 @@
 //! millisecond before it. For `all`, `any` and `not` it is the earliest
 //! moment a change is possible, which may pass without a change (two terms
 //! flipping together can cancel out). The scheduler then evaluates again and
-//! asks for the next moment.
+//! requests the next moment.
 
 use rust_decimal::Decimal;
 
@@ -87,7 +87,7 @@ fn combined_flip(children: &[Node], view: &ContactView, now: Millis, deciding: b
 
 /// Walks window exits in time order, each removing its amount from the
 /// total (1 per activity for counts), and returns the first exit after
-/// which `accepts` gives another answer.
+/// which `accepts` returns another result.
 fn first_change(exits: impl Iterator<Item = (Millis, Decimal)>, accepts: impl Fn(Decimal) -> bool) -> Option<Millis> {
     let mut exits: Vec<(Millis, Decimal)> = exits.collect();
     exits.sort_by_key(|(at, _)| *at);
@@ -118,7 +118,7 @@ fn field_flip(term: &FieldTerm, view: &ContactView, now: Millis) -> Option<Milli
         _ => return None,
     };
     let offset_days = moment.offset_days()?;
-    let Some(Decoded::One(value)) = decode(term.field.kind, stored_value(term, view)?) else {
+    let Some(Decoded::Scalar(value)) = decode(term.field.kind, stored_value(term, view)?) else {
         return None;
     };
 

@@ -10,9 +10,10 @@
 //! ([`Condition::next_flip`]), and does it need behaviour at all
 //! ([`Condition::is_behavioural`]).
 //!
-//! Conditions are stored as JSON and parsed again when loaded, because
-//! custom field definitions can change in between: a condition that names a
-//! deleted field then fails to parse instead of silently matching nobody.
+//! Store a condition as its JSON and parse it again when loading it,
+//! because custom field definitions can change in between. A condition
+//! that names a deleted field then fails to parse instead of silently
+//! matching no contact.
 //! That is why [`Condition`] implements `Serialize` but not `Deserialize`.
 //!
 //! Time boundaries follow one rule everywhere: a window of 7 days ending
@@ -115,7 +116,7 @@ impl Condition {
             })
     }
 
-    /// The longest window of any count or amount term, in milliseconds:
+    /// Returns the maximum window of any count or amount term, in milliseconds:
     /// how far back [`Behaviour::recent`] must reach. Zero when no term
     /// counts activities.
     pub fn lookback(&self) -> Millis {
@@ -166,7 +167,7 @@ impl serde::Serialize for Condition {
     }
 }
 
-/// Every node of the tree, parents before children.
+/// Iterates over every node of the tree, parents before children.
 fn walk(root: &Node) -> impl Iterator<Item = &Node> {
     let mut pending = vec![root];
     std::iter::from_fn(move || {

@@ -23,7 +23,7 @@ use crate::status::{ChannelStatus, Subscription};
 use crate::store::{ActivityKind, FieldDefinition};
 use crate::tracking::PathPattern;
 
-/// The member that says what a condition object is, in the order checked.
+/// The members that identify the kind of a condition object, in the order checked.
 const KINDS: [&str; 9] = ["all", "any", "not", "field", "status", "activity", "since_last", "spent", "basket"];
 
 /// Maximum length of a currency code or a property value, in characters.
@@ -239,8 +239,8 @@ fn parse_since_last(members: &Map<String, Value>, at: &Pointer) -> Result<SinceL
     let kind = parse_kind(&members["since_last"], &at.key("since_last"))?;
     let (name, value) = one_of(members, &["at_least", "less_than", "never"], at)?;
 
-    // `at_least` must say what a contact without any such activity gets,
-    // because either answer is plausible ("no purchase in 90 days" may or
+    // `at_least` requires `or_never`, the result for a contact without any
+    // such activity, because either result is plausible ("no purchase in 90 days" may or
     // may not mean to include contacts who never bought).
     let or_never = members.get("or_never");
     if name != "at_least" && or_never.is_some() {

@@ -1,4 +1,4 @@
-//! What evaluating a condition reads about one contact.
+//! The contact data that evaluating a condition reads.
 //!
 //! The view is plain data, so evaluation is pure and the same view can be
 //! evaluated at several moments. It is cheap to build from the store:
@@ -56,8 +56,8 @@ impl ContactView {
         self.record.fields.get(storage_name).map(|value| value.trim()).filter(|value| !value.is_empty())
     }
 
-    /// The email status of the contact's current address, as the admin API
-    /// shows it.
+    /// Returns the email status of the contact's current address, as the
+    /// admin API shows it.
     pub fn email_status(&self) -> ChannelStatus {
         let address = status::current_address(&self.record);
         self.statuses.email_status(address.as_deref())
@@ -90,8 +90,8 @@ impl Behaviour {
             *newest = (*newest).max(activity.at);
         }
 
-        let oldest_kept = now.saturating_sub(lookback);
-        let recent = newest_first.iter().filter(|activity| activity.at > oldest_kept).cloned().collect();
+        let lookback_start = now.saturating_sub(lookback);
+        let recent = newest_first.iter().filter(|activity| activity.at > lookback_start).cloned().collect();
         let basket = crate::ecommerce::summarise_activities(newest_first).basket;
         Behaviour { recent, last_at, basket }
     }
@@ -122,8 +122,8 @@ mod tests {
 
         let behaviour = Behaviour::from_newest_first(&newest_first, 1000, 500);
 
-        let kept: Vec<Millis> = behaviour.recent.iter().map(|activity| activity.at).collect();
-        assert_eq!(kept, vec![900]);
+        let recent: Vec<Millis> = behaviour.recent.iter().map(|activity| activity.at).collect();
+        assert_eq!(recent, vec![900]);
         assert_eq!(behaviour.last_at.get(&ActivityKind::Login), Some(&500));
         assert_eq!(behaviour.last_at.get(&ActivityKind::Purchase), Some(&300));
         assert_eq!(behaviour.last_at.get(&ActivityKind::Search), None);

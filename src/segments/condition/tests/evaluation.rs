@@ -187,7 +187,7 @@ fn booleans_and_choices_compare() {
     );
 }
 
-/// One condition per operator that takes a value, on each type.
+/// Returns one condition per operator that takes a value, on each type.
 fn valued_terms() -> Vec<Value> {
     vec![
         json!({"field": "city", "op": "equals", "value": "x"}),
@@ -383,7 +383,7 @@ fn since_last_boundaries_and_never() {
 
 #[test]
 fn since_last_reads_history_beyond_lookback() {
-    // The purchase is older than any window: only `last_at` knows it.
+    // The purchase is older than any window, so only `last_at` records it.
     let mut view = ContactView::default();
     view.behaviour.last_at.insert(ActivityKind::Purchase, NOW - 600 * DAY);
 

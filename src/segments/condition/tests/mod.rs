@@ -30,7 +30,7 @@ fn definition(id: u128, name: &str, kind: FieldType, options: &[&str], default: 
     }
 }
 
-/// One custom field of every type.
+/// Returns one custom field definition of every type.
 fn definitions() -> Vec<FieldDefinition> {
     vec![
         definition(1, "city", FieldType::Text, &[], None),

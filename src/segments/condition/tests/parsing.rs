@@ -129,7 +129,7 @@ fn status_terms_checked() {
 }
 
 #[test]
-fn behaviour_terms_checked() {
+fn activity_terms_checked() {
     assert_rejected(
         json!({"activity": "product_view", "within": {"days": 7}, "count": {"at_least": 1}}),
         "/activity",
@@ -157,12 +157,20 @@ fn behaviour_terms_checked() {
         "/where/product_id",
         "string",
     );
+}
+
+#[test]
+fn since_last_requires_explicit_never() {
     assert_rejected(json!({"since_last": "purchase", "at_least": {"days": 90}}), "", "missing or_never");
     assert_rejected(
         json!({"since_last": "purchase", "less_than": {"days": 9}, "or_never": true}),
         "/or_never",
         "only with at_least",
     );
+}
+
+#[test]
+fn spent_and_basket_terms_checked() {
     assert_rejected(json!({"spent": "EUR", "within": {"days": 30}, "at_least": -5}), "/at_least", "at least 0");
     assert_rejected(json!({"spent": "", "within": {"days": 30}, "at_least": 5}), "/spent", "currency");
     assert_rejected(json!({"basket": "full"}), "/basket", "abandoned_for");
@@ -281,4 +289,16 @@ fn classification_by_term_kind() {
     assert_eq!(static_only.lookback(), 0);
     let kinds: Vec<&str> = behaviour.activity_kinds().iter().map(|kind| kind.as_str()).collect();
     assert_eq!(kinds, vec!["search", "purchase"]);
+}
+
+#[test]
+fn documented_examples_parse() {
+    let page = include_str!("../../../../docs/segments.md");
+    let blocks: Vec<&str> = page.split("```json\n").skip(1).filter_map(|rest| rest.split("```").next()).collect();
+
+    assert!(blocks.len() >= 10, "found {} JSON examples", blocks.len());
+    for block in blocks {
+        let value: Value = serde_json::from_str(block).unwrap_or_else(|error| panic!("{block}: {error}"));
+        condition(value);
+    }
 }
