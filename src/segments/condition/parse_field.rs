@@ -94,14 +94,20 @@ pub(super) fn parse_field(
     }
     let value = value.ok_or_else(|| at.error(format!("missing value for operator {op}")))?;
 
-    let operand = |value: &Value, at: &Pointer| parse_operand(&resolved, value, at);
+    let test = parse_test(op, value, &value_at, &resolved)?;
+    Ok(FieldTerm { field: resolved.field, test })
+}
+
+/// Parses the value of operator `op`, which applies to the field's type.
+fn parse_test(op: &str, value: &Value, value_at: &Pointer, resolved: &Resolved) -> Result<FieldTest, ConditionError> {
+    let operand = |value: &Value, at: &Pointer| parse_operand(resolved, value, at);
     let test = match op {
-        "equals" => FieldTest::Equals(operand(value, &value_at)?),
-        "not_equals" => FieldTest::NotEquals(operand(value, &value_at)?),
-        "contains" => FieldTest::Contains(parse_text(value, &value_at, &resolved)?),
-        "starts_with" => FieldTest::StartsWith(parse_text(value, &value_at, &resolved)?),
+        "equals" => FieldTest::Equals(operand(value, value_at)?),
+        "not_equals" => FieldTest::NotEquals(operand(value, value_at)?),
+        "contains" => FieldTest::Contains(parse_text(value, value_at, resolved)?),
+        "starts_with" => FieldTest::StartsWith(parse_text(value, value_at, resolved)?),
         "greater_than" | "less_than" => {
-            let Operand::Number(number) = operand(value, &value_at)? else {
+            let Operand::Number(number) = operand(value, value_at)? else {
                 return Err(value_at.error("expected a number"));
             };
             if op == "greater_than" {
@@ -111,8 +117,7 @@ pub(super) fn parse_field(
             }
         }
         "between" => {
-            let items =
-                list(value, &value_at, 2, 2).map_err(|_| value_at.error("between needs two values in order"))?;
+            let items = list(value, value_at, 2, 2).map_err(|_| value_at.error("between needs two values in order"))?;
             let low = operand(&items[0], &value_at.index(0))?;
             let high = operand(&items[1], &value_at.index(1))?;
             if low > high {
@@ -121,12 +126,12 @@ pub(super) fn parse_field(
             FieldTest::Between(low, high)
         }
         "in" => {
-            let items = list(value, &value_at, 1, MAX_LIST_ITEMS)?;
+            let items = list(value, value_at, 1, MAX_LIST_ITEMS)?;
             let operands = items.iter().enumerate().map(|(index, item)| operand(item, &value_at.index(index)));
             FieldTest::In(operands.collect::<Result<_, _>>()?)
         }
         "before" | "after" => {
-            let moment = parse_moment(&resolved, value, &value_at)?;
+            let moment = parse_moment(resolved, value, value_at)?;
             if op == "before" {
                 FieldTest::Before(moment)
             } else {
@@ -134,10 +139,10 @@ pub(super) fn parse_field(
             }
         }
         _ => {
-            let items = list(value, &value_at, 1, MAX_LIST_ITEMS)?;
+            let items = list(value, value_at, 1, MAX_LIST_ITEMS)?;
             let mut chosen = Vec::with_capacity(items.len());
             for (index, item) in items.iter().enumerate() {
-                chosen.push(parse_option(&resolved, item, &value_at.index(index))?);
+                chosen.push(parse_option(resolved, item, &value_at.index(index))?);
             }
             if op == "contains_any" {
                 FieldTest::ContainsAny(chosen)
@@ -146,7 +151,7 @@ pub(super) fn parse_field(
             }
         }
     };
-    Ok(FieldTerm { field: resolved.field, test })
+    Ok(test)
 }
 
 /// Finds a standard field, then a custom one.

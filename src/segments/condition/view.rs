@@ -9,12 +9,15 @@
 //!   ([`super::Condition::activity_kinds`]) that are younger than
 //!   [`super::Condition::lookback`], read newest first from the timeline;
 //! - the time of the newest activity of each type the condition names,
-//!   whatever its age, for `since_last` terms;
-//! - the basket as [`crate::ecommerce::summarise_activities`] derives it,
-//!   which replays the cart updates since the newest purchase.
+//!   whatever its age, for `since_last` terms. The per-type counters
+//!   ([`crate::store::Store::counters`]) tell which types ever happened,
+//!   and a timeline read of one item filtered by type returns the newest;
+//! - the basket as [`crate::ecommerce::summarise`] derives it, which
+//!   replays the cart updates since the newest purchase.
 //!
 //! A view built with a shorter lookback than the condition needs gives
-//! wrong counts, because activities missing from it count as absent.
+//! wrong counts, because activities missing from it count as absent. A
+//! type missing from `last_at` reads as never having happened.
 
 use std::collections::BTreeMap;
 
