@@ -1,7 +1,7 @@
 //! The contact data that evaluating a condition reads.
 //!
 //! The view is plain data, so evaluation is pure and the same view can be
-//! evaluated at several moments. It is cheap to build from the store:
+//! evaluated at several moments. Building it takes these store reads:
 //!
 //! - the contact's record (profile fields and status entries), one read;
 //! - the number of push subscriptions, one read;
@@ -13,7 +13,8 @@
 //!   ([`crate::store::Store::counters`]) tell which types ever happened,
 //!   and a timeline read of one item filtered by type returns the newest;
 //! - the basket as [`crate::ecommerce::summarise`] derives it, which
-//!   replays the cart updates since the newest purchase.
+//!   reads every purchase and cart update the contact has (retention bounds
+//!   them) and replays the cart updates since the newest purchase.
 //!
 //! A view built with a shorter lookback than the condition needs gives
 //! wrong counts, because activities missing from it count as absent. A
@@ -25,7 +26,7 @@ use crate::ecommerce::Basket;
 use crate::status::{self, ChannelStatus, Statuses, Subscription};
 use crate::store::{Activity, ActivityKind, ContactRecord, Millis, StoreError};
 
-/// One contact as conditions see it.
+/// One contact's data as conditions read it.
 #[derive(Clone, Debug, Default)]
 pub struct ContactView {
     pub record: ContactRecord,
