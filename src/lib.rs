@@ -17,6 +17,7 @@
 //! - [`status`]: email, newsletter, cellphone and SMS statuses: bounce
 //!   rules, email events, staff edits.
 //! - [`custom`]: custom contact fields: checking definitions and values.
+//! - [`segments`]: segment definitions (static, dynamic, dynamic plus).
 //! - [`store`]: the storage trait and its Redis and embedded
 //!   implementations.
 //! - [`admin`]: the admin API (the contacts list, contact edits, timelines,
@@ -67,6 +68,7 @@ pub mod identity;
 pub mod plugins;
 pub mod proxy;
 pub mod recorder;
+pub mod segments;
 pub mod status;
 pub mod store;
 pub mod telemetry;
