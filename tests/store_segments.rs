@@ -327,7 +327,7 @@ async fn delete_segment_clears_memberships(store: Arc<dyn Store>) {
 }
 
 /// Contacts whose ids share their last byte land in one list shard, so one
-/// bucket holds more members than one deletion round removes.
+/// bucket contains more members than one deletion round removes.
 async fn delete_segment_handles_more_than_a_chunk(store: Arc<dyn Store>) {
     let vip = segment("vip", SegmentKind::Static);
     create(&*store, &vip).await;

@@ -49,7 +49,7 @@ impl Problem {
         }
     }
 
-    /// A 404 naming the request field whose value refers to nothing.
+    /// Builds a 404 naming the request field whose value refers to nothing.
     pub fn not_found_field(field: impl Into<String>, detail: impl Into<String>) -> Problem {
         Problem { field: Some(field.into()), ..Problem::not_found(detail) }
     }

@@ -67,6 +67,7 @@ async fn static_segment(state: &AdminState, id: &str) -> Result<Segment, Problem
     path = "/segments/{id}/members",
     tag = "segments",
     summary = "List a segment's members",
+    operation_id = "list_segment_members",
     description = "Lists the segment's live members, last updated first, like the contacts list.",
     params(("id" = String, Path, format = Uuid, description = "The segment's id."), MemberParams),
     responses(
@@ -109,6 +110,7 @@ pub async fn list(
     path = "/segments/{id}/members/{contact_id}",
     tag = "segments",
     summary = "Add a contact to a static segment",
+    operation_id = "add_segment_member",
     description = "Adds the live contact the id resolves to and records a `segment_entered` activity. Adding a member \
         again changes nothing.",
     params(
@@ -145,6 +147,7 @@ pub async fn add(
     path = "/segments/{id}/members/{contact_id}",
     tag = "segments",
     summary = "Remove a contact from a static segment",
+    operation_id = "remove_segment_member",
     description = "Removes the live contact the id resolves to and records a `segment_left` activity. Removing a \
         contact that is no member changes nothing.",
     params(
@@ -152,7 +155,7 @@ pub async fn add(
         ("contact_id" = String, Path, format = Uuid, description = "A contact id. An id merged into another contact resolves to the survivor.")
     ),
     responses(
-        (status = 200, description = "The contact is no member.", body = MembershipView),
+        (status = 200, description = "The contact is not a member.", body = MembershipView),
         (status = 400, description = "An id is not a UUID, and `field` names it.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No segment or no contact has this id.", body = Problem, content_type = "application/problem+json"),

@@ -1,10 +1,11 @@
 //! Segment definitions: `GET` and `POST /api/v1/segments`, and `GET`,
 //! `PATCH` and `DELETE /api/v1/segments/{id}`.
 //!
-//! A segment's kind never changes. Turning a static segment dynamic would
-//! throw away members added by hand at the next evaluation, and turning a
-//! dynamic one static would freeze members that no one chose, so a change
-//! of `kind` is a 409 and the client creates a new segment instead.
+//! A segment's kind never changes, so a request with another `kind` is a
+//! 409 and the client creates a new segment instead. Turning a static
+//! segment dynamic would throw away members added by hand at the next
+//! evaluation. Turning a dynamic one static would freeze members that no
+//! one chose.
 //! Deleting a segment removes its memberships without recording
 //! `segment_left` activities.
 
@@ -91,6 +92,7 @@ fn optional_string<'a>(members: &'a Map<String, Value>, member: &str) -> Result<
     path = "/segments",
     tag = "segments",
     summary = "List segments",
+    operation_id = "list_segments",
     description = "Returns every segment with its size, ordered by name.",
     responses(
         (status = 200, description = "The segments.", body = SegmentList),
@@ -113,6 +115,7 @@ pub async fn list(State(state): State<AdminState>) -> Result<Json<SegmentList>, 
     path = "/segments/{id}",
     tag = "segments",
     summary = "Read a segment",
+    operation_id = "get_segment",
     description = "Returns one segment with its size.",
     params(("id" = String, Path, format = Uuid, description = "The segment's id.")),
     responses(
@@ -135,6 +138,7 @@ pub async fn get(State(state): State<AdminState>, Path(id): Path<String>) -> Res
     path = "/segments",
     tag = "segments",
     summary = "Create a segment",
+    operation_id = "create_segment",
     description = "Stores a new segment. A deployment holds at most 1000. Static segments take no condition; \
         dynamic and dynamic_plus segments need one.",
     request_body = super::request_bodies::SegmentRequest,
@@ -197,6 +201,7 @@ pub async fn create(
     path = "/segments/{id}",
     tag = "segments",
     summary = "Change a segment",
+    operation_id = "update_segment",
     description = "Renames the segment or changes its description or condition. The kind cannot change.",
     params(("id" = String, Path, format = Uuid, description = "The segment's id.")),
     request_body = super::request_bodies::SegmentChangeRequest,
@@ -264,6 +269,7 @@ pub async fn update(
     path = "/segments/{id}",
     tag = "segments",
     summary = "Delete a segment",
+    operation_id = "delete_segment",
     description = "Deletes the segment and every membership in it. Members record no `segment_left` activity.",
     params(("id" = String, Path, format = Uuid, description = "The segment's id.")),
     responses(

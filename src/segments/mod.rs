@@ -3,9 +3,9 @@
 //! Three kinds exist ([`SegmentKind`]). Members of a static segment are
 //! added and removed by hand. A dynamic segment follows a condition on the
 //! contact's fields and statuses, and a dynamic plus segment a condition
-//! that also looks at behaviour over time. This module holds the
+//! that also looks at behaviour over time. This module contains the
 //! definition ([`Segment`]) and the checks of its members
-//! ([`validate`]); the store keeps definitions and memberships (see
+//! ([`validate`]). The store keeps definitions and memberships (see
 //! `crate::store::segments`).
 //!
 //! NOTE: dynamic memberships are not evaluated yet. A dynamic segment can

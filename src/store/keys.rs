@@ -50,7 +50,7 @@
 //! segment and check the other filters with ZSCORE, and lets one refresh
 //! update all of a contact's list and segment entries atomically. The cost
 //! is that segment traffic lands on the same sixteen slots as the list.
-//! A key holds one sixteenth of one segment, so none grows with the
+//! A key contains one sixteenth of one segment, so none grows with the
 //! number of segments.
 //!
 //! Index values, order ids and the prefix come from outside, so `%`, `{`

@@ -353,7 +353,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes the segment with `id`: first its members' entries (index
     /// and each member's set, [`SEGMENT_DELETE_CHUNK`] members at a time),
-    /// then its definition, which it returns; `None` when there was none.
+    /// then its definition. Returns the definition, or `None` when there
+    /// was none.
     /// Records no activity. Repeating it finishes an interrupted deletion.
     async fn delete_segment(&self, id: SegmentId) -> Result<Option<Segment>>;
 

@@ -1,10 +1,10 @@
 //! Segment definitions and memberships as the store keeps them, shared by
 //! both backends.
 //!
-//! A membership lives twice, as the contacts list does: in the contact's
-//! own set of segment ids (the truth) and in the segment's index, which
-//! orders members by the contact's `updated_at` so that "list members" and
-//! "contacts list filtered by segment" page with the list's cursor. The
+//! A membership is stored twice, as the contacts list is: in the contact's
+//! own set of segment ids (the truth) and in the segment's index. The
+//! index orders members by the contact's `updated_at`, so the member list
+//! and the contacts list filtered by segment page with the list's cursor. The
 //! contact's set changes first and the index second (on Redis in another
 //! slot). A crash in between leaves a stale index entry that the
 //! contact's next change repairs, and readers skip entries whose contact
