@@ -328,16 +328,19 @@ async fn list_filter_by_segment_combines(store: Arc<dyn Store>) {
     assert!(!all.contains(&outsider));
     assert_eq!(
         listed_ids(&app, &format!("/api/v1/contacts?segment={segment}&has_email=true")).await,
-        [with_email.clone()]
+        vec![with_email.clone()]
     );
     assert_eq!(
         listed_ids(&app, &format!("/api/v1/contacts?segment={segment}&has_cellphone=true")).await,
-        [with_phone.clone()]
+        vec![with_phone.clone()]
     );
-    assert_eq!(listed_ids(&app, &format!("/api/v1/contacts?segment={segment}&push=true")).await, [with_email.clone()]);
+    assert_eq!(
+        listed_ids(&app, &format!("/api/v1/contacts?segment={segment}&push=true")).await,
+        vec![with_email.clone()]
+    );
     assert_eq!(
         listed_ids(&app, &format!("/api/v1/contacts?segment={segment}&search=VIP@example.com")).await,
-        [with_email.clone()],
+        vec![with_email.clone()],
         "search applies the segment filter"
     );
     assert!(listed_ids(&app, &format!("/api/v1/contacts?segment={segment}&search=out@example.com")).await.is_empty());
@@ -400,8 +403,8 @@ async fn merge_unites_static_memberships(store: Arc<dyn Store>) {
 
     let (_, profile) = app.admin_get(&format!("/api/v1/contacts/{survivor}")).await;
     assert_eq!(profile["segments"], json!([{ "id": buyers, "name": "Buyers" }, { "id": vip, "name": "VIP" }]));
-    assert_eq!(listed_ids(&app, &format!("/api/v1/segments/{vip}/members")).await, [survivor.clone()]);
-    assert_eq!(listed_ids(&app, &format!("/api/v1/segments/{buyers}/members")).await, [survivor.clone()]);
+    assert_eq!(listed_ids(&app, &format!("/api/v1/segments/{vip}/members")).await, vec![survivor.clone()]);
+    assert_eq!(listed_ids(&app, &format!("/api/v1/segments/{buyers}/members")).await, vec![survivor.clone()]);
     let (_, shown) = app.admin_get(&format!("/api/v1/segments/{vip}")).await;
     assert_eq!(shown["size"], 1, "the merged contact left");
     let merged_id = merged.parse().expect("id");
@@ -428,7 +431,7 @@ async fn erasure_removes_memberships_and_export_lists_them(store: Arc<dyn Store>
     let deleted = send(&app, Method::DELETE, &format!("/api/v1/contacts/{erased}"), None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
 
-    assert_eq!(listed_ids(&app, &format!("/api/v1/segments/{vip}/members")).await, [kept.clone()]);
+    assert_eq!(listed_ids(&app, &format!("/api/v1/segments/{vip}/members")).await, vec![kept.clone()]);
     let (_, shown) = app.admin_get(&format!("/api/v1/segments/{vip}")).await;
     assert_eq!(shown["size"], 1);
     let erased_id = erased.parse().expect("id");
