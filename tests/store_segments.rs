@@ -11,7 +11,7 @@ use footprint::store::keys::{list_shard, LIST_SHARDS};
 use footprint::store::redis::RedisStore;
 use footprint::store::{
     ActivityKind, ActivityQuery, ContactFilter, ContactId, ContactListQuery, ListPosition, Retention, SegmentId,
-    SegmentWrite, Source, Store, SEGMENT_DELETE_CHUNK,
+    SegmentWrite, Source, StatusUpdate, Store, SEGMENT_DELETE_CHUNK,
 };
 use redis::AsyncCommands;
 use serde_json::json;
@@ -29,6 +29,7 @@ on_both_stores!(
     remove_member_once_with_activity,
     members_page_newest_first_without_gaps,
     members_move_when_contact_changes,
+    member_order_follows_every_change,
     segment_filter_combines_with_others,
     size_counts_members,
     delete_segment_clears_memberships,
@@ -259,6 +260,44 @@ async fn members_move_when_contact_changes(store: Arc<dyn Store>) {
         .expect("second page");
     assert!(rest.items.is_empty(), "a member updated between pages moves ahead and is not repeated");
     assert_eq!(member_ids(&*store, vip.id).await, vec![older, newer], "a new pass shows the new order");
+}
+
+/// Each kind of change that raises a contact's `updated_at` also moves it
+/// in the segments it is a member of.
+async fn member_order_follows_every_change(store: Arc<dyn Store>) {
+    let vip = segment("vip", SegmentKind::Static);
+    create(&*store, &vip).await;
+    let (changed, other) = (contact_at(&*store, 1000).await, contact_at(&*store, 1500).await);
+    store.add_segment_member(&vip, changed, 1000).await.expect("add");
+    store.add_segment_member(&vip, other, 1500).await.expect("add");
+
+    let mut at = 2000;
+    for change in ["touch", "set_fields", "push", "statuses"] {
+        at += 1000;
+        match change {
+            "touch" => store.touch(changed, Source::Contact(changed), at).await.expect("touch"),
+            "set_fields" => {
+                let fields = [("first_name".to_owned(), format!("Ana {at}"))].into_iter().collect();
+                store.set_fields(changed, &fields, false, at).await.expect("set fields")
+            }
+            "push" => {
+                store.add_push_subscription(changed, &format!("endpoint-{at}"), at).await.expect("push");
+            }
+            _ => {
+                let update = StatusUpdate {
+                    changes: [("newsletter".to_owned(), Some(format!("subscribed {at}")))].into_iter().collect(),
+                    at,
+                    ..StatusUpdate::default()
+                };
+                assert!(store.update_statuses(changed, &update).await.expect("statuses"), "{change}");
+            }
+        }
+        // The order comes from the index scores, so a score left behind
+        // would list the other member first.
+        let positions = list_all(&*store, members_filter(vip.id), 10).await;
+        assert_eq!(positions[0], ListPosition { updated_at: at, id: changed }, "after {change}");
+        assert_eq!(positions[1].id, other, "after {change}");
+    }
 }
 
 async fn segment_filter_combines_with_others(store: Arc<dyn Store>) {
