@@ -262,8 +262,8 @@ async fn members_move_when_contact_changes(store: Arc<dyn Store>) {
     assert_eq!(member_ids(&*store, vip.id).await, vec![older, newer], "a new pass shows the new order");
 }
 
-/// Each kind of change that raises a contact's `updated_at` also moves it
-/// in the segments it is a member of.
+/// Checks that each kind of change that raises a contact's `updated_at`
+/// also moves the contact in its segments.
 async fn member_order_follows_every_change(store: Arc<dyn Store>) {
     let vip = segment("vip", SegmentKind::Static);
     create(&*store, &vip).await;

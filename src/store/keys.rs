@@ -31,10 +31,13 @@
 //! | `{m}:pending` | set | merge intents `FROM>INTO` not finished yet |
 //! | `{cf}:definitions` | hash | custom field definitions: name to definition JSON (at most 500) |
 //!
-//! The pending-merge set and the two kinds of definitions are the only keys
-//! shared by all contacts. The first contains merges in progress, not history,
-//! and the second a capped number of definitions, so both stay small. Contacts
-//! keep custom values in their own hash as `f:cf.<definition id>`.
+//! The pending-merge set and the definition hashes are the only keys
+//! shared by all contacts. The set contains merges in progress, not
+//! history, and each definition hash a capped number of definitions, so
+//! all stay small. Contacts keep custom values in their own hash as
+//! `f:cf.<definition id>`. Segment definitions take two hashes in one
+//! slot, because the names hash lets a script check that a name is free
+//! without decoding every definition.
 //!
 //! The contacts list is split into [`LIST_SHARDS`] shards by the random low
 //! bits of the contact id ([`list_shard`]), so that no sorted set holds

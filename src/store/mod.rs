@@ -32,6 +32,12 @@
 //! next change repairs, and list readers skip entries whose contact is gone,
 //! merged or no longer matches the filter. See [`listing`] for the order
 //! and the cursor.
+//!
+//! # Segments
+//!
+//! Segment memberships follow the same pattern: the contact's own set of
+//! segment ids changes first, then the segment's index, which the same
+//! list refresh keeps ordered by update time. See [`segments`].
 
 pub mod definitions;
 pub mod embedded;
