@@ -20,6 +20,7 @@ on_both_stores!(
     segment_unknown_id_is_not_found,
     static_members_added_and_removed,
     dynamic_members_reject_hand_changes,
+    member_change_resolves_merged_id,
     members_page_with_cursor,
     list_filter_by_segment_combines,
     list_filter_unknown_segment_not_found,
@@ -263,6 +264,26 @@ async fn dynamic_members_reject_hand_changes(store: Arc<dyn Store>) {
     assert_problem(&added, StatusCode::CONFLICT, "id");
     let removed = send(&app, Method::DELETE, &format!("/api/v1/segments/{segment}/members/{contact}"), None).await;
     assert_problem(&removed, StatusCode::CONFLICT, "id");
+    app.stop().await;
+}
+
+async fn member_change_resolves_merged_id(store: Arc<dyn Store>) {
+    let app = TestApp::demo(store.clone()).await;
+    let segment = create_static(&app, "VIP").await;
+    let survivor = create_contact(&app, json!({ "email": "keep@example.com" })).await;
+    let merged = create_contact(&app, json!({})).await;
+    let identity = footprint::identity::Identity::new(store.clone());
+    let intent = MergeIntent { from: merged.parse().expect("id"), into: survivor.parse().expect("id") };
+    identity.merge(intent, now_millis()).await.expect("merge");
+
+    let added = add_member(&app, &segment, &merged).await;
+
+    assert_eq!(added.status, StatusCode::OK, "{}", added.json);
+    assert_eq!(added.json["contact_id"], survivor.as_str());
+    assert_eq!(listed_ids(&app, &format!("/api/v1/segments/{segment}/members")).await, vec![survivor.clone()]);
+    let removed = send(&app, Method::DELETE, &format!("/api/v1/segments/{segment}/members/{merged}"), None).await;
+    assert_eq!(removed.json["contact_id"], survivor.as_str());
+    assert_eq!(removed.json["changed"], true);
     app.stop().await;
 }
 
