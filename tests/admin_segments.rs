@@ -189,8 +189,8 @@ async fn segment_patch_renames_and_keeps_kind(store: Arc<dyn Store>) {
 
     let kind = send(&app, Method::PATCH, &path, Some(json!({ "kind": "dynamic" }))).await;
     assert_problem(&kind, StatusCode::CONFLICT, "kind");
-    let taken = send(&app, Method::PATCH, &path, Some(json!({ "name": "Gold" }))).await;
-    assert_problem(&taken, StatusCode::CONFLICT, "name");
+    let name_clash = send(&app, Method::PATCH, &path, Some(json!({ "name": "Gold" }))).await;
+    assert_problem(&name_clash, StatusCode::CONFLICT, "name");
     let condition = send(&app, Method::PATCH, &path, Some(json!({ "condition": { "any": [] } }))).await;
     assert_problem(&condition, StatusCode::BAD_REQUEST, "condition");
     let unknown = send(&app, Method::PATCH, &path, Some(json!({ "size": 3 }))).await;
@@ -437,9 +437,9 @@ async fn erasure_removes_memberships_and_export_lists_them(store: Arc<dyn Store>
     let app = TestApp::demo(store.clone()).await;
     let vip = create_static(&app, "VIP").await;
     let erased = create_contact(&app, json!({ "email": "gone@example.com" })).await;
-    let kept = create_contact(&app, json!({})).await;
+    let remaining = create_contact(&app, json!({})).await;
     add_member(&app, &vip, &erased).await;
-    add_member(&app, &vip, &kept).await;
+    add_member(&app, &vip, &remaining).await;
 
     let (status, export) = app.admin_get(&format!("/api/v1/contacts/{erased}/export")).await;
     assert_eq!(status, 200);
@@ -452,7 +452,7 @@ async fn erasure_removes_memberships_and_export_lists_them(store: Arc<dyn Store>
     let deleted = send(&app, Method::DELETE, &format!("/api/v1/contacts/{erased}"), None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
 
-    assert_eq!(listed_ids(&app, &format!("/api/v1/segments/{vip}/members")).await, vec![kept.clone()]);
+    assert_eq!(listed_ids(&app, &format!("/api/v1/segments/{vip}/members")).await, vec![remaining.clone()]);
     let (_, shown) = app.admin_get(&format!("/api/v1/segments/{vip}")).await;
     assert_eq!(shown["size"], 1);
     let erased_id = erased.parse().expect("id");
