@@ -17,8 +17,8 @@
 //! - [`status`]: email, newsletter, cellphone and SMS statuses: bounce
 //!   rules, email events, staff edits.
 //! - [`custom`]: custom contact fields: checking definitions and values.
-//! - [`segments`]: groups of contacts; the condition language of dynamic
-//!   segments.
+//! - [`segments`]: segment definitions (static, dynamic, dynamic plus)
+//!   and the condition language of dynamic segments.
 //! - [`store`]: the storage trait and its Redis and embedded
 //!   implementations.
 //! - [`admin`]: the admin API (the contacts list, contact edits, timelines,

@@ -167,6 +167,7 @@ async fn erased_contact_leaves_no_trace_in_redis() {
     let server = RedisServer::start();
     let app = TestApp::demo(support::stores::redis(&server).await).await;
     let shopper = make_shopper(&app).await;
+    let segment = join_static_segment(&app, &shopper.contact).await;
     let before = dump_keyspace(&server.url()).await;
     let mut needles = vec![shopper.contact.clone(), shopper.merged.clone(), "erase.me@example.com".to_owned()];
     needles.extend(shopper.trackers.iter().cloned());
@@ -183,5 +184,28 @@ async fn erased_contact_leaves_no_trace_in_redis() {
             after.iter().filter(|text| text.to_lowercase().contains(&needle.to_lowercase())).collect();
         assert!(found.is_empty(), "{needle} is still in Redis: {found:#?}");
     }
+    assert!(after.iter().any(|text| text.contains(&segment)), "the segment itself stays");
     app.stop().await;
+}
+
+/// Creates a static segment, adds `contact` to it and returns its id.
+async fn join_static_segment(app: &TestApp, contact: &str) -> String {
+    let created = client()
+        .post(format!("http://{}/api/v1/segments", app.admin))
+        .bearer_auth(TOKEN)
+        .json(&json!({"name": "Erasure test", "kind": "static"}))
+        .send()
+        .await
+        .expect("admin answers");
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let segment = created.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
+
+    let added = client()
+        .put(format!("http://{}/api/v1/segments/{segment}/members/{contact}", app.admin))
+        .bearer_auth(TOKEN)
+        .send()
+        .await
+        .expect("admin answers");
+    assert_eq!(added.status(), StatusCode::OK);
+    segment
 }

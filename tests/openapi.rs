@@ -12,7 +12,7 @@ use serde_json::Value;
 use support::app::{client, TestApp};
 
 /// Every route of the README's "Admin API" table, with its methods.
-const ADMIN_ROUTES: [(&str, &[&str]); 13] = [
+const ADMIN_ROUTES: [(&str, &[&str]); 17] = [
     ("/api/v1/contacts", &["get", "post"]),
     ("/api/v1/contacts/{id}", &["get", "patch", "delete"]),
     ("/api/v1/contacts/{id}/push-subscriptions", &["post"]),
@@ -26,6 +26,10 @@ const ADMIN_ROUTES: [(&str, &[&str]); 13] = [
     ("/api/v1/email-events", &["post"]),
     ("/api/v1/fields", &["get", "post"]),
     ("/api/v1/fields/{name}", &["get", "patch", "delete"]),
+    ("/api/v1/segments", &["get", "post"]),
+    ("/api/v1/segments/{id}", &["get", "patch", "delete"]),
+    ("/api/v1/segments/{id}/members", &["get"]),
+    ("/api/v1/segments/{id}/members/{contact_id}", &["put", "delete"]),
 ];
 
 const HTTP_METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -191,4 +195,20 @@ async fn custom_field_defaults_accept_any_json_type() {
             "{schema}.{property} must allow strings, numbers, booleans and arrays: {property_schema}"
         );
     }
+}
+
+#[tokio::test]
+async fn operation_ids_are_unique() {
+    let description = served_description().await;
+    let mut seen = BTreeSet::new();
+
+    for (path, item) in description["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("path item") {
+            let Some(id) = operation["operationId"].as_str() else {
+                continue;
+            };
+            assert!(seen.insert(id.to_owned()), "operationId {id:?} of {method} {path} is used twice");
+        }
+    }
+    assert!(seen.contains("list_segment_members"), "{seen:?}");
 }

@@ -25,9 +25,10 @@ use std::process::Stdio;
 use std::sync::Arc;
 use std::time::Duration;
 
+use footprint::segments::{Segment, SegmentKind};
 use footprint::store::embedded::EmbeddedStore;
 use footprint::store::redis::RedisStore;
-use footprint::store::{Retention, Store};
+use footprint::store::{now_millis, ContactId, Retention, SegmentId, SegmentWrite, Store};
 use serde_json::json;
 use support::app::{client, TestApp, TOKEN};
 use support::redis::RedisServer;
@@ -68,8 +69,9 @@ fn schemathesis() -> Option<String> {
 }
 
 /// Creates contacts with fields, a push subscription, statuses and an
-/// email event, so that generated requests also reach existing data.
-/// Returns the id of the first contact.
+/// email event, and a static segment whose id equals the first contact's
+/// id with that contact as a member, so that generated requests also reach
+/// existing data. Returns the id of the first contact.
 async fn seed(app: &TestApp) -> String {
     let admin = format!("http://{}/api/v1", app.admin);
     let people = [
@@ -102,7 +104,26 @@ async fn seed(app: &TestApp) -> String {
     let response =
         client().post(format!("{admin}/email-events")).bearer_auth(TOKEN).json(&event).send().await.expect("event");
     assert_eq!(response.status().as_u16(), 200, "email event");
-    ids.swap_remove(0)
+
+    // Every `{id}` of the second run is this one value, so the segment
+    // shares the contact's UUID. The store is written directly because
+    // the API mints segment ids itself.
+    let first = ids.swap_remove(0);
+    let uuid: uuid::Uuid = first.parse().expect("a UUID");
+    let segment = Segment {
+        id: SegmentId(uuid),
+        name: "Seeded".to_owned(),
+        description: String::new(),
+        kind: SegmentKind::Static,
+        condition: None,
+        created_at: now_millis(),
+        updated_at: now_millis(),
+        created_by: "seed".to_owned(),
+    };
+    assert_eq!(app.store.create_segment(&segment).await.expect("segment"), SegmentWrite::Written);
+    let added = app.store.add_segment_member(&segment, ContactId(uuid), now_millis()).await.expect("member");
+    assert!(added, "the seeded contact joins the seeded segment");
+    first
 }
 
 /// Runs schemathesis over the whole description with `config` as its
@@ -150,11 +171,13 @@ async fn check_against_description(store: Arc<dyn Store>) {
     // Generated ids are random, so most of them reach the 404 paths.
     let random_ids = run_schemathesis(&schemathesis, &app, "", &[]).await;
 
-    // Every `id` is then a seeded contact, so that edits, statuses, push
-    // subscriptions and activities run on a live contact. Erasure is left
-    // out, as it would remove the contact before the other operations.
-    let config = format!("[parameters]\n\"path.id\" = \"{seeded}\"\n");
-    let seeded_id = run_schemathesis(&schemathesis, &app, &config, &["--exclude-operation-id", "erase_contact"]).await;
+    // Every `id` and `contact_id` is then the seeded contact (and segment),
+    // so that edits, statuses, push subscriptions, activities and segment
+    // members run on live data. Erasure and segment deletion are left out,
+    // as they would remove the data before the other operations.
+    let config = format!("[parameters]\n\"path.id\" = \"{seeded}\"\n\"path.contact_id\" = \"{seeded}\"\n");
+    let excluded = ["--exclude-operation-id", "erase_contact", "--exclude-operation-id", "delete_segment"];
+    let seeded_id = run_schemathesis(&schemathesis, &app, &config, &excluded).await;
 
     app.stop().await;
     assert!(random_ids, "schemathesis found failures with random ids; see its output above");

@@ -920,9 +920,15 @@ mod cases {
             (ContactFilter { has_email: true, ..Default::default() }, (true, false, false)),
             (ContactFilter { has_cellphone: true, ..Default::default() }, (false, true, false)),
             (ContactFilter { has_push: true, ..Default::default() }, (false, false, true)),
-            (ContactFilter { has_email: true, has_cellphone: true, has_push: false }, (true, true, false)),
-            (ContactFilter { has_email: true, has_cellphone: true, has_push: true }, (true, true, true)),
-            (ContactFilter { has_email: false, has_cellphone: true, has_push: true }, (false, true, true)),
+            (
+                ContactFilter { has_email: true, has_cellphone: true, has_push: false, segment: None },
+                (true, true, false),
+            ),
+            (ContactFilter { has_email: true, has_cellphone: true, has_push: true, segment: None }, (true, true, true)),
+            (
+                ContactFilter { has_email: false, has_cellphone: true, has_push: true, segment: None },
+                (false, true, true),
+            ),
         ];
         for (filter, (email, cellphone, push)) in cases {
             let expected: Vec<ContactId> = created
@@ -1206,6 +1212,18 @@ mod redis_only {
         store.claim_order("{order}").await.unwrap();
         store.begin_merge(MergeIntent { from: other, into: contact }).await.unwrap();
         store.add_push_subscription(contact, "{endpoint}", 1).await.unwrap();
+        let segment = footprint::segments::Segment {
+            id: footprint::store::SegmentId::new(),
+            name: "{vip}".to_owned(),
+            description: String::new(),
+            kind: footprint::segments::SegmentKind::Static,
+            condition: None,
+            created_at: 1,
+            updated_at: 1,
+            created_by: "{ops}".to_owned(),
+        };
+        store.create_segment(&segment).await.unwrap();
+        store.add_segment_member(&segment, contact, 2).await.unwrap();
 
         let mut connection = raw_connection(&server).await;
         let mut keys: Vec<String> = Vec::new();
@@ -1221,12 +1239,13 @@ mod redis_only {
         }
 
         // Two pending keys of the unbound tracker, three tracker keys,
-        // seven contact keys, the merged contact's hash, one index, one
-        // order, the pending-merge set and three sets of the contact's
-        // list shard.
+        // eight contact keys (the segments set among them), the merged
+        // contact's hash, one index, one order, the pending-merge set, four
+        // sets of the contact's list shard (the segment's bucket among
+        // them) and the two segment definition hashes.
         keys.sort();
         keys.dedup();
-        assert_eq!(keys.len(), 19, "unexpected keys: {keys:?}");
+        assert_eq!(keys.len(), 23, "unexpected keys: {keys:?}");
         for key in keys {
             assert_eq!(key.matches('{').count(), 1, "key {key:?}");
             assert_eq!(key.matches('}').count(), 1, "key {key:?}");

@@ -12,8 +12,8 @@ use super::{AdminState, Problem};
 use crate::ecommerce::{self, BasketItem, Ecommerce, Money};
 use crate::identity::{normalise_email, normalise_phone};
 use crate::store::{
-    ActivityKind, ActivityQuery, ContactId, Cursor, IndexKind, Millis, PushSubscription, StoredActivity, TrackerId,
-    CUSTOM_FIELD_PREFIX,
+    ActivityKind, ActivityQuery, ContactId, Cursor, IndexKind, Millis, PushSubscription, SegmentId, StoredActivity,
+    TrackerId, CUSTOM_FIELD_PREFIX,
 };
 
 /// Largest page of activities or contacts one request returns.
@@ -50,8 +50,17 @@ pub struct Profile {
     pub ecommerce: EcommerceView,
     /// Email, newsletter, cellphone and SMS statuses.
     pub statuses: StatusesView,
+    /// The segments the contact is a member of, ordered by name.
+    pub segments: Vec<SegmentRef>,
     /// How much is known about the contact, and since when.
     pub system: SystemView,
+}
+
+/// A segment the contact is a member of.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SegmentRef {
+    pub id: SegmentId,
+    pub name: String,
 }
 
 /// The system status block.
@@ -146,6 +155,7 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
         }
     }
     let merged_from = state.store.merged_contacts(id).await?;
+    let segments = segment_refs(state, id).await?;
     let push_subscriptions = state.store.push_subscriptions(id).await?;
     let definitions = state.store.field_definitions().await?;
     let custom = super::custom_values::collect(&definitions, &record.fields);
@@ -183,7 +193,26 @@ pub(super) async fn profile(state: &AdminState, requested: ContactId) -> Result<
         ecommerce: ecommerce.into(),
         statuses,
         system,
+        segments,
     })
+}
+
+/// Lists the segments of `contact` that still have a definition, ordered
+/// by name: the contact's set may name a segment deleted meanwhile.
+async fn segment_refs(state: &AdminState, contact: ContactId) -> Result<Vec<SegmentRef>, Problem> {
+    let ids = state.store.contact_segments(contact).await?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let refs = state
+        .store
+        .segments()
+        .await?
+        .into_iter()
+        .filter(|segment| ids.contains(&segment.id))
+        .map(|segment| SegmentRef { id: segment.id, name: segment.name })
+        .collect();
+    Ok(refs)
 }
 
 /// `GET /api/v1/contacts/{id}`

@@ -95,7 +95,7 @@ fn name_taken(name: &str, member: &str) -> Problem {
 }
 
 /// Parses a JSON object body and rejects members not in `allowed`.
-fn parse_object(body: &[u8], allowed: &[&str]) -> Result<Map<String, Value>, Problem> {
+pub(super) fn parse_object(body: &[u8], allowed: &[&str]) -> Result<Map<String, Value>, Problem> {
     let document: Value =
         serde_json::from_slice(body).map_err(|error| Problem::invalid("body", format!("invalid JSON: {error}")))?;
     let Value::Object(members) = document else {
@@ -107,7 +107,7 @@ fn parse_object(body: &[u8], allowed: &[&str]) -> Result<Map<String, Value>, Pro
     Ok(members)
 }
 
-fn required_string<'a>(members: &'a Map<String, Value>, member: &str) -> Result<&'a str, Problem> {
+pub(super) fn required_string<'a>(members: &'a Map<String, Value>, member: &str) -> Result<&'a str, Problem> {
     match members.get(member) {
         Some(Value::String(text)) => Ok(text),
         Some(_) => Err(Problem::invalid(member, "expected a string")),

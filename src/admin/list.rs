@@ -5,7 +5,8 @@
 //! the cursor for the following page. With `search` it is an exact match
 //! through the email or cellphone unique index, whatever the formatting of
 //! the value, and returns at most one contact. The filters apply in both
-//! cases.
+//! cases. With `segment`, the page walks that segment's index instead of
+//! all contacts and checks the other filters on each member.
 
 use axum::extract::{RawQuery, State};
 use axum::Json;
@@ -16,7 +17,7 @@ use super::contacts::{rfc3339, MAX_PAGE};
 use super::fields::StandardField;
 use super::{AdminState, Problem};
 use crate::identity::{normalise_email, normalise_phone};
-use crate::store::{ContactFilter, ContactId, ContactListQuery, ContactRecord, IndexKind, ListPosition};
+use crate::store::{ContactFilter, ContactId, ContactListQuery, ContactRecord, IndexKind, ListPosition, SegmentId};
 
 /// Page size when `limit` is not given.
 const DEFAULT_PAGE: usize = 50;
@@ -39,6 +40,9 @@ pub struct ListParams {
     /// `true` lists only contacts with a push subscription.
     #[param(value_type = Option<Flag>, inline)]
     push: Option<String>,
+    /// A segment id: lists only the segment's members.
+    #[param(value_type = Option<String>, format = Uuid)]
+    segment: Option<String>,
     /// Page size, 1 to 200; default 50.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     limit: Option<String>,
@@ -77,7 +81,7 @@ pub struct ListItem {
 }
 
 impl ListItem {
-    fn new(id: ContactId, record: &ContactRecord) -> ListItem {
+    pub(super) fn new(id: ContactId, record: &ContactRecord) -> ListItem {
         let field = |field: StandardField| record.fields.get(field.name()).filter(|value| !value.is_empty()).cloned();
         ListItem {
             id,
@@ -113,6 +117,7 @@ pub struct ListPage {
         (status = 200, description = "A page of contacts.", body = ListPage),
         (status = 400, description = "A parameter is invalid, unknown or repeated, and `field` names it.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No segment has the id in `segment`.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -120,12 +125,17 @@ pub async fn list_contacts(
     State(state): State<AdminState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<ListPage>, Problem> {
-    let allowed = ["search", "by", "has_email", "has_cellphone", "push", "limit", "cursor"];
+    let allowed = ["search", "by", "has_email", "has_cellphone", "push", "segment", "limit", "cursor"];
     let params: ListParams = super::query::parse(raw.as_deref(), &allowed)?;
+    let segment = match params.segment.as_deref() {
+        Some(text) => Some(known_segment(&state, "segment", text).await?),
+        None => None,
+    };
     let filter = ContactFilter {
         has_email: flag("has_email", &params.has_email)?,
         has_cellphone: flag("has_cellphone", &params.has_cellphone)?,
         has_push: flag("push", &params.push)?,
+        segment,
     };
     let limit = match params.limit.as_deref() {
         None => DEFAULT_PAGE,
@@ -173,12 +183,27 @@ async fn search_exact(
     if let Some(owner) = state.store.index_lookup(kind, &key).await? {
         if let Some((id, record)) = state.identity.resolve(owner).await? {
             let push_count = state.store.push_subscriptions(id).await?.len();
-            if filter.accepts(&record, push_count) {
+            let in_segment = match filter.segment {
+                Some(segment) => state.store.contact_segments(id).await?.contains(&segment),
+                None => true,
+            };
+            if in_segment && filter.accepts(&record, push_count) {
                 items.push(ListItem::new(id, &record));
             }
         }
     }
     Ok(ListPage { items, next: None })
+}
+
+/// Parses the segment id in parameter `field` and returns it when the
+/// segment exists: a 400 problem for text that is no UUID, a 404 for an
+/// unknown segment.
+pub(super) async fn known_segment(state: &AdminState, field: &str, text: &str) -> Result<SegmentId, Problem> {
+    let id: SegmentId = super::contacts::parse_id(field, text)?;
+    match state.store.segment(id).await? {
+        Some(_) => Ok(id),
+        None => Err(Problem::not_found_field(field, format!("no segment {id}"))),
+    }
 }
 
 /// Reads a filter parameter: absent means no filter, `true` filters.

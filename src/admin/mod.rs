@@ -1,5 +1,5 @@
-//! The admin API: the contacts list, contact lookups, edits and timelines
-//! for staff, health and metrics for operators.
+//! The admin API: the contacts list, contact lookups, edits and timelines,
+//! custom fields and segments for staff, health and metrics for operators.
 //!
 //! It listens on its own address, apart from shoppers' traffic. Every
 //! `/api/` route needs a bearer token (see [`auth`]), except the OpenAPI
@@ -22,6 +22,8 @@ mod problem;
 mod push;
 mod query;
 mod request_bodies;
+mod segment_members;
+mod segments;
 mod statuses;
 
 use std::sync::Arc;
@@ -105,6 +107,10 @@ fn api_routes() -> OpenApiRouter<AdminState> {
         .routes(routes!(contacts::by_tracker))
         .routes(routes!(definitions::list, definitions::create))
         .routes(routes!(definitions::get, definitions::update, definitions::delete))
+        .routes(routes!(segments::list, segments::create))
+        .routes(routes!(segments::get, segments::update, segments::delete))
+        .routes(routes!(segment_members::list))
+        .routes(routes!(segment_members::add, segment_members::remove))
 }
 
 /// `GET /api/v1/openapi.json`, documented like the other routes.

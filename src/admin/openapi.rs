@@ -37,6 +37,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         (name = "contacts", description = "Contact profiles, the contacts list and edits."),
         (name = "activities", description = "A contact's recorded activities."),
         (name = "statuses", description = "Email, newsletter, cellphone and SMS statuses, and email provider events."),
+        (name = "segments", description = "Segments of contacts, their definitions and members."),
         (name = "description", description = "This OpenAPI description.")
     )
 )]

@@ -49,6 +49,11 @@ impl Problem {
         }
     }
 
+    /// Builds a 404 naming the request field whose value refers to nothing.
+    pub fn not_found_field(field: impl Into<String>, detail: impl Into<String>) -> Problem {
+        Problem { field: Some(field.into()), ..Problem::not_found(detail) }
+    }
+
     /// A 400 naming the offending field. Details that quote the client's
     /// input are cut at [`MAX_DETAIL_CHARS`], so a huge value is not echoed.
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Problem {

@@ -162,3 +162,33 @@ pub struct DefinitionChangeRequest {
     #[serde(rename = "type")]
     pub kind: Option<crate::store::FieldType>,
 }
+
+/// Body of a new segment.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentRequest {
+    /// 1 to 100 characters, unique among segments, without leading or
+    /// trailing spaces or control characters.
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: String,
+    /// At most 1000 characters; empty when left out.
+    #[schema(max_length = 1000)]
+    pub description: Option<String>,
+    pub kind: crate::segments::SegmentKind,
+    /// A JSON object, required for `dynamic` and `dynamic_plus` and not
+    /// allowed (or `null`) for `static`.
+    pub condition: Option<serde_json::Value>,
+}
+
+/// Body of a segment change. `kind` may be sent only unchanged.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentChangeRequest {
+    #[schema(min_length = 1, max_length = 100)]
+    pub name: Option<String>,
+    #[schema(max_length = 1000)]
+    pub description: Option<String>,
+    /// A new condition (dynamic kinds only).
+    pub condition: Option<serde_json::Value>,
+    pub kind: Option<crate::segments::SegmentKind>,
+}

@@ -26,8 +26,8 @@ pub struct Erased {
 
 impl Identity {
     /// Erases the live contact `requested` resolves to, together with every
-    /// contact merged into it, their activities, counters, index entries
-    /// and browser bindings. Returns `None` when there is no such contact.
+    /// contact merged into it, their activities, counters, index entries,
+    /// segment memberships and browser bindings. Returns `None` when there is no such contact.
     ///
     /// A browser of the erased contact that comes back is a stranger: it
     /// starts a new anonymous contact with no history.

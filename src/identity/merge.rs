@@ -13,13 +13,19 @@
 //!    are newsletter and SMS subscriptions it never had; the survivor's
 //!    values and statuses win;
 //! 3. the merged contact's trackers move to the survivor;
-//! 4. the merge activity is recorded on the survivor, once;
-//! 5. the merged contact points at the survivor, so its id keeps resolving.
+//! 4. the survivor joins the merged contact's static segments (recording
+//!    `segment_entered` for each one it was not in), and the merged
+//!    contact then leaves all its segments without activities;
+//! 5. the merge activity is recorded on the survivor, once;
+//! 6. the merged contact points at the survivor, so its id keeps resolving.
+//!
+//! Dynamic memberships are not carried over: the survivor's own fields and
+//! behaviour decide them.
 
 use std::collections::BTreeMap;
 
 use super::Identity;
-use crate::store::{now_millis, Activity, ActivityKind, MergeIntent, Millis, Source, StoreError};
+use crate::store::{now_millis, Activity, ActivityKind, ContactId, MergeIntent, Millis, Source, StoreError};
 
 impl Identity {
     /// Merges `intent.from` into `intent.into`, dating the merge activity
@@ -50,6 +56,8 @@ impl Identity {
             }
         }
 
+        self.unite_segments(from, into, at).await?;
+
         let activity = Activity {
             at,
             kind: ActivityKind::Merge,
@@ -66,6 +74,27 @@ impl Identity {
             metrics::counter!("footprint_merges_total").increment(1);
             tracing::info!(contact.id = %into, merged.id = %from, "merged anonymous contact");
         }
+        Ok(())
+    }
+
+    /// Adds `into` to every static segment of `from`, then removes `from`
+    /// from all its segments. The additions come first, so a repeat after
+    /// a crash still finds `from`'s memberships.
+    async fn unite_segments(&self, from: ContactId, into: ContactId, at: Millis) -> Result<(), StoreError> {
+        let memberships = self.store.contact_segments(from).await?;
+        if memberships.is_empty() {
+            return Ok(());
+        }
+
+        for id in memberships {
+            // A deleted segment's id may linger in the set; it is skipped.
+            if let Some(segment) = self.store.segment(id).await? {
+                if segment.is_static() {
+                    self.store.add_segment_member(&segment, into, at).await?;
+                }
+            }
+        }
+        self.store.leave_all_segments(from).await?;
         Ok(())
     }
 

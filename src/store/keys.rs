@@ -22,15 +22,22 @@
 //! | `{x:N}:email` | sorted set | the contacts of `{x:N}:all` that have an email |
 //! | `{x:N}:phone` | sorted set | the contacts of `{x:N}:all` that have a cellphone |
 //! | `{x:N}:push` | sorted set | the contacts of `{x:N}:all` that have a push subscription |
+//! | `{x:N}:s:S` | sorted set | the members of segment S among the contacts of shard N, score = `updated` (ms) |
+//! | `{c:C}:segments` | set | ids of the segments C is a member of (the truth for `{x:N}:s:S`) |
+//! | `{sg}:definitions` | hash | segment definitions: id to definition JSON (at most 1000) |
+//! | `{sg}:names` | hash | segment names to ids, to keep names unique |
 //! | `{i:K:V}` | string | unique index K (`email`, `phone`, `customer_id`): value V to contact id |
 //! | `{o:O}` | string | claimed shop order id O |
 //! | `{m}:pending` | set | merge intents `FROM>INTO` not finished yet |
 //! | `{cf}:definitions` | hash | custom field definitions: name to definition JSON (at most 500) |
 //!
-//! The pending-merge set and the definitions hash are the only keys shared
-//! by all contacts. The first contains merges in progress, not history,
-//! and the second a capped number of definitions, so both stay small. Contacts
-//! keep custom values in their own hash as `f:cf.<definition id>`.
+//! The pending-merge set and the definition hashes are the only keys
+//! shared by all contacts. The set contains merges in progress, not
+//! history, and each definition hash a capped number of definitions, so
+//! all stay small. Contacts keep custom values in their own hash as
+//! `f:cf.<definition id>`. Segment definitions take two hashes in one
+//! slot, because the names hash lets a script check that a name is free
+//! without decoding every definition.
 //!
 //! The contacts list is split into [`LIST_SHARDS`] shards by the random low
 //! bits of the contact id ([`list_shard`]), so that no sorted set holds
@@ -40,11 +47,20 @@
 //! scores the contact's `updated` time; a page merges the shards by
 //! (score, id) descending.
 //!
+//! A segment's index is split the same way: its members in shard N sit in
+//! `{x:N}:s:S`, next to the shard's filter sets. Sharing the shard's hash
+//! tag (instead of one tag per segment bucket) lets one script walk a
+//! segment and check the other filters with ZSCORE, and lets one refresh
+//! update all of a contact's list and segment entries atomically. The cost
+//! is that segment traffic lands on the same sixteen slots as the list.
+//! A key contains one sixteenth of one segment, so none grows with the
+//! number of segments.
+//!
 //! Index values, order ids and the prefix come from outside, so `%`, `{`
 //! and `}` in them are percent-encoded ([`escape`]): a value can never open
 //! or close a hash tag, and distinct values stay distinct keys.
 
-use super::{ContactId, IndexKind, Source, TrackerId};
+use super::{ContactId, IndexKind, SegmentId, Source, TrackerId};
 
 /// Number of contacts-list shards.
 pub const LIST_SHARDS: u8 = 16;
@@ -130,6 +146,23 @@ impl Keys {
 
     pub fn list_set(&self, shard: u8, set: ListSet) -> String {
         format!("{}{{x:{shard}}}:{}", self.prefix, set.suffix())
+    }
+
+    /// Returns the key of `segment`'s members in list shard `shard`.
+    pub fn segment_bucket(&self, shard: u8, segment: SegmentId) -> String {
+        format!("{}{{x:{shard}}}:s:{segment}", self.prefix)
+    }
+
+    pub fn contact_segments(&self, contact: ContactId) -> String {
+        format!("{}{{c:{contact}}}:segments", self.prefix)
+    }
+
+    pub fn segment_definitions(&self) -> String {
+        format!("{}{{sg}}:definitions", self.prefix)
+    }
+
+    pub fn segment_names(&self) -> String {
+        format!("{}{{sg}}:names", self.prefix)
     }
 
     /// Returns the key of the stream that contains the activity of `source`.

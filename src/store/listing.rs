@@ -11,7 +11,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use super::{ContactId, ContactRecord, Millis};
+use super::{ContactId, ContactRecord, Millis, SegmentId};
 
 /// Name of the contact field that the `has_email` filter checks.
 pub const EMAIL_FIELD: &str = "email";
@@ -61,11 +61,15 @@ pub struct ContactFilter {
     pub has_cellphone: bool,
     /// Only contacts with at least one push subscription.
     pub has_push: bool,
+    /// Only members of this segment. The list then walks the segment's
+    /// index instead of all contacts.
+    pub segment: Option<SegmentId>,
 }
 
 impl ContactFilter {
     /// Returns true when a contact with `record` and `push_count` push
-    /// subscriptions meets every condition.
+    /// subscriptions meets every condition except `segment`, which callers
+    /// check against the contact's segments set.
     pub fn accepts(&self, record: &ContactRecord, push_count: usize) -> bool {
         let has = |name: &str| record.fields.get(name).is_some_and(|value| !value.is_empty());
         (!self.has_email || has(EMAIL_FIELD))

@@ -32,6 +32,12 @@
 //! next change repairs, and list readers skip entries whose contact is gone,
 //! merged or no longer matches the filter. See [`listing`] for the order
 //! and the cursor.
+//!
+//! # Segments
+//!
+//! Segment memberships follow the same pattern: the contact's own set of
+//! segment ids changes first, then the segment's index, which the same
+//! list refresh keeps ordered by update time. See [`segments`].
 
 pub mod definitions;
 pub mod embedded;
@@ -39,6 +45,7 @@ pub mod keys;
 pub mod listing;
 pub mod model;
 pub mod redis;
+pub mod segments;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -48,6 +55,9 @@ use async_trait::async_trait;
 pub use definitions::*;
 pub use listing::*;
 pub use model::*;
+pub use segments::*;
+
+use crate::segments::Segment;
 
 /// Failures of a store operation.
 #[derive(Debug, thiserror::Error)]
@@ -292,11 +302,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Deletes everything stored in `contact`'s slot (the record with its
     /// fields and statuses, its sources, trackers, merged contacts, own
-    /// stream and counters, push subscriptions), then removes it from the
-    /// contacts list. What it names in other slots (sources, trackers,
-    /// index entries) must be deleted first, while the names can still be
-    /// read; `identity::Identity::erase` does it in that order.
+    /// stream and counters, push subscriptions, segments set), then removes
+    /// it from the contacts list. Its segment index entries go first,
+    /// because only its segments set names them. What it names in other
+    /// slots (sources, trackers, unique index entries) must be deleted
+    /// before, while the names can still be read;
+    /// `identity::Identity::erase` does it in that order.
     async fn delete_contact(&self, contact: ContactId) -> Result<()>;
+
     // ---- custom field definitions ----------------------------------------
 
     /// Returns every custom field definition, ordered by name.
@@ -322,4 +335,61 @@ pub trait Store: Send + Sync + 'static {
     /// Removes the definition called `name` and returns it, or `None` when
     /// there was none. Contacts' values of the definition stay stored.
     async fn delete_field_definition(&self, name: &str) -> Result<Option<FieldDefinition>>;
+
+    // ---- segments -------------------------------------------------------
+
+    /// Returns every segment definition, ordered by name.
+    async fn segments(&self) -> Result<Vec<Segment>>;
+
+    /// Returns the segment with `id`, if any.
+    async fn segment(&self, id: SegmentId) -> Result<Option<Segment>>;
+
+    /// Stores a new segment unless another has its name
+    /// ([`SegmentWrite::NameTaken`]) or the store already contains
+    /// [`crate::segments::MAX_SEGMENTS`] ([`SegmentWrite::Full`]). Atomic:
+    /// concurrent creates of one name store exactly one. Repeating it
+    /// returns `NameTaken`.
+    async fn create_segment(&self, segment: &Segment) -> Result<SegmentWrite>;
+
+    /// Replaces the stored segment with `segment.id`, atomically with its
+    /// name check. Returns [`SegmentWrite::NotFound`] when no segment has
+    /// the id, and `NameTaken` when another segment has the new name.
+    /// Idempotent.
+    async fn replace_segment(&self, segment: &Segment) -> Result<SegmentWrite>;
+
+    /// Deletes the segment with `id`: first its members' entries (index
+    /// and each member's set, [`SEGMENT_DELETE_CHUNK`] members at a time),
+    /// then its definition. Returns the definition, or `None` when there
+    /// was none.
+    /// Records no activity. Repeating it finishes an interrupted deletion.
+    async fn delete_segment(&self, id: SegmentId) -> Result<Option<Segment>>;
+
+    /// Adds `contact` to `segment` and returns true, atomically with
+    /// appending a `segment_entered` activity to the contact's own stream
+    /// and raising its `updated_at` to `at`. Returns false, changing
+    /// nothing in the contact, when it already is a member or is missing or
+    /// merged. Then refreshes the contact's list and segment index entries
+    /// (also when nothing changed, so that a repeat repairs them).
+    async fn add_segment_member(&self, segment: &Segment, contact: ContactId, at: Millis) -> Result<bool>;
+
+    /// Removes `contact` from `segment` and returns true, atomically with
+    /// appending a `segment_left` activity to its own stream; returns
+    /// false when it was no member. Then removes the segment's index entry
+    /// and refreshes the contact's other entries, also when nothing
+    /// changed.
+    async fn remove_segment_member(&self, segment: &Segment, contact: ContactId, at: Millis) -> Result<bool>;
+
+    /// Returns the ids in `contact`'s segments set, ordered. The set may
+    /// name a deleted segment; callers ignore ids without a definition.
+    async fn contact_segments(&self, contact: ContactId) -> Result<Vec<SegmentId>>;
+
+    /// Removes `contact` from every segment without recording activities
+    /// (a merged contact hands its memberships to the survivor), index
+    /// entries first and its set second. Returns the ids it was in.
+    async fn leave_all_segments(&self, contact: ContactId) -> Result<Vec<SegmentId>>;
+
+    /// Returns the number of entries in the segment's index. On Redis it
+    /// counts stale entries too until a reader or the contact's next change
+    /// removes them.
+    async fn segment_size(&self, id: SegmentId) -> Result<u64>;
 }

@@ -61,6 +61,10 @@ uuid_id!(
     /// A browser, as identified by the tracker cookie.
     TrackerId
 );
+uuid_id!(
+    /// A segment of contacts (see `crate::segments`).
+    SegmentId
+);
 
 /// The type of a recorded activity. Serialized in snake_case, which is also
 /// the spelling used in `config.toml` and in the admin API.
@@ -89,11 +93,15 @@ pub enum ActivityKind {
     NewsletterSubscription,
     /// The SMS subscription changed (property `status`).
     SmsSubscription,
+    /// The contact joined a segment (properties `segment_id`, `segment_name`).
+    SegmentEntered,
+    /// The contact left a segment (properties `segment_id`, `segment_name`).
+    SegmentLeft,
 }
 
 impl ActivityKind {
     /// Every kind, in declaration order.
-    pub const ALL: [ActivityKind; 15] = [
+    pub const ALL: [ActivityKind; 17] = [
         ActivityKind::PageVisit,
         ActivityKind::ProductVisit,
         ActivityKind::Search,
@@ -109,6 +117,8 @@ impl ActivityKind {
         ActivityKind::EmailComplaint,
         ActivityKind::NewsletterSubscription,
         ActivityKind::SmsSubscription,
+        ActivityKind::SegmentEntered,
+        ActivityKind::SegmentLeft,
     ];
 
     /// Returns the snake_case name used in configuration, storage and the API.
@@ -129,11 +139,14 @@ impl ActivityKind {
             ActivityKind::EmailComplaint => "email_complaint",
             ActivityKind::NewsletterSubscription => "newsletter_subscription",
             ActivityKind::SmsSubscription => "sms_subscription",
+            ActivityKind::SegmentEntered => "segment_entered",
+            ActivityKind::SegmentLeft => "segment_left",
         }
     }
 
     /// Returns true for the kinds that Footprint records itself (merges,
-    /// admin edits, email events, subscription changes), which activity
+    /// admin edits, email events, subscription changes, segment
+    /// membership changes), which activity
     /// rules may not produce.
     pub fn is_recorded_by_footprint(self) -> bool {
         !matches!(

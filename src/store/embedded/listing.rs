@@ -2,8 +2,9 @@
 //! contact id), one for all contacts and one per filter, as the Redis store
 //! keeps them per shard.
 //!
-//! The embedded store changes a contact and its list entries under one
-//! lock, so its entries are never stale. It keeps one set per filter
+//! Segment indexes are ordered sets of the same positions, one per
+//! segment. The embedded store changes a contact and its list entries under
+//! one lock, so its entries are never stale. It keeps one set per filter
 //! instead of sixteen shards, because shards only bound the size of single
 //! Redis keys, and reading a page costs O(log n) plus the entries it
 //! passes over.
@@ -11,7 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 
-use crate::store::{ContactFilter, ContactId, ContactRecord, ListPosition, CELLPHONE_FIELD, EMAIL_FIELD};
+use crate::store::{ContactFilter, ContactId, ContactRecord, ListPosition, SegmentId, CELLPHONE_FIELD, EMAIL_FIELD};
 
 /// The list entries of every listed contact.
 #[derive(Debug, Default)]
@@ -22,16 +23,34 @@ pub(super) struct Listing {
     email: BTreeSet<ListPosition>,
     cellphone: BTreeSet<ListPosition>,
     push: BTreeSet<ListPosition>,
+    /// Each segment's members.
+    segments: HashMap<SegmentId, BTreeSet<ListPosition>>,
+    /// The segments each listed contact has entries in.
+    memberships: HashMap<ContactId, BTreeSet<SegmentId>>,
 }
 
 impl Listing {
-    /// Puts `contact` in the sets its current `record` and `push_count`
-    /// call for, or removes it from all of them when the record is missing
-    /// or merged.
-    pub fn refresh(&mut self, contact: ContactId, record: Option<&ContactRecord>, push_count: usize) {
+    /// Puts `contact` in the sets its current `record`, `push_count` and
+    /// `segments` call for, or removes it from all of them when the record
+    /// is missing or merged.
+    pub fn refresh(
+        &mut self,
+        contact: ContactId,
+        record: Option<&ContactRecord>,
+        push_count: usize,
+        segments: &BTreeSet<SegmentId>,
+    ) {
         if let Some(old) = self.positions.remove(&contact) {
             for set in [&mut self.all, &mut self.email, &mut self.cellphone, &mut self.push] {
                 set.remove(&old);
+            }
+            for segment in self.memberships.remove(&contact).unwrap_or_default() {
+                if let Some(members) = self.segments.get_mut(&segment) {
+                    members.remove(&old);
+                    if members.is_empty() {
+                        self.segments.remove(&segment);
+                    }
+                }
             }
         }
         let Some(record) = record.filter(|record| crate::store::is_listable(record)) else {
@@ -51,6 +70,17 @@ impl Listing {
         if push_count > 0 {
             self.push.insert(position);
         }
+        for segment in segments {
+            self.segments.entry(*segment).or_default().insert(position);
+        }
+        if !segments.is_empty() {
+            self.memberships.insert(contact, segments.clone());
+        }
+    }
+
+    /// Returns the number of listed members of `segment`.
+    pub fn segment_size(&self, segment: SegmentId) -> usize {
+        self.segments.get(&segment).map_or(0, BTreeSet::len)
     }
 
     /// Returns up to `limit` contacts passing `filter`, after `after`,
@@ -65,6 +95,10 @@ impl Listing {
         }
         if filter.has_push {
             requested.push(&self.push);
+        }
+        let no_members = BTreeSet::new();
+        if let Some(segment) = filter.segment {
+            requested.push(self.segments.get(&segment).unwrap_or(&no_members));
         }
         if requested.is_empty() {
             requested.push(&self.all);

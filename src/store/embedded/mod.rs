@@ -13,6 +13,7 @@
 
 mod definitions;
 mod listing;
+mod segments;
 mod state;
 mod stream;
 
@@ -23,12 +24,14 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use self::definitions::Definitions;
+use self::segments::SegmentDefinitions;
 use self::state::State;
 use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
     ContactRecord, DefinitionWrite, FieldDefinition, IndexKind, MergeIntent, Millis, PushSubscription, Result,
-    Retention, Source, StatusUpdate, Store, TrackerId,
+    Retention, SegmentId, SegmentWrite, Source, StatusUpdate, Store, TrackerId,
 };
+use crate::segments::Segment;
 
 /// A [`Store`] kept in process memory.
 #[derive(Debug)]
@@ -37,6 +40,9 @@ pub struct EmbeddedStore {
     state: Mutex<State>,
     /// Kept apart from `state` because no operation needs both.
     definitions: Mutex<Definitions>,
+    /// Segment definitions; memberships live in `state`. An operation that
+    /// needs both takes one lock after the other, never both at once.
+    segments: Mutex<SegmentDefinitions>,
 }
 
 impl EmbeddedStore {
@@ -45,6 +51,7 @@ impl EmbeddedStore {
             retention,
             state: Mutex::new(State::default()),
             definitions: Mutex::new(Definitions::default()),
+            segments: Mutex::new(SegmentDefinitions::default()),
         }
     }
 
@@ -60,6 +67,10 @@ impl EmbeddedStore {
 
     fn definitions(&self) -> MutexGuard<'_, Definitions> {
         self.definitions.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn segment_definitions(&self) -> MutexGuard<'_, SegmentDefinitions> {
+        self.segments.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -228,5 +239,48 @@ impl Store for EmbeddedStore {
 
     async fn delete_field_definition(&self, name: &str) -> Result<Option<FieldDefinition>> {
         Ok(self.definitions().delete(name))
+    }
+
+    async fn segments(&self) -> Result<Vec<Segment>> {
+        Ok(self.segment_definitions().all())
+    }
+
+    async fn segment(&self, id: SegmentId) -> Result<Option<Segment>> {
+        Ok(self.segment_definitions().get(id))
+    }
+
+    async fn create_segment(&self, segment: &Segment) -> Result<SegmentWrite> {
+        Ok(self.segment_definitions().create(segment))
+    }
+
+    async fn replace_segment(&self, segment: &Segment) -> Result<SegmentWrite> {
+        Ok(self.segment_definitions().replace(segment))
+    }
+
+    async fn delete_segment(&self, id: SegmentId) -> Result<Option<Segment>> {
+        self.lock().forget_segment(id);
+        Ok(self.segment_definitions().delete(id))
+    }
+
+    async fn add_segment_member(&self, segment: &Segment, contact: ContactId, at: Millis) -> Result<bool> {
+        let activity = super::membership_activity(ActivityKind::SegmentEntered, segment, at);
+        Ok(self.lock().add_segment_member(segment.id, contact, &activity, &self.retention, now_millis()))
+    }
+
+    async fn remove_segment_member(&self, segment: &Segment, contact: ContactId, at: Millis) -> Result<bool> {
+        let activity = super::membership_activity(ActivityKind::SegmentLeft, segment, at);
+        Ok(self.lock().remove_segment_member(segment.id, contact, &activity, &self.retention, now_millis()))
+    }
+
+    async fn contact_segments(&self, contact: ContactId) -> Result<Vec<SegmentId>> {
+        Ok(self.lock().contact_segments(contact))
+    }
+
+    async fn leave_all_segments(&self, contact: ContactId) -> Result<Vec<SegmentId>> {
+        Ok(self.lock().leave_all_segments(contact))
+    }
+
+    async fn segment_size(&self, id: SegmentId) -> Result<u64> {
+        Ok(self.lock().segment_size(id))
     }
 }

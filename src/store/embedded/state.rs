@@ -10,8 +10,8 @@ use super::listing::Listing;
 use super::stream::Stream;
 use crate::store::{
     Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery, ContactRecord,
-    Cursor, IndexKind, MergeIntent, Millis, PushSubscription, Retention, Source, StatusUpdate, StoredActivity,
-    TrackerId,
+    Cursor, IndexKind, MergeIntent, Millis, PushSubscription, Retention, SegmentId, Source, StatusUpdate,
+    StoredActivity, TrackerId,
 };
 
 /// Activity of a tracker that is not bound yet, with its expiry.
@@ -45,6 +45,8 @@ pub(super) struct State {
     /// Push subscriptions per contact: endpoint id to creation time.
     push: HashMap<ContactId, BTreeMap<String, Millis>>,
     listing: Listing,
+    /// Each contact's segments, the truth the listing's segment sets follow.
+    segments: HashMap<ContactId, BTreeSet<SegmentId>>,
 }
 
 impl State {
@@ -318,10 +320,95 @@ impl State {
         ContactListPage { items, next }
     }
 
-    /// Brings the contact's list entries in line with its record.
+    /// Brings the contact's list and segment entries in line with its record.
     fn refresh_listing(&mut self, contact: ContactId) {
         let push_count = self.push.get(&contact).map_or(0, BTreeMap::len);
-        self.listing.refresh(contact, self.contacts.get(&contact), push_count);
+        let no_segments = BTreeSet::new();
+        let segments = self.segments.get(&contact).unwrap_or(&no_segments);
+        self.listing.refresh(contact, self.contacts.get(&contact), push_count, segments);
+    }
+
+    /// Adds `contact` to `segment` with `activity` in its own stream; see
+    /// [`crate::store::Store::add_segment_member`].
+    pub fn add_segment_member(
+        &mut self,
+        segment: SegmentId,
+        contact: ContactId,
+        activity: &Activity,
+        retention: &Retention,
+        now: Millis,
+    ) -> bool {
+        let live = self.contacts.get(&contact).is_some_and(crate::store::is_listable);
+        if !live || !self.segments.entry(contact).or_default().insert(segment) {
+            return false;
+        }
+        self.append_own(contact, activity, retention, now);
+        true
+    }
+
+    /// Removes `contact` from `segment` with `activity` in its own stream.
+    pub fn remove_segment_member(
+        &mut self,
+        segment: SegmentId,
+        contact: ContactId,
+        activity: &Activity,
+        retention: &Retention,
+        now: Millis,
+    ) -> bool {
+        let removed = self.segments.get_mut(&contact).is_some_and(|segments| segments.remove(&segment));
+        if !removed {
+            return false;
+        }
+        self.append_own(contact, activity, retention, now);
+        true
+    }
+
+    /// Appends a membership activity to the contact's own stream, raises
+    /// its `updated_at` and refreshes its entries.
+    fn append_own(&mut self, contact: ContactId, activity: &Activity, retention: &Retention, now: Millis) {
+        let source = Source::Contact(contact);
+        let stream = self.streams.entry(source).or_default();
+        stream.append(activity.clone(), now);
+        stream.trim(retention, now);
+        *self.counters.entry(source).or_default().entry(activity.kind).or_default() += 1;
+        self.sources.entry(contact).or_default().insert(source);
+        if let Some(record) = self.contacts.get_mut(&contact) {
+            record.updated_at = record.updated_at.max(activity.at);
+        }
+        self.refresh_listing(contact);
+    }
+
+    pub fn contact_segments(&self, contact: ContactId) -> Vec<SegmentId> {
+        self.segments.get(&contact).map(|set| set.iter().copied().collect()).unwrap_or_default()
+    }
+
+    pub fn leave_all_segments(&mut self, contact: ContactId) -> Vec<SegmentId> {
+        let left = self.segments.remove(&contact).map(|set| set.into_iter().collect()).unwrap_or_default();
+        self.refresh_listing(contact);
+        left
+    }
+
+    /// Removes `segment` from every contact's set and index entries.
+    pub fn forget_segment(&mut self, segment: SegmentId) {
+        let members: Vec<ContactId> = self
+            .segments
+            .iter()
+            .filter(|(_, segments)| segments.contains(&segment))
+            .map(|(contact, _)| *contact)
+            .collect();
+        for contact in members {
+            if let Some(segments) = self.segments.get_mut(&contact) {
+                segments.remove(&segment);
+                if segments.is_empty() {
+                    self.segments.remove(&contact);
+                }
+            }
+            self.refresh_listing(contact);
+        }
+    }
+
+    pub fn segment_size(&self, segment: SegmentId) -> u64 {
+        self.listing.segment_size(segment) as u64
     }
 
     pub fn delete_source(&mut self, source: &Source) {
@@ -347,6 +434,7 @@ impl State {
         self.contact_trackers.remove(&contact);
         self.merged.remove(&contact);
         self.push.remove(&contact);
+        self.segments.remove(&contact);
         self.delete_source(&Source::Contact(contact));
         self.refresh_listing(contact);
     }

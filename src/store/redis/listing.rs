@@ -10,7 +10,10 @@
 //!
 //! A page reads the next entries after the cursor from every shard (one
 //! script per shard walks the smallest requested set and checks the other
-//! filters with ZSCORE) and merges them by (score, id) descending. The
+//! filters with ZSCORE) and merges them by (score, id) descending. With a
+//! segment filter the segment's bucket in each shard is one of the
+//! requested sets, and each candidate is also checked against the
+//! contact's own segments set. The
 //! shards are read concurrently over the one multiplexed connection.
 //!
 //! NOTE: contacts stored before the list indexes existed are listed only
@@ -20,18 +23,20 @@
 
 use futures_util::future::try_join_all;
 use redis::aio::ConnectionManager;
-use redis::Value;
+use redis::{AsyncCommands, Value};
 
 use super::decode::{self, corrupt, FIELD_PREFIX};
 use super::scripts::Scripts;
 use crate::store::keys::{list_shard, Keys, ListSet, LIST_SHARDS};
 use crate::store::{
     is_listable, ContactFilter, ContactId, ContactListPage, ContactListQuery, ContactRecord, ListPosition, Millis,
-    Result, StoreError, CELLPHONE_FIELD, EMAIL_FIELD,
+    Result, SegmentId, StoreError, CELLPHONE_FIELD, EMAIL_FIELD,
 };
 
-/// Brings `contact`'s entries in its list shard in line with the contact's
-/// current state. Idempotent.
+/// Brings `contact`'s entries in its list shard, segment buckets included,
+/// in line with the contact's current state. Idempotent. It does not remove
+/// entries of segments the contact's set no longer names; removing a
+/// member does that itself.
 pub(super) async fn refresh(
     connection: &mut ConnectionManager,
     keys: &Keys,
@@ -51,7 +56,9 @@ pub(super) async fn refresh(
         .arg(format!("{FIELD_PREFIX}{EMAIL_FIELD}"))
         .arg(format!("{FIELD_PREFIX}{CELLPHONE_FIELD}"));
     pipeline.hlen(keys.push_subscriptions(contact));
-    let (state, push_count): (Vec<Option<String>>, u64) = pipeline.query_async(connection).await?;
+    pipeline.smembers(keys.contact_segments(contact));
+    let (state, push_count, segments): (Vec<Option<String>>, u64, Value) = pipeline.query_async(connection).await?;
+    let segments: Vec<SegmentId> = decode::parsed(segments, "segments set")?;
 
     let [created, updated, merged_into, email, cellphone] = <[Option<String>; 5]>::try_from(state)
         .map_err(|_| corrupt("contact", format!("HMGET of contact {contact} returned the wrong number of values")))?;
@@ -70,7 +77,8 @@ pub(super) async fn refresh(
     let non_empty = |value: &Option<String>| value.as_deref().is_some_and(|value| !value.is_empty());
 
     let shard = list_shard(contact);
-    let set_keys: Vec<String> = ListSet::ALL.iter().map(|set| keys.list_set(shard, *set)).collect();
+    let mut set_keys: Vec<String> = ListSet::ALL.iter().map(|set| keys.list_set(shard, *set)).collect();
+    set_keys.extend(segments.iter().map(|segment| keys.segment_bucket(shard, *segment)));
     let _: i64 = scripts
         .refresh_listing
         .key(set_keys)
@@ -104,11 +112,22 @@ pub(super) async fn read_page(
         let more = candidates.len() > missing;
         let examined = &candidates[..candidates.len().min(missing)];
 
-        let records = load(connection, keys, examined).await?;
-        for (candidate, (record, push_count)) in examined.iter().zip(records) {
+        let records = load(connection, keys, examined, query.filter.segment).await?;
+        for (candidate, loaded) in examined.iter().zip(records) {
             position = Some(*candidate);
-            match record {
-                Some(record) if is_listable(&record) && query.filter.accepts(&record, push_count) => {
+            if !loaded.in_segment {
+                if let Some(segment) = query.filter.segment {
+                    tracing::debug!(contact.id = %candidate.id, segment.id = %segment, "removing a stale segment entry");
+                    let bucket = keys.segment_bucket(list_shard(candidate.id), segment);
+                    let _: i64 = connection.zrem(bucket, candidate.id.to_string()).await?;
+                }
+            }
+            match loaded.record {
+                Some(record)
+                    if loaded.in_segment
+                        && is_listable(&record)
+                        && query.filter.accepts(&record, loaded.push_count) =>
+                {
                     items.push(record);
                 }
                 _ => {
@@ -128,7 +147,8 @@ pub(super) async fn read_page(
 }
 
 /// Returns up to `count` entries after `after` that are in every set
-/// `filter` requests, merged over all shards, newest first.
+/// `filter` requests (the segment's bucket among them), merged over all
+/// shards, newest first.
 async fn next_entries(
     connection: &ConnectionManager,
     keys: &Keys,
@@ -147,7 +167,7 @@ async fn next_entries(
     if filter.has_push {
         sets.push(ListSet::Push);
     }
-    if sets.is_empty() {
+    if sets.is_empty() && filter.segment.is_none() {
         sets.push(ListSet::All);
     }
     let max = after.map_or_else(|| "+inf".to_owned(), |after| after.updated_at.to_string());
@@ -155,7 +175,8 @@ async fn next_entries(
 
     let reads = (0..LIST_SHARDS).map(|shard| {
         let mut connection = connection.clone();
-        let set_keys: Vec<String> = sets.iter().map(|set| keys.list_set(shard, *set)).collect();
+        let mut set_keys: Vec<String> = sets.iter().map(|set| keys.list_set(shard, *set)).collect();
+        set_keys.extend(filter.segment.map(|segment| keys.segment_bucket(shard, segment)));
         let (max, after_id) = (&max, &after_id);
         async move {
             let reply: Value = scripts
@@ -198,12 +219,23 @@ fn parse_entry(id: &str, score: &str) -> Result<ListPosition> {
     Ok(ListPosition { updated_at, id })
 }
 
-/// Reads the record and push subscription count of each entry's contact.
+/// A list candidate's contact as stored.
+struct Loaded {
+    record: Option<ContactRecord>,
+    push_count: usize,
+    /// Whether the contact's segments set names the filtered segment;
+    /// true without a segment filter.
+    in_segment: bool,
+}
+
+/// Reads the record, push subscription count and, with a segment filter,
+/// the segment membership of each entry's contact.
 async fn load(
     connection: &mut ConnectionManager,
     keys: &Keys,
     entries: &[ListPosition],
-) -> Result<Vec<(Option<ContactRecord>, usize)>> {
+    segment: Option<SegmentId>,
+) -> Result<Vec<Loaded>> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }
@@ -211,20 +243,28 @@ async fn load(
     for entry in entries {
         pipeline.hgetall(keys.contact(entry.id));
         pipeline.hlen(keys.push_subscriptions(entry.id));
+        if let Some(segment) = segment {
+            pipeline.sismember(keys.contact_segments(entry.id), segment.to_string());
+        }
     }
     let replies: Vec<Value> = pipeline.query_async(connection).await?;
 
     let mut loaded = Vec::with_capacity(entries.len());
     let mut replies = replies.into_iter();
+    let missing = || corrupt("contacts list", "a pipeline returned fewer replies than commands");
     for entry in entries {
         let (Some(hash), Some(push_count)) = (replies.next(), replies.next()) else {
-            return Err(corrupt("contacts list", "a pipeline returned fewer replies than commands"));
+            return Err(missing());
         };
         let record = decode::contact(entry.id, hash)?;
         let push_count: usize = decode::text(push_count, "push subscriptions")?
             .parse()
             .map_err(|_| corrupt("push subscriptions", "HLEN returned a non-number"))?;
-        loaded.push((record, push_count));
+        let in_segment = match segment {
+            None => true,
+            Some(_) => decode::text(replies.next().ok_or_else(missing)?, "segments set")? == "1",
+        };
+        loaded.push(Loaded { record, push_count, in_segment });
     }
     Ok(loaded)
 }

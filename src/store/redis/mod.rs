@@ -26,6 +26,7 @@ mod decode;
 mod definitions;
 mod listing;
 mod scripts;
+mod segments;
 mod timeline;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,8 +43,9 @@ use super::keys::Keys;
 use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
     ContactRecord, DefinitionWrite, FieldDefinition, IndexKind, MergeIntent, Millis, PushSubscription, Result,
-    Retention, Source, StatusUpdate, Store, StoreError, TrackerId,
+    Retention, SegmentId, SegmentWrite, Source, StatusUpdate, Store, StoreError, TrackerId,
 };
+use crate::segments::Segment;
 
 /// A [`Store`] on a standalone Redis server.
 pub struct RedisStore {
@@ -717,7 +719,13 @@ impl Store for RedisStore {
     }
 
     async fn delete_contact(&self, contact: ContactId) -> Result<()> {
+        // The segment index entries go first: only the segments set names
+        // them, and a repeat after a crash still finds the set.
+        let segments = self.segments_of(contact).await?;
+        self.remove_index_entries(contact, &segments).await?;
+
         let keys = &[
+            self.keys.contact_segments(contact),
             self.keys.contact(contact),
             self.keys.contact_sources(contact),
             self.keys.contact_trackers(contact),
@@ -761,5 +769,45 @@ impl Store for RedisStore {
 
     async fn delete_field_definition(&self, name: &str) -> Result<Option<FieldDefinition>> {
         definitions::delete(&mut self.connection.clone(), &self.keys, &self.scripts, name).await
+    }
+
+    async fn segments(&self) -> Result<Vec<Segment>> {
+        self.all_segments().await
+    }
+
+    async fn segment(&self, id: SegmentId) -> Result<Option<Segment>> {
+        self.one_segment(id).await
+    }
+
+    async fn create_segment(&self, segment: &Segment) -> Result<SegmentWrite> {
+        self.write_new_segment(segment).await
+    }
+
+    async fn replace_segment(&self, segment: &Segment) -> Result<SegmentWrite> {
+        self.write_segment(segment).await
+    }
+
+    async fn delete_segment(&self, id: SegmentId) -> Result<Option<Segment>> {
+        self.erase_segment(id).await
+    }
+
+    async fn add_segment_member(&self, segment: &Segment, contact: ContactId, at: Millis) -> Result<bool> {
+        self.add_member(segment, contact, at).await
+    }
+
+    async fn remove_segment_member(&self, segment: &Segment, contact: ContactId, at: Millis) -> Result<bool> {
+        self.remove_member(segment, contact, at).await
+    }
+
+    async fn contact_segments(&self, contact: ContactId) -> Result<Vec<SegmentId>> {
+        self.segments_of(contact).await
+    }
+
+    async fn leave_all_segments(&self, contact: ContactId) -> Result<Vec<SegmentId>> {
+        self.leave_segments(contact).await
+    }
+
+    async fn segment_size(&self, id: SegmentId) -> Result<u64> {
+        self.size_of(id).await
     }
 }

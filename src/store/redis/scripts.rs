@@ -24,6 +24,10 @@ pub(super) struct Scripts {
     pub create_definition: Script,
     pub replace_definition: Script,
     pub delete_definition: Script,
+    pub create_segment: Script,
+    pub replace_segment: Script,
+    pub delete_segment: Script,
+    pub segment_membership: Script,
 }
 
 impl Scripts {
@@ -43,6 +47,10 @@ impl Scripts {
             create_definition: Script::new(include_str!("create_definition.lua")),
             replace_definition: Script::new(include_str!("replace_definition.lua")),
             delete_definition: Script::new(include_str!("delete_definition.lua")),
+            create_segment: Script::new(include_str!("create_segment.lua")),
+            replace_segment: Script::new(include_str!("replace_segment.lua")),
+            delete_segment: Script::new(include_str!("delete_segment.lua")),
+            segment_membership: Script::new(include_str!("segment_membership.lua")),
         }
     }
 }

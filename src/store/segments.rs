@@ -1,0 +1,54 @@
+//! Segment definitions and memberships as the store keeps them, shared by
+//! both backends.
+//!
+//! A membership is stored twice, as the contacts list is: in the contact's
+//! own set of segment ids (the truth) and in the segment's index. The
+//! index orders members by the contact's `updated_at`, so the member list
+//! and the contacts list filtered by segment page with the list's cursor. The
+//! contact's set changes first and the index second (on Redis in another
+//! slot). A crash in between leaves a stale index entry that the
+//! contact's next change repairs, and readers skip entries whose contact
+//! no longer has the segment in its set. A segment's members are the
+//! contacts list with [`crate::store::ContactFilter::segment`] set.
+//!
+//! Deleting a segment clears its index and members' sets before its
+//! definition, so a repeated delete finishes an interrupted one. Readers
+//! of a contact's segments still ignore ids without a definition, because
+//! a membership added while the segment is deleted can outlive it.
+
+use std::collections::BTreeMap;
+
+use super::{Activity, ActivityKind, Millis};
+use crate::segments::Segment;
+
+/// The outcome of a segment definition write that did not fail in the
+/// backend.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SegmentWrite {
+    Written,
+    /// Another segment already has the name.
+    NameTaken,
+    /// The store already contains [`crate::segments::MAX_SEGMENTS`] segments.
+    Full,
+    /// No segment with that id exists.
+    NotFound,
+}
+
+/// Number of members a segment deletion removes per round trip, so that
+/// no single command has to handle a huge segment at once.
+pub const SEGMENT_DELETE_CHUNK: usize = 500;
+
+/// Builds the activity recorded in a contact's own stream when it enters
+/// or leaves `segment`.
+pub fn membership_activity(kind: ActivityKind, segment: &Segment, at: Millis) -> Activity {
+    Activity {
+        at,
+        kind,
+        url: String::new(),
+        referrer: None,
+        properties: BTreeMap::from([
+            ("segment_id".to_owned(), segment.id.to_string()),
+            ("segment_name".to_owned(), segment.name.clone()),
+        ]),
+    }
+}
