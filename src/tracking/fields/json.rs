@@ -4,7 +4,7 @@
 //! text and `null` an empty string, so every value reaches a plugin as
 //! text. Empty objects and arrays yield no field. Members of an object come
 //! out in name order, because serde_json's map is a `BTreeMap` unless its
-//! `preserve_order` feature is on; array items keep their order.
+//! `preserve_order` feature is on. Array items keep their order.
 
 use serde_json::Value;
 

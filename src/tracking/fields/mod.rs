@@ -2,7 +2,7 @@
 //! ordered list of name/value pairs with repeated names kept.
 //!
 //! Three body encodings are read: urlencoded, `multipart/form-data` and
-//! JSON. Each parser sees only the inspected prefix of the body, so each
+//! JSON. Each parser receives only the inspected prefix of the body, so each
 //! decides what to do with a body cut at the inspection cap: urlencoded and
 //! multipart drop the cut pair or part and keep the rest, while a cut JSON
 //! document cannot be parsed and yields no fields. No input makes a parser
@@ -121,7 +121,7 @@ impl FormEncoding {
         }
     }
 
-    /// The media type, as plugins receive it.
+    /// Returns the media type that plugins receive for this encoding.
     pub fn media_type(&self) -> &'static str {
         match self {
             FormEncoding::Urlencoded => "application/x-www-form-urlencoded",

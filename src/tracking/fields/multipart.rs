@@ -2,9 +2,9 @@
 //!
 //! Only text parts become fields. A file part (one with a `filename`) is
 //! skipped without copying its data, and parsing goes on with the parts
-//! after it. The inspected prefix is usually cut inside a large file part;
-//! the part that is cut, and everything after it, is dropped, while the
-//! whole parts before it are kept.
+//! after it. The inspected prefix is usually cut inside a large file part.
+//! The part that is cut and everything after it are dropped, and the whole
+//! parts before it are kept.
 
 use std::convert::Infallible;
 
