@@ -76,6 +76,7 @@ pub async fn start(
     let proxy_addr = proxy_listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
 
+    let phone_country = PhoneCountry::parse(&config.contacts.default_country).map_err(anyhow::Error::msg)?;
     let (recorder, queue) = Recorder::channel(config.recorder.queue_capacity);
     let writer = Writer::new(
         queue,
@@ -83,6 +84,7 @@ pub async fn start(
         config.recorder.batch_size,
         Duration::from_secs_f64(config.recorder.retry_delay_secs),
         Duration::from_secs(config.tracker.pending_ttl_secs),
+        phone_country,
     );
     let writer_task = tokio::spawn(writer.run());
 
@@ -96,7 +98,6 @@ pub async fn start(
     let proxy = Arc::new(Proxy::new(&config.proxy, tracking).context("cannot build the proxy")?);
     let proxy_task = tokio::spawn(proxy::serve(proxy_listener, proxy, wait_for(stopped.clone())));
 
-    let phone_country = PhoneCountry::parse(&config.contacts.default_country).map_err(anyhow::Error::msg)?;
     let store_name = store.backend();
     let state = AdminState {
         identity: Identity::new(store.clone()),

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use super::{normalise_email, Identity};
 use crate::recorder::Browser;
-use crate::store::{Activity, ContactId, IndexKind, MergeIntent, Source, StoreError, EMAIL_FIELD};
+use crate::store::{Activity, ContactId, IndexKind, MergeIntent, Millis, Source, StoreError, EMAIL_FIELD};
 
 /// A value that identifies a contact through one of the unique indexes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -68,21 +68,23 @@ impl Identity {
             key,
             field: Some((EMAIL_FIELD, email.trim().to_owned())),
         });
-        self.identify_by(browser, key, activity).await
+        let at = activity.at;
+        self.identify_by(browser, key, at, Some(activity)).await
     }
 
     /// Applies a proof that `browser` belongs to the owner of `key` in its
     /// unique index, the same way [`Identity::identify`] does for an email,
-    /// then records `activity`. `None` is a junk identity: the activity is
-    /// recorded without identifying.
+    /// then records `activity` when given. A `None` key is a junk identity:
+    /// the activity is recorded without identifying.
     pub async fn identify_by(
         &self,
         browser: &Browser,
         key: Option<IdentityKey>,
-        activity: Activity,
+        at: Millis,
+        activity: Option<Activity>,
     ) -> Result<Identified, StoreError> {
         let outcome = match &key {
-            Some(key) => self.bind_identity(browser, key, activity.at).await?,
+            Some(key) => self.bind_identity(browser, key, at).await?,
             None => Identified::Junk,
         };
         let kind = key.as_ref().map_or("junk", |key| key.kind.as_str());
@@ -90,9 +92,9 @@ impl Identity {
 
         let contact = match outcome.contact() {
             Some(contact) => Some(contact),
-            None => self.contact_for(browser, true, activity.at).await?,
+            None => self.contact_for(browser, true, at).await?,
         };
-        if let Some(contact) = contact {
+        if let (Some(contact), Some(activity)) = (contact, activity) {
             let source = Source::Tracker { tracker: browser.tracker, contact };
             self.store.append_activities(&[(source, activity)]).await?;
         }
