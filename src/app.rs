@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::admin::{self, AdminState, Tokens};
 use crate::config::{Config, StoreBackend, StoreConfig};
 use crate::identity::{Identity, PhoneCountry};
+use crate::plugins::PluginHost;
 use crate::proxy::{self, Proxy};
 use crate::recorder::{Recorder, Writer};
 use crate::store::embedded::EmbeddedStore;
@@ -77,6 +78,7 @@ pub async fn start(
     let admin_addr = admin_listener.local_addr()?;
 
     let phone_country = PhoneCountry::parse(&config.contacts.default_country).map_err(anyhow::Error::msg)?;
+    let plugins = PluginHost::start(config).context("cannot start the plugin host")?;
     let (recorder, queue) = Recorder::channel(config.recorder.queue_capacity);
     let writer = Writer::new(
         queue,
@@ -84,6 +86,7 @@ pub async fn start(
         config.recorder.batch_size,
         Duration::from_secs_f64(config.recorder.retry_delay_secs),
         Duration::from_secs(config.tracker.pending_ttl_secs),
+        plugins.clone(),
         phone_country,
     );
     let writer_task = tokio::spawn(writer.run());

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 use super::check::{check_capture, CheckedCapture};
-use super::{Capture, PluginFault};
+use super::{Capture, PluginHost};
 use crate::identity::{Identity, PhoneCountry};
 use crate::recorder::Browser;
 use crate::status::{apply_form_consents, StatusError};
@@ -50,20 +50,22 @@ pub struct AcceptedCapture {
 pub struct CaptureApplier {
     store: Arc<dyn Store>,
     identity: Identity,
+    /// Counts rejected captures toward the plugin's consecutive faults.
+    plugins: Arc<PluginHost>,
     country: PhoneCountry,
     /// Definitions and when they were read.
     definitions: Mutex<Option<(Instant, Arc<Vec<FieldDefinition>>)>>,
 }
 
 impl CaptureApplier {
-    pub fn new(store: Arc<dyn Store>, country: PhoneCountry) -> CaptureApplier {
+    pub fn new(store: Arc<dyn Store>, plugins: Arc<PluginHost>, country: PhoneCountry) -> CaptureApplier {
         let identity = Identity::new(store.clone());
-        CaptureApplier { store, identity, country, definitions: Mutex::new(None) }
+        CaptureApplier { store, identity, plugins, country, definitions: Mutex::new(None) }
     }
 
     /// Applies `accepted` to the contact of `browser`. An invalid capture
     /// is logged with the plugin's name, counted as an `invalid_output`
-    /// fault and dropped. Returns an error only when the store failed, so
+    /// fault toward the plugin's consecutive faults, and dropped. Returns an error only when the store failed, so
     /// the writer can retry.
     pub async fn apply(&self, browser: &Browser, accepted: &AcceptedCapture) -> Result<(), StoreError> {
         let definitions = self.definitions().await?;
@@ -71,8 +73,9 @@ impl CaptureApplier {
         let checked = match check_capture(&accepted.capture, &definitions, self.country, today) {
             Ok(checked) => checked,
             Err(fault) => {
-                count_fault(&accepted.plugin, &fault);
-                tracing::warn!(plugin = %accepted.plugin, route = %accepted.route, %fault, "plugin capture rejected");
+                // Logs the fault with the plugin's name and counts it in
+                // `footprint_plugin_faults_total{plugin,kind}`.
+                self.plugins.report_fault(&accepted.plugin, &fault);
                 return Ok(());
             }
         };
@@ -197,10 +200,4 @@ impl CaptureApplier {
         *cached = Some((Instant::now(), definitions.clone()));
         Ok(definitions)
     }
-}
-
-/// Counts a plugin fault in `footprint_plugin_faults_total{plugin,kind}`.
-pub fn count_fault(plugin: &str, fault: &PluginFault) {
-    metrics::counter!("footprint_plugin_faults_total", "plugin" => plugin.to_owned(), "kind" => fault.kind())
-        .increment(1);
 }

@@ -7,7 +7,7 @@ use tokio::sync::mpsc;
 
 use super::Event;
 use crate::identity::{Identity, PhoneCountry};
-use crate::plugins::CaptureApplier;
+use crate::plugins::{CaptureApplier, PluginHost};
 use crate::store::{Activity, ActivityKind, Source, Store, StoreError};
 
 /// Applies events from the queue to the store.
@@ -29,10 +29,11 @@ impl Writer {
         batch_size: usize,
         retry_delay: Duration,
         pending_ttl: Duration,
+        plugins: Arc<PluginHost>,
         phone_country: PhoneCountry,
     ) -> Writer {
         let identity = Identity::new(store.clone());
-        let captures = CaptureApplier::new(store.clone(), phone_country);
+        let captures = CaptureApplier::new(store.clone(), plugins, phone_country);
         Writer { receiver, store, identity, captures, batch_size, retry_delay, pending_ttl }
     }
 
