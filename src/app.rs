@@ -96,7 +96,7 @@ pub async fn start(
         let _ = stopped.wait_for(|stop| *stop).await;
     };
 
-    let tracking = Tracking::new(config, recorder)
+    let tracking = Tracking::new(config, recorder, plugins)
         .map_err(|reason| anyhow::anyhow!("invalid tracking configuration: {reason}"))?;
     let proxy = Arc::new(Proxy::new(&config.proxy, tracking).context("cannot build the proxy")?);
     let proxy_task = tokio::spawn(proxy::serve(proxy_listener, proxy, wait_for(stopped.clone())));

@@ -152,7 +152,7 @@ mod tests {
             format!("--{BOUNDARY}\r\nno headers end"),
             format!("--{BOUNDARY}\r\nContent-Disposition: form-data\r\n\r\nnameless\r\n{}", closing()),
             format!("--{BOUNDARY}--\r\n"),
-            format!("--other\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--other--\r\n"),
+            "--other\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--other--\r\n".to_owned(),
         ];
 
         for body in bodies {
