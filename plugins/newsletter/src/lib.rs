@@ -7,12 +7,20 @@
 
 mod signup;
 
-use footprint::plugin::types::{Channel, Consent, FieldValue, Identity};
+use bindings::footprint::plugin::types::{Channel, Consent, FieldValue, Identity};
+use bindings::{Capture, Guest, Submission};
 
-wit_bindgen::generate!({
-    path: "../wit",
-    world: "field-capture",
-});
+/// Guest bindings of the `field-capture` world, generated from `../wit`.
+mod bindings {
+    // The generated lowering code takes one argument per flattened field.
+    #![allow(clippy::too_many_arguments)]
+
+    wit_bindgen::generate!({
+        path: "../wit",
+        world: "field-capture",
+        pub_export_macro: true,
+    });
+}
 
 struct Newsletter;
 
@@ -39,4 +47,4 @@ impl Guest for Newsletter {
     }
 }
 
-export!(Newsletter);
+bindings::export!(Newsletter with_types_in bindings);
