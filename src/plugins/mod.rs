@@ -4,8 +4,9 @@
 //! The interface is the WIT package `footprint:plugin` in `plugins/wit/`.
 //! This module holds the host side: the Rust forms of a submission and a
 //! capture ([`Submission`], [`Capture`]), the faults a call can end in
-//! ([`PluginFault`]), and the runtime that compiles, instantiates, limits
-//! and reloads plugins ([`PluginHost`]).
+//! ([`PluginFault`]), the runtime that compiles, instantiates, limits
+//! and reloads plugins ([`PluginHost`]), and the applier that checks an
+//! accepted capture and writes it to the contact ([`CaptureApplier`]).
 //!
 //! Trade-offs: plugins are compiled once at load (and cached on disk), and
 //! each call instantiates a fresh copy from a pre-linked `InstancePre` in a
@@ -14,10 +15,12 @@
 //! code checks at loop headers and function entries) rather than fuel,
 //! because it is much cheaper; fuel is counted only by [`measure`].
 
+mod apply;
 mod bindings;
 mod cache;
 mod caps;
 mod capture;
+mod check;
 mod engine;
 mod error;
 mod fault;
@@ -29,8 +32,10 @@ mod reload;
 mod sandbox;
 mod submission;
 
+pub use apply::{AcceptedCapture, CaptureApplier};
 pub use cache::CacheOutcome;
 pub use capture::{Capture, Channel, Consent, FieldValue, Identity};
+pub use check::{check_capture, CheckedCapture};
 pub use error::{LoadError, PluginError};
 pub use fault::PluginFault;
 pub use host::{PluginHost, PluginStatus};
