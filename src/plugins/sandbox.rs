@@ -21,7 +21,9 @@
 //! `std::thread::sleep` uses) traps, granted clocks or not. Epoch deadlines
 //! interrupt only WebAssembly code, so a plugin blocked in a host call
 //! would hold its thread past the deadline. With clocks unavailable to wait
-//! on, sockets off and no files, no WASI call a plugin can make blocks.
+//! on, sockets off, no files and stdin closed, the WASI calls left to a
+//! plugin do not wait.
+//! NOTE: that holds from reading wasmtime-wasi 47; only sleeping has a test.
 
 use std::time::Duration;
 
