@@ -1,10 +1,9 @@
-//! What a plugin sees of the world: WASI 0.2 linked deny-all, and a memory
-//! limiter.
+//! The plugin sandbox: WASI 0.2 linked deny-all, and a memory limiter.
 //!
 //! Every WASI 0.2 interface is linked (`wasmtime_wasi::p2::add_to_linker_sync`)
 //! because components built for `wasm32-wasip2` import several of them
 //! even when the plugin never calls them, and an unlinked import fails
-//! instantiation. Without grants, a plugin sees:
+//! instantiation. Without grants, a plugin gets:
 //!
 //! - no preopened directories, so every file operation fails;
 //! - no environment variables and no arguments;
