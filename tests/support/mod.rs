@@ -8,5 +8,6 @@
 pub mod app;
 pub mod footprint;
 pub mod oscar;
+pub mod plugins;
 pub mod redis;
 pub mod stores;
