@@ -1,5 +1,5 @@
 //! Plugin routes: which `[[plugin]]` rules apply to a request, and the call
-//! that runs them while the shop answers.
+//! that runs them while the shop prepares its response.
 //!
 //! A route matches on method, path pattern (as in `[[activity]]` rules) and
 //! the body's media type. The call starts as soon as the request body
@@ -41,7 +41,7 @@ struct PluginRoute {
 /// The outcome of each plugin a request ran, by route index.
 pub type RunResults = Vec<(usize, Result<Capture, PluginFault>)>;
 
-/// What a request needs to run its plugins once the body prefix is copied.
+/// The state a request needs to run its plugins once the body prefix is copied.
 #[derive(Debug)]
 pub struct PluginPlan {
     /// Indexes of the matching routes, in configuration order.
