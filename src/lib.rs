@@ -67,6 +67,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod custom;
 pub mod demo;

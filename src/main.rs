@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
 use footprint::config::{Config, StoreBackend};
-use footprint::{app, demo, telemetry, tracking};
+use footprint::{app, cli, demo, telemetry, tracking};
 
 #[derive(Parser)]
 #[command(name = "footprint", version, about = "Reverse proxy that turns storefront visitors into contacts")]
@@ -45,6 +45,18 @@ enum Command {
     Demo(demo::DemoOptions),
     /// Print a new random tracker signing key (base64) for `tracker.keys`.
     Keygen,
+    /// Develop field-capture plugins.
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Run a plugin once on a sample form, without a shop or Redis, and
+    /// print what it captured, the validation result, time, memory and fuel.
+    /// Exit code 0: valid capture; 2: the plugin faulted or did not load;
+    /// 3: the capture fails the field rules; 1: invalid options or files.
+    Test(cli::plugin_test::PluginTestOptions),
 }
 
 fn parse_backend(text: &str) -> Result<StoreBackend, String> {
@@ -64,6 +76,11 @@ fn main() -> anyhow::Result<()> {
 
     telemetry::init_logging();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    if let Command::Plugin(PluginCommand::Test(options)) = cli.command {
+        let code = runtime.block_on(cli::plugin_test::run(options))?;
+        std::io::Write::flush(&mut std::io::stdout()).context("cannot write the report")?;
+        std::process::exit(code);
+    }
     runtime.block_on(run(cli.command))
 }
 
@@ -96,6 +113,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
             running.shutdown().await
         }
         Command::Demo(options) => demo::run(options, metrics).await,
-        Command::Keygen => Ok(()),
+        Command::Keygen | Command::Plugin(_) => Ok(()),
     }
 }

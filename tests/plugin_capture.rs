@@ -133,7 +133,7 @@ fn hashing_shop() -> axum::Router {
 }
 
 async fn newsletter_captured_in_three_encodings(store: Arc<dyn Store>) {
-    support::plugins::example("newsletter");
+    support::plugins::example_plugin("newsletter");
     let app = TestApp::demo(store.clone()).await;
 
     for encoding in ENCODINGS {
@@ -159,7 +159,7 @@ async fn newsletter_captured_in_three_encodings(store: Arc<dyn Store>) {
 }
 
 async fn interests_fill_multiple_choice_in_three_encodings(store: Arc<dyn Store>) {
-    support::plugins::example("profile");
+    support::plugins::example_plugin("profile");
     let app = TestApp::demo(store.clone()).await;
 
     for (number, encoding) in ENCODINGS.into_iter().enumerate() {
@@ -193,7 +193,7 @@ async fn interests_fill_multiple_choice_in_three_encodings(store: Arc<dyn Store>
 }
 
 async fn bodies_reach_shop_byte_identical(store: Arc<dyn Store>) {
-    support::plugins::example("profile");
+    support::plugins::example_plugin("profile");
     demo::create_field_definitions(&*store).await.expect("custom fields");
     let app = TestApp::with_upstream(demo_config(), hashing_shop(), store.clone()).await;
     let upload: Vec<u8> =
@@ -223,7 +223,7 @@ async fn bodies_reach_shop_byte_identical(store: Arc<dyn Store>) {
 }
 
 async fn rejected_submissions_capture_nothing(store: Arc<dyn Store>) {
-    support::plugins::example("profile");
+    support::plugins::example_plugin("profile");
     demo::create_field_definitions(&*store).await.expect("custom fields");
     let app = TestApp::with_upstream(demo_config(), hashing_shop(), store.clone()).await;
     let shopper = browser();
@@ -283,7 +283,7 @@ async fn wait_for_fault(plugin: &str, kind: &str, before: u64) {
 /// the two runs of a test count their faults apart.
 async fn fixture_app(store: Arc<dyn Store>) -> (TestApp, String) {
     metrics();
-    let fixture = support::plugins::fixture();
+    let fixture = support::plugins::fixture_plugin();
     let mut config = demo_config();
     let name = format!("fixture-{}", store.backend());
     let mut rule = config.plugin_rules.iter().find(|rule| rule.name == "profile").expect("profile plugin").clone();

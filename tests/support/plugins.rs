@@ -1,49 +1,92 @@
-//! Builds the plugin components the tests load: the example plugins in
-//! `plugins/` and the fault fixture in `tests/fixtures/plugins/`.
+//! Plugin components for tests, built from their Rust crates on first use.
 //!
-//! Each is built once per test process with the `cargo` running the tests,
-//! for `wasm32-wasip2` in release mode, into `target/plugins`, where
-//! `config.toml` expects the examples. Cargo skips the build when nothing
-//! changed. The build runs offline, so the plugins' dependencies must
-//! already be in the local registry cache.
+//! [`build_plugin`] runs `cargo build --release --target wasm32-wasip2` on a
+//! plugin crate once per test binary and target directory, and returns the
+//! `.wasm` path. Each build uses its own target directory under
+//! `target/`, so it never waits on the lock of the outer `cargo test`.
+//! Build failures panic with cargo's output.
 
+#![allow(dead_code)]
+
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 
-/// Serialises builds within one test process: cargo would block on its
-/// own lock anyway, and this keeps the output of one build together.
-static BUILD: Mutex<()> = Mutex::new(());
-
-/// Builds the example plugin `plugins/<name>` and returns its component.
-pub fn example(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    build(&root.join("plugins").join(name).join("Cargo.toml"), &format!("footprint_plugin_{name}.wasm"))
+/// The adversarial fixture: the field `mode` picks its behaviour (see
+/// `tests/fixtures/plugins/src/lib.rs`).
+pub fn fixture_plugin() -> PathBuf {
+    build_plugin(&fixture_dir(), "plugins", &[])
 }
 
-/// Builds the fault fixture of `tests/fixtures/plugins` and returns its
-/// component.
-pub fn fixture() -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    build(&root.join("tests/fixtures/plugins/Cargo.toml"), "footprint_test_plugin.wasm")
+/// The fixture built with `FIXTURE_VERSION=2`, so mode `version` returns 2.
+pub fn fixture_plugin_v2() -> PathBuf {
+    build_plugin(&fixture_dir(), "plugins-v2", &[("FIXTURE_VERSION", "2")])
 }
 
-fn build(manifest: &Path, artifact: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target_dir = root.join("target/plugins");
-    let _guard = BUILD.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+/// The example plugin `plugins/<name>`, built into `target/plugins`, where
+/// `config.toml` expects it.
+pub fn example_plugin(name: &str) -> PathBuf {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins").join(name);
+    build_plugin(&crate_dir, "plugins", &[])
+}
 
+/// A component with no exports: `(component)` in the text format.
+pub fn no_export_plugin() -> PathBuf {
+    fixture_dir().join("no_export.wat")
+}
+
+pub fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plugins")
+}
+
+/// Builds the plugin crate in `crate_dir` into `target/<target_name>` with
+/// the extra environment `env`, once per test binary, and returns the
+/// component's path.
+pub fn build_plugin(crate_dir: &Path, target_name: &str, env: &[(&str, &str)]) -> PathBuf {
+    // Keyed by crate and target directory, because several crates share `target/plugins`.
+    static BUILDS: OnceLock<Mutex<HashMap<(PathBuf, PathBuf), Arc<OnceLock<PathBuf>>>>> = OnceLock::new();
+    let target_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(target_name);
+
+    let once = {
+        let mut builds = BUILDS.get_or_init(Default::default).lock().unwrap_or_else(|error| error.into_inner());
+        builds.entry((crate_dir.to_owned(), target_dir.clone())).or_default().clone()
+    };
+    once.get_or_init(|| run_cargo_build(crate_dir, &target_dir, env)).clone()
+}
+
+fn run_cargo_build(crate_dir: &Path, target_dir: &Path, env: &[(&str, &str)]) -> PathBuf {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(cargo)
-        .args(["build", "--offline", "--release", "--target", "wasm32-wasip2", "--target-dir"])
-        .arg(&target_dir)
-        .arg("--manifest-path")
-        .arg(manifest)
-        .status()
-        .expect("run cargo to build a plugin");
-    assert!(status.success(), "building {} failed", manifest.display());
+    let manifest = crate_dir.join("Cargo.toml");
+    let output = Command::new(cargo)
+        .args(["build", "--release", "--target", "wasm32-wasip2", "--manifest-path"])
+        .arg(&manifest)
+        .arg("--target-dir")
+        .arg(target_dir)
+        .envs(env.iter().copied())
+        .output()
+        .expect("cargo could not be started");
+    assert!(
+        output.status.success(),
+        "building {} failed:\n{}",
+        manifest.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
 
-    let component = target_dir.join("wasm32-wasip2/release").join(artifact);
-    assert!(component.is_file(), "{} was not built", component.display());
-    component
+    let name = package_name(&manifest).replace('-', "_");
+    let wasm = target_dir.join("wasm32-wasip2/release").join(format!("{name}.wasm"));
+    assert!(wasm.exists(), "cargo built no {}", wasm.display());
+    wasm
+}
+
+/// Reads the package name from a crate manifest.
+fn package_name(manifest: &Path) -> String {
+    let text = std::fs::read_to_string(manifest).expect("plugin manifest is readable");
+    let table: toml::Table = toml::from_str(&text).expect("plugin manifest is valid TOML");
+    table
+        .get("package")
+        .and_then(|package| package.get("name"))
+        .and_then(|name| name.as_str())
+        .unwrap_or_else(|| panic!("no package name in {}", manifest.display()))
+        .to_owned()
 }
