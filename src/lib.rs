@@ -23,6 +23,7 @@
 //!   health, metrics).
 //! - [`app`]: starts and stops all of the above together.
 //! - [`demo`]: the built-in demo shop and `footprint demo`.
+//! - [`cli`]: command-line tools for plugin authors (`footprint plugin new`).
 //!
 //! # A request's lifecycle
 //!
@@ -59,6 +60,7 @@
 
 pub mod admin;
 pub mod app;
+pub mod cli;
 pub mod config;
 pub mod custom;
 pub mod demo;

@@ -2,11 +2,12 @@
 //! metrics, and runs the proxy or the demo.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
+use footprint::cli::plugin_new;
 use footprint::config::{Config, StoreBackend};
 use footprint::{app, demo, telemetry, tracking};
 
@@ -45,6 +46,21 @@ enum Command {
     Demo(demo::DemoOptions),
     /// Print a new random tracker signing key (base64) for `tracker.keys`.
     Keygen,
+    /// Work with field-capture plugins (WebAssembly components).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Create a plugin crate that builds with `cargo build --release --target wasm32-wasip2`.
+    New {
+        /// Package name: ASCII letters, digits, `-` and `_`, starting with a letter.
+        name: String,
+        /// Directory to create for the crate; it must not exist. Default: NAME in the current directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
 }
 
 fn parse_backend(text: &str) -> Result<StoreBackend, String> {
@@ -61,10 +77,26 @@ fn main() -> anyhow::Result<()> {
         println!("{}", tracking::TrackerKeys::generate().1);
         return Ok(());
     }
+    if let Command::Plugin(PluginCommand::New { name, dir }) = &cli.command {
+        return new_plugin(name, dir.as_deref());
+    }
 
     telemetry::init_logging();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     runtime.block_on(run(cli.command))
+}
+
+/// Runs `footprint plugin new` and prints the next steps.
+fn new_plugin(name: &str, dir: Option<&Path>) -> anyhow::Result<()> {
+    let dir = dir.map_or_else(|| PathBuf::from(name), Path::to_path_buf);
+    let files = plugin_new::create_plugin(name, &dir)?;
+
+    println!("Created plugin {name} in {}:", dir.display());
+    for file in files {
+        println!("  {}", file.display());
+    }
+    println!("Build it with: cd {} && cargo build --release --target wasm32-wasip2", dir.display());
+    Ok(())
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {
@@ -96,6 +128,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
             running.shutdown().await
         }
         Command::Demo(options) => demo::run(options, metrics).await,
-        Command::Keygen => Ok(()),
+        Command::Keygen | Command::Plugin(PluginCommand::New { .. }) => Ok(()),
     }
 }
