@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::admin::{self, AdminState, Tokens};
 use crate::config::{Config, StoreBackend, StoreConfig};
 use crate::identity::{Identity, PhoneCountry};
+use crate::plugins::PluginHost;
 use crate::proxy::{self, Proxy};
 use crate::recorder::{Recorder, Writer};
 use crate::store::embedded::EmbeddedStore;
@@ -76,6 +77,8 @@ pub async fn start(
     let proxy_addr = proxy_listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
 
+    let phone_country = PhoneCountry::parse(&config.contacts.default_country).map_err(anyhow::Error::msg)?;
+    let plugins = PluginHost::start(config).context("cannot start the plugin host")?;
     let (recorder, queue) = Recorder::channel(config.recorder.queue_capacity);
     let writer = Writer::new(
         queue,
@@ -83,6 +86,8 @@ pub async fn start(
         config.recorder.batch_size,
         Duration::from_secs_f64(config.recorder.retry_delay_secs),
         Duration::from_secs(config.tracker.pending_ttl_secs),
+        plugins.clone(),
+        phone_country,
     );
     let writer_task = tokio::spawn(writer.run());
 
@@ -91,12 +96,11 @@ pub async fn start(
         let _ = stopped.wait_for(|stop| *stop).await;
     };
 
-    let tracking = Tracking::new(config, recorder)
+    let tracking = Tracking::new(config, recorder, plugins)
         .map_err(|reason| anyhow::anyhow!("invalid tracking configuration: {reason}"))?;
     let proxy = Arc::new(Proxy::new(&config.proxy, tracking).context("cannot build the proxy")?);
     let proxy_task = tokio::spawn(proxy::serve(proxy_listener, proxy, wait_for(stopped.clone())));
 
-    let phone_country = PhoneCountry::parse(&config.contacts.default_country).map_err(anyhow::Error::msg)?;
     let store_name = store.backend();
     let state = AdminState {
         identity: Identity::new(store.clone()),

@@ -17,6 +17,8 @@
 //! - [`status`]: email, newsletter, cellphone and SMS statuses: bounce
 //!   rules, email events, staff edits.
 //! - [`custom`]: custom contact fields: checking definitions and values.
+//! - [`standard_fields`]: the standard contact fields and their checks.
+//! - [`plugins`]: field-capture plugins and how their captures are applied.
 //! - [`store`]: the storage trait and its Redis and embedded
 //!   implementations.
 //! - [`admin`]: the admin API (the contacts list, contact edits, timelines,
@@ -46,17 +48,23 @@
 //! 4. **Forward** ([`proxy`]): stream the request to the shop, copying the
 //!    prefix as it passes; hop-by-hop headers removed, forwarding headers
 //!    appended.
-//! 5. **Capture**: the copied prefix is parsed once the body has passed;
-//!    field-capture plugins will run here.
+//! 5. **Capture** ([`tracking::Tracking`]): on a plugin route, the copied
+//!    prefix is parsed (urlencoded, multipart or JSON) as soon as the body
+//!    has passed, and the route's plugins run in a spawned task while the
+//!    shop answers.
 //! 6. **Respond**: note status, `Location` and cookies set (the success
 //!    conditions), remove the shop's identify header, add the tracker's
 //!    `Set-Cookie`, and stream the body to the browser.
 //! 7. **Record** ([`recorder`]): once both bodies are done, a task selects
-//!    the rules that apply and queues events without waiting. The writer
+//!    the rules that apply and queues events without waiting. A plugin's
+//!    capture is queued only when the shop's response matches the route's
+//!    success condition. The writer
 //!    resolves trackers to contacts, identifies and merges ([`identity`]),
 //!    and appends activities to the [`store`]. Nothing in this phase can
 //!    delay or fail the shopper's response.
-#![forbid(unsafe_code)]
+// Unsafe code is denied everywhere but loading cached compiled plugins,
+// whose safety argument is at that spot (`plugins::cache`).
+#![deny(unsafe_code)]
 
 pub mod admin;
 pub mod app;
@@ -69,6 +77,7 @@ pub mod identity;
 pub mod plugins;
 pub mod proxy;
 pub mod recorder;
+pub mod standard_fields;
 pub mod status;
 pub mod store;
 pub mod telemetry;

@@ -422,3 +422,97 @@ async fn chunked_body_over_limit_is_cut_off() {
     assert_eq!(head.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(upstream_saw.is_err(), "upstream read a complete body: {upstream_saw:?}");
 }
+
+/// An upstream that reads the whole body, then holds its response until the
+/// test releases it, so a test can observe what happens before the head.
+async fn held_upstream(release: std::sync::Arc<tokio::sync::Notify>) -> HyperUpstream {
+    HyperUpstream::start(move |request: Request<hyper::body::Incoming>| {
+        let release = release.clone();
+        async move {
+            let body = request.into_body().collect().await.expect("request body").to_bytes();
+            release.notified().await;
+            Response::new(full(format!("{} {}", sha256(&body), body.len())))
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn body_prefix_arrives_before_response_head() {
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    let upstream = held_upstream(release.clone()).await;
+    let (mut hooks, mut recorded) = RecordingHooks::new(1024, 0);
+    let (early_sender, mut early) = mpsc::unbounded_channel();
+    hooks.early_bodies = Some(early_sender);
+    let proxy = start_proxy(proxy_config(upstream.addr), hooks).await;
+    let body = b"email=ana%40example.com&first_name=Ana".to_vec();
+
+    let client =
+        tokio::spawn(send_hyper(proxy.addr, post(proxy.addr, "application/x-www-form-urlencoded", body.clone())));
+    // The upstream has not responded yet: it waits for `release`.
+    let delivered = guard("on_request_body", early.recv()).await.expect("hooks dropped");
+    release.notify_one();
+    let (head, answer) = guard("response", client).await.expect("client task");
+
+    assert_eq!(&delivered.bytes[..], &body[..]);
+    assert!(delivered.complete);
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(answer, format!("{} {}", sha256(&body), body.len()));
+    let exchange = next_recorded(&mut recorded).await.exchange;
+    assert_eq!(exchange.request_body, Some(delivered), "on_complete gets the same prefix");
+}
+
+#[tokio::test]
+async fn large_body_prefix_arrives_cut_and_identical() {
+    let release = std::sync::Arc::new(tokio::sync::Notify::new());
+    let upstream = held_upstream(release.clone()).await;
+    let (mut hooks, mut recorded) = RecordingHooks::new(64 * 1024, 0);
+    let (early_sender, mut early) = mpsc::unbounded_channel();
+    hooks.early_bodies = Some(early_sender);
+    let proxy = start_proxy(proxy_config(upstream.addr), hooks).await;
+    let body = pattern_bytes(2 * 1024 * 1024, 7);
+
+    let client = tokio::spawn(send_hyper(proxy.addr, post(proxy.addr, "application/octet-stream", body.clone())));
+    let delivered = guard("on_request_body", early.recv()).await.expect("hooks dropped");
+    release.notify_one();
+    let (head, answer) = guard("response", client).await.expect("client task");
+
+    assert_eq!(delivered.bytes.len(), 64 * 1024);
+    assert!(!delivered.complete);
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(answer, format!("{} {}", sha256(&body), body.len()));
+    let exchange = next_recorded(&mut recorded).await.exchange;
+    assert_eq!(exchange.request_body, Some(delivered));
+}
+
+#[tokio::test]
+async fn early_response_skips_body_phase() {
+    // The upstream responds after the first chunk and drains the rest in the
+    // background, so the response head arrives while the body still streams.
+    let upstream = HyperUpstream::start(|request: Request<hyper::body::Incoming>| async move {
+        let mut body = request.into_body();
+        let _ = body.frame().await;
+        tokio::spawn(async move { while body.frame().await.is_some() {} });
+        Response::new(full("early"))
+    })
+    .await;
+    let (mut hooks, mut recorded) = RecordingHooks::new(1024, 0);
+    let (early_sender, mut early) = mpsc::unbounded_channel();
+    hooks.early_bodies = Some(early_sender);
+    let proxy = start_proxy(proxy_config(upstream.addr), hooks).await;
+    let (chunks, body) = channel_body();
+    let request = Request::post(format!("http://{}/upload", proxy.addr)).body(body).expect("request");
+
+    let exchange = tokio::spawn(send_hyper(proxy.addr, request));
+    chunks.send(Bytes::from(vec![b'a'; 100])).await.expect("first chunk");
+    let (head, answer) = guard("response", exchange).await.expect("client task");
+    chunks.send(Bytes::from(vec![b'b'; 50])).await.expect("second chunk");
+    drop(chunks);
+    let exchange = next_recorded(&mut recorded).await.exchange;
+
+    assert_eq!(head.status, StatusCode::OK);
+    assert_eq!(answer, "early");
+    assert!(early.try_recv().is_err(), "on_request_body must not run after the response head");
+    let inspected = exchange.request_body.expect("on_complete gets the prefix");
+    assert_eq!(inspected.bytes.len(), 150);
+}

@@ -15,7 +15,7 @@ mod definitions;
 mod edit;
 mod email_events;
 mod erase;
-pub mod fields;
+pub use crate::standard_fields as fields;
 mod list;
 pub mod openapi;
 mod problem;

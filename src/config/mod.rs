@@ -69,6 +69,12 @@ pub struct Config {
     /// Field-capture plugins by form route.
     #[serde(rename = "plugin")]
     pub plugin_rules: Vec<PluginRule>,
+    /// Directory of the configuration file, against which relative paths
+    /// are resolved (see [`Config::resolve_path`]). Empty when the
+    /// configuration did not come from a file: paths then stay relative to
+    /// the working directory.
+    #[serde(skip)]
+    pub base_dir: PathBuf,
 }
 
 /// Normalisation settings for contact data.
@@ -365,9 +371,20 @@ impl Config {
             std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
         let mut config = Config::from_toml(&text)
             .map_err(|error| ConfigError::Parse { path: path.to_owned(), message: error.to_string() })?;
+        config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
         config.apply_env(|name| std::env::var(name).ok())?;
         config.validate()?;
         Ok(config)
+    }
+
+    /// Resolves a path from the configuration: absolute paths stay as they
+    /// are, relative ones are taken from the configuration file's directory.
+    pub fn resolve_path(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_owned()
+        } else {
+            self.base_dir.join(path)
+        }
     }
 
     /// Parses TOML text without environment overrides or validation.

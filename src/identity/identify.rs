@@ -4,7 +4,19 @@ use std::collections::BTreeMap;
 
 use super::{normalise_email, Identity};
 use crate::recorder::Browser;
-use crate::store::{Activity, ContactId, IndexKind, MergeIntent, Source, StoreError};
+use crate::store::{Activity, ContactId, IndexKind, MergeIntent, Millis, Source, StoreError, EMAIL_FIELD};
+
+/// A value that identifies a contact through one of the unique indexes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentityKey {
+    pub kind: IndexKind,
+    /// The normalised match key: a lowercased email, an E.164 phone, or the
+    /// customer id as the shop sent it.
+    pub key: String,
+    /// The profile field set on the identified contact, with its value as
+    /// stored; `None` keeps the value in the index only.
+    pub field: Option<(&'static str, String)>,
+}
 
 /// What an identification did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,17 +63,38 @@ impl Identity {
     /// Repeating the same call changes no binding, field or index; it only
     /// records the activity again, as a real second login would.
     pub async fn identify(&self, browser: &Browser, email: &str, activity: Activity) -> Result<Identified, StoreError> {
-        let outcome = match normalise_email(email) {
-            Some(key) => self.bind_identity(browser, email.trim(), &key, activity.at).await?,
+        let key = normalise_email(email).map(|key| IdentityKey {
+            kind: IndexKind::Email,
+            key,
+            field: Some((EMAIL_FIELD, email.trim().to_owned())),
+        });
+        let at = activity.at;
+        self.identify_by(browser, key, at, Some(activity)).await
+    }
+
+    /// Applies a proof that `browser` belongs to the owner of `key` in its
+    /// unique index, the same way [`Identity::identify`] does for an email,
+    /// then records `activity` when given. A `None` key is a junk identity:
+    /// the activity is recorded without identifying.
+    pub async fn identify_by(
+        &self,
+        browser: &Browser,
+        key: Option<IdentityKey>,
+        at: Millis,
+        activity: Option<Activity>,
+    ) -> Result<Identified, StoreError> {
+        let outcome = match &key {
+            Some(key) => self.bind_identity(browser, key, at).await?,
             None => Identified::Junk,
         };
-        metrics::counter!("footprint_identify_total", "outcome" => outcome.label()).increment(1);
+        let kind = key.as_ref().map_or("junk", |key| key.kind.as_str());
+        metrics::counter!("footprint_identify_total", "outcome" => outcome.label(), "index" => kind).increment(1);
 
         let contact = match outcome.contact() {
             Some(contact) => Some(contact),
-            None => self.contact_for(browser, true, activity.at).await?,
+            None => self.contact_for(browser, true, at).await?,
         };
-        if let Some(contact) = contact {
+        if let (Some(contact), Some(activity)) = (contact, activity) {
             let source = Source::Tracker { tracker: browser.tracker, contact };
             self.store.append_activities(&[(source, activity)]).await?;
         }
@@ -74,18 +107,18 @@ impl Identity {
     async fn bind_identity(
         &self,
         browser: &Browser,
-        typed: &str,
-        key: &str,
+        identity: &IdentityKey,
         at: i64,
     ) -> Result<Identified, StoreError> {
         let tracker = browser.tracker;
+        let (kind, key) = (identity.kind, identity.key.as_str());
         for _ in 0..3 {
             let bound = self.store.tracker_contact(tracker).await?;
             let current = match bound {
                 Some(bound) => self.resolve(bound).await?,
                 None => None,
             };
-            let owner = match self.store.index_lookup(IndexKind::Email, key).await? {
+            let owner = match self.store.index_lookup(kind, key).await? {
                 Some(owner) => self.resolve(owner).await?.map(|(live, _)| live),
                 None => None,
             };
@@ -116,14 +149,14 @@ impl Identity {
                     Identified::Switched(owner)
                 }
                 (None, Some((current, record))) if !record.is_registered() => {
-                    if self.store.claim_index(IndexKind::Email, key, current).await? != current {
+                    if self.store.claim_index(kind, key, current).await? != current {
                         continue;
                     }
                     Identified::Registered(current)
                 }
                 (None, _) => {
                     let fresh = ContactId::new();
-                    if self.store.claim_index(IndexKind::Email, key, fresh).await? != fresh {
+                    if self.store.claim_index(kind, key, fresh).await? != fresh {
                         continue;
                     }
                     self.store.touch(fresh, Source::Contact(fresh), at).await?;
@@ -136,16 +169,16 @@ impl Identity {
             };
 
             // Also repairs a contact whose index claim landed before a crash
-            // and whose email field did not.
-            if let Some(contact) = outcome.contact() {
-                let email = BTreeMap::from([("email".to_owned(), typed.to_owned())]);
-                self.store.set_fields(contact, &email, true, at).await?;
+            // and whose field did not.
+            if let (Some(contact), Some((name, value))) = (outcome.contact(), &identity.field) {
+                let field = BTreeMap::from([((*name).to_owned(), value.clone())]);
+                self.store.set_fields(contact, &field, true, at).await?;
             }
             return Ok(outcome);
         }
         Err(StoreError::Corrupt {
             what: "identity",
-            reason: "the email or tracker kept changing during identification".to_owned(),
+            reason: format!("the {} or tracker kept changing during identification", kind.as_str()),
         })
     }
 }

@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 pub use email::normalise_email;
 pub use erase::Erased;
-pub use identify::Identified;
+pub use identify::{Identified, IdentityKey};
 pub use phone::{normalise_phone, PhoneCountry};
 
 use crate::recorder::Browser;

@@ -174,7 +174,8 @@ impl<H: Hooks> Proxy<H> {
         }
 
         // No `poll_ready` first: the pooled client and the timeout layer are always ready.
-        let result = self.upstream.clone().call(upstream_request).await;
+        let response_future = self.upstream.clone().call(upstream_request);
+        let (result, request_copy) = self.await_response(response_future, &mut plan, request_copy).await;
         if let Some(gate) = &gate {
             gate.close();
         }
@@ -214,7 +215,7 @@ impl<H: Hooks> Proxy<H> {
         }
 
         let (body, response_copy) = InspectBody::new(body, response_inspect);
-        let response_copy = PendingCopy { receiver: response_copy, requested: response_inspect > 0 };
+        let response_copy = PendingCopy { receiver: response_copy, requested: response_inspect > 0, delivered: None };
         self.spawn_completion(plan, status, request_copy, Some(response_copy));
 
         metrics::record_response(status, started.elapsed());
@@ -252,13 +253,45 @@ impl<H: Hooks> Proxy<H> {
             max => Limited::new(body, usize::try_from(max).unwrap_or(usize::MAX)).boxed_unsync(),
         };
         let (inspected, receiver) = InspectBody::new(limited, inspect);
-        let copy = PendingCopy { receiver, requested: inspect > 0 };
+        let copy = PendingCopy { receiver, requested: inspect > 0, delivered: None };
 
         if expect_continue {
             let (gated, gate) = ContinueGate::new(inspected.boxed_unsync());
             (gated.boxed_unsync(), copy, Some(gate))
         } else {
             (inspected.boxed_unsync(), copy, None)
+        }
+    }
+
+    /// Phases 4-5: waits for the response head and, at the same time, for
+    /// the request body copy, so `on_request_body` can run as soon as the
+    /// copy is ready. The copy never holds back the response: whichever
+    /// comes first, the response future keeps being polled.
+    async fn await_response<F, T>(
+        &self,
+        response_future: F,
+        plan: &mut H::Plan,
+        mut request_copy: PendingCopy,
+    ) -> (T, PendingCopy)
+    where
+        F: std::future::Future<Output = T>,
+    {
+        tokio::pin!(response_future);
+        if !request_copy.requested {
+            return (response_future.await, request_copy);
+        }
+
+        tokio::select! {
+            biased;
+            result = &mut response_future => (result, request_copy),
+            copy = &mut request_copy.receiver => {
+                let copy = copy.ok();
+                if let Some(inspected) = &copy {
+                    self.hooks.on_request_body(plan, inspected);
+                }
+                let delivered = PendingCopy::delivered(copy);
+                (response_future.await, delivered)
+            }
         }
     }
 
@@ -290,6 +323,8 @@ impl<H: Hooks> Proxy<H> {
 struct PendingCopy {
     receiver: oneshot::Receiver<Inspected>,
     requested: bool,
+    /// The copy, once taken from `receiver` for `on_request_body`.
+    delivered: Option<Option<Inspected>>,
 }
 
 impl PendingCopy {
@@ -297,12 +332,23 @@ impl PendingCopy {
     fn none() -> PendingCopy {
         let (report, receiver) = oneshot::channel();
         drop(report);
-        PendingCopy { receiver, requested: false }
+        PendingCopy { receiver, requested: false, delivered: None }
+    }
+
+    /// Builds a copy already taken from its channel.
+    fn delivered(copy: Option<Inspected>) -> PendingCopy {
+        let mut pending = PendingCopy::none();
+        pending.requested = true;
+        pending.delivered = Some(copy);
+        pending
     }
 
     /// Waits until the body has ended, failed or been dropped.
     async fn resolve(self) -> Option<Inspected> {
-        let inspected = self.receiver.await.ok();
+        let inspected = match self.delivered {
+            Some(copy) => copy,
+            None => self.receiver.await.ok(),
+        };
         inspected.filter(|_| self.requested)
     }
 }

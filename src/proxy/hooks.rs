@@ -1,8 +1,9 @@
 //! The hook trait through which Footprint's tracking plugs into the proxy.
 //!
-//! Three phases are enough for everything Footprint does to a request: look
-//! at the request head, look at the response head, and record once both
-//! bodies are done. The trait is generic over the state carried between them
+//! Four phases cover everything Footprint does to a request: look at the
+//! request head, receive the request body prefix while the upstream is
+//! still working on the response, look at the response head, and record
+//! once both bodies are done. The trait is generic over the state carried between them
 //! (`Plan`) so the proxy never boxes or downcasts it. `()` is the hook that
 //! does nothing, which makes the proxy a plain reverse proxy.
 
@@ -20,6 +21,16 @@ pub trait Hooks: Send + Sync + 'static {
     /// hop-by-hop removal and before X-Forwarded-* are added. Returns the plan and how many
     /// bytes of the request body to copy for inspection (0: none).
     fn on_request(&self, head: &mut http::request::Parts, peer: SocketAddr) -> (Self::Plan, usize);
+
+    /// Phase 5: receives the request body prefix as soon as the whole body has streamed
+    /// upstream (or the copy cap was passed and the body then ended), while the proxy still
+    /// waits for the response head. Work that should overlap with the upstream's response
+    /// time starts here, for example a spawned plugin call.
+    ///
+    /// Called only when `on_request` requested a prefix, and only when the body ended before
+    /// the response head arrived. Otherwise `on_complete` is the first to see the prefix. It
+    /// runs on the request path, so it must return quickly. The default does nothing.
+    fn on_request_body(&self, _plan: &mut Self::Plan, _body: &Inspected) {}
 
     /// Phase 6: sees (and may edit) the upstream response head before the client gets it
     /// (after hop-by-hop removal), e.g. to remove a header or append a Set-Cookie. Returns how

@@ -13,8 +13,10 @@
 //!
 //! ```text
 //!  client ──► 1 accept ──► 2-3 on_request ──► 4 forward ──► storefront
+//!                                                │             │
+//!                                     5 on_request_body        │
 //!                                                              │
-//!  client ◄── stream body ◄── 6 on_response ◄── 5 response head ┘
+//!  client ◄── stream body ◄── 6 on_response ◄──── response head ┘
 //!                  │
 //!                  └──► 7 on_complete (spawned, after both bodies end)
 //! ```
@@ -35,8 +37,12 @@
 //!    it passes. A body without `Content-Length` that grows past
 //!    `max_request_body_bytes` is cut off: the upstream request is aborted
 //!    and the client gets 413.
-//! 5. **Capture** happens inside the hooks while the storefront answers: the
-//!    proxy only delivers the copied prefix in phase 7.
+//! 5. **Capture** ([`Hooks::on_request_body`]): while the proxy waits for
+//!    the response head, it also waits for the request body copy. When the
+//!    body has ended first, the hook receives the copied prefix at once and
+//!    can start work (a plugin call) that runs while the storefront answers.
+//!    When the response head comes first, this phase is skipped and the
+//!    prefix reaches the hooks in phase 7 only.
 //! 6. **Respond** ([`Hooks::on_response`]): the upstream response head,
 //!    without hop-by-hop headers, can be edited (strip a header, append a
 //!    `Set-Cookie`), then the body streams to the client. When the upstream

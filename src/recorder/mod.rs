@@ -5,8 +5,8 @@
 //! waits: when the queue is full the event is dropped, counted
 //! (`footprint_recorder_dropped_total`) and logged. The writer drains the
 //! queue in batches, resolves trackers to contacts, runs identification
-//! and merges, and appends activities in one store call per run of plain
-//! activities. When the store fails, the writer retries the unfinished
+//! and merges, applies plugin captures, and appends activities in one
+//! store call per run of plain activities. When the store fails, the writer retries the unfinished
 //! part of the batch after `recorder.retry_delay_secs`; meanwhile the queue
 //! absorbs new events up to its capacity.
 //!
@@ -23,6 +23,7 @@ use tokio::sync::mpsc;
 
 pub use writer::Writer;
 
+use crate::plugins::AcceptedCapture;
 use crate::store::{Activity, TrackerId};
 
 /// The browser an event came from.
@@ -43,6 +44,9 @@ pub enum Event {
     /// The browser's user proved to own `email` (a successful login,
     /// registration, or the shop's identify header); `activity` records it.
     Identify { browser: Browser, email: String, activity: Activity },
+    /// A plugin captured fields, consents or an identity from a form the
+    /// shop accepted.
+    Capture { browser: Browser, accepted: Box<AcceptedCapture> },
 }
 
 /// The sending side of the queue; cheap to clone.

@@ -6,7 +6,8 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Event;
-use crate::identity::Identity;
+use crate::identity::{Identity, PhoneCountry};
+use crate::plugins::{CaptureApplier, PluginHost};
 use crate::store::{Activity, ActivityKind, Source, Store, StoreError};
 
 /// Applies events from the queue to the store.
@@ -14,6 +15,7 @@ pub struct Writer {
     receiver: mpsc::Receiver<Event>,
     store: Arc<dyn Store>,
     identity: Identity,
+    captures: CaptureApplier,
     batch_size: usize,
     retry_delay: Duration,
     /// Lifetime of activity of a browser that has not returned its cookie.
@@ -27,9 +29,12 @@ impl Writer {
         batch_size: usize,
         retry_delay: Duration,
         pending_ttl: Duration,
+        plugins: Arc<PluginHost>,
+        phone_country: PhoneCountry,
     ) -> Writer {
         let identity = Identity::new(store.clone());
-        Writer { receiver, store, identity, batch_size, retry_delay, pending_ttl }
+        let captures = CaptureApplier::new(store.clone(), plugins, phone_country);
+        Writer { receiver, store, identity, captures, batch_size, retry_delay, pending_ttl }
     }
 
     /// Runs until every [`super::Recorder`] is dropped and the queue is
@@ -102,6 +107,10 @@ impl Writer {
                 Event::Identify { browser, email, activity } => {
                     self.flush(&mut run, run_start).await?;
                     self.identity.identify(browser, email, activity.clone()).await.map_err(|error| (index, error))?;
+                }
+                Event::Capture { browser, accepted } => {
+                    self.flush(&mut run, run_start).await?;
+                    self.captures.apply(browser, accepted).await.map_err(|error| (index, error))?;
                 }
             }
         }

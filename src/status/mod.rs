@@ -20,14 +20,16 @@
 //! makes the decision run again on fresh data, so concurrent changes
 //! neither overwrite nor repeat one another.
 //!
-//! Email events ([`apply_email_event`]) and staff edits
-//! ([`apply_changes`]) are the two ways in, and a merge fills missing
-//! subscriptions ([`fill_subscriptions`]).
+//! Email events ([`apply_email_event`]), staff edits ([`apply_changes`])
+//! and form consents captured by plugins ([`apply_form_consents`]) are the
+//! ways in, and a merge fills missing subscriptions
+//! ([`fill_subscriptions`]).
 
 mod consent;
 mod edit;
 mod email;
 mod events;
+mod form;
 mod merge;
 
 use std::collections::BTreeMap;
@@ -36,6 +38,7 @@ pub use consent::{status_of, Consent, ConsentSource, Subscription, SubscriptionR
 pub use edit::{apply_changes, InvalidStatus, StatusChanges};
 pub use email::{email_status, Bounce, BounceKind, ChannelStatus, Delivery, Hold};
 pub use events::{apply_email_event, EmailEvent, EmailEventKind};
+pub use form::{apply_form_consents, FormChannel, FormConsent};
 pub use merge::fill_subscriptions;
 
 use crate::identity::{normalise_email, Identity};

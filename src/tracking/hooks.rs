@@ -5,24 +5,32 @@
 //! - **request** ([`Hooks::on_request`]): skip static assets and bots;
 //!   read the tracker cookie or mint a tracker; find the rules whose method
 //!   and path match, and ask for the form body prefix when one needs it.
+//! - **request body** ([`Hooks::on_request_body`]): on a plugin route,
+//!   start the plugin call on the copied form prefix while the shop is
+//!   still answering.
 //! - **response** ([`Hooks::on_response`]): note the status, `Location` and
 //!   cookies set; read and remove the identify header; append the tracker's
 //!   `Set-Cookie` when it was minted; ask for the response body prefix when
 //!   a rule captures from it.
 //! - **complete** ([`Hooks::on_complete`]): off the response path, parse
 //!   the form fields, select the rules that apply and queue the events.
+//!   A plugin's capture is queued once its call ended, and only when the
+//!   response matches the plugin route's success condition.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use http::header::{HeaderName, HeaderValue};
 use http::{request, response, Method};
 
-use super::fields::{is_urlencoded, Fields};
+use super::fields::{is_urlencoded, media_type, Fields, FormEncoding};
+use super::plugins::{PluginPlan, PluginRoutes};
 use super::rules::{Candidates, ResponseFacts, Rules};
 use super::{Filter, TrackerKeys};
 use crate::config::{Config, SecureMode};
-use crate::proxy::{Exchange, Hooks, PeerRange};
+use crate::plugins::{AcceptedCapture, PluginHost};
+use crate::proxy::{Exchange, Hooks, Inspected, PeerRange};
 use crate::recorder::{Browser, Event, Recorder};
 use crate::store::{now_millis, Activity, ActivityKind, Millis, TrackerId};
 
@@ -31,6 +39,8 @@ pub struct Tracking {
     keys: TrackerKeys,
     filter: Filter,
     rules: Rules,
+    plugin_routes: Arc<PluginRoutes>,
+    plugins: Arc<PluginHost>,
     recorder: Recorder,
     cookie_name: String,
     max_age_days: u32,
@@ -61,14 +71,17 @@ struct Tracked {
     response: ResponseFacts,
     /// Email from the shop's identify header.
     header_email: Option<String>,
+    /// Set on a plugin route with a form body.
+    plugin: Option<PluginPlan>,
 }
 
 impl Tracking {
     /// Builds the tracking hooks from a validated configuration.
-    pub fn new(config: &Config, recorder: Recorder) -> Result<Tracking, String> {
+    pub fn new(config: &Config, recorder: Recorder, plugins: Arc<PluginHost>) -> Result<Tracking, String> {
         let keys = TrackerKeys::from_config(&config.tracker.keys)?;
         let filter = Filter::new(&config.tracker).map_err(|error| error.to_string())?;
         let rules = Rules::compile(&config.activities, &config.identify_forms)?;
+        let plugin_routes = Arc::new(PluginRoutes::compile(&config.plugin_rules)?);
         let trusted_proxies =
             config.proxy.trusted_proxies.iter().map(|peer| PeerRange::parse(peer)).collect::<Result<Vec<_>, _>>()?;
         let identify_header = match config.identify_header.name.trim() {
@@ -80,6 +93,8 @@ impl Tracking {
             keys,
             filter,
             rules,
+            plugin_routes,
+            plugins,
             recorder,
             cookie_name: config.tracker.cookie_name.clone(),
             max_age_days: config.tracker.max_age_days,
@@ -107,6 +122,93 @@ impl Tracking {
     fn activity(&self, tracked: &Tracked, kind: ActivityKind, properties: BTreeMap<String, String>) -> Activity {
         Activity { at: tracked.at, kind, url: tracked.url.clone(), referrer: tracked.referrer.clone(), properties }
     }
+
+    /// Returns the plugin plan of a request on a plugin route with a form
+    /// body Footprint can parse.
+    fn plugin_plan(
+        &self,
+        method: &Method,
+        path: &str,
+        content_type: Option<&str>,
+        query: &Fields,
+    ) -> Option<PluginPlan> {
+        let media_type = media_type(content_type?);
+        let matched = self.plugin_routes.matching(method, path, &media_type);
+        if matched.is_empty() {
+            return None;
+        }
+
+        let encoding = FormEncoding::from_content_type(content_type)?;
+        Some(PluginPlan {
+            matched,
+            encoding,
+            method: method.as_str().to_owned(),
+            route: path.to_owned(),
+            query: query.clone(),
+            run: None,
+        })
+    }
+
+    /// Starts the plugin call if the body prefix arrived only now, and
+    /// queues each capture whose route's success condition the response
+    /// matches, once the call ended. Waits in a spawned task, so the
+    /// completion phase never blocks on a plugin.
+    fn finish_plugins(&self, tracked: &Tracked, mut plugin: PluginPlan, body: Option<&Inspected>, rule_recorded: bool) {
+        if let Some(body) = body {
+            plugin.start(&self.plugin_routes, &self.plugins, body);
+        }
+        let accepted: Vec<usize> = plugin
+            .matched
+            .iter()
+            .copied()
+            .filter(|&index| self.plugin_routes.success(index).matches(&tracked.response))
+            .collect();
+        let Some(run) = plugin.run.filter(|_| !accepted.is_empty()) else {
+            tracing::debug!(http.status = tracked.response.status, "form submission not accepted; nothing captured");
+            return;
+        };
+
+        let routes = self.plugin_routes.clone();
+        let recorder = self.recorder.clone();
+        let browser = tracked.browser;
+        let route = plugin.route;
+        let at = tracked.at;
+        // The form_submission activity is recorded once per request, and
+        // only when no activity rule recorded this request already.
+        let mut activity =
+            (!rule_recorded).then(|| self.activity(tracked, ActivityKind::FormSubmission, BTreeMap::new()));
+
+        let queue = async move {
+            let results = match run.await {
+                Ok(results) => results,
+                Err(error) => {
+                    tracing::warn!(%error, "plugin call task failed; nothing captured");
+                    return;
+                }
+            };
+
+            for (index, result) in results {
+                if !accepted.contains(&index) {
+                    continue;
+                }
+                // Faults were logged and counted by the plugin host.
+                let Ok(capture) = result else {
+                    continue;
+                };
+                if capture.is_empty() && activity.is_none() {
+                    continue;
+                }
+                let name = routes.name(index).to_owned();
+                let activity = activity.take().map(|mut activity| {
+                    activity.properties.insert("plugin".to_owned(), name.clone());
+                    activity
+                });
+                let accepted = AcceptedCapture { plugin: name, route: route.clone(), capture, at, activity };
+                recorder.record(Event::Capture { browser, accepted: Box::new(accepted) });
+            }
+        };
+        tokio::spawn(tracing::Instrument::in_current_span(queue));
+    }
 }
 
 impl Hooks for Tracking {
@@ -132,11 +234,16 @@ impl Hooks for Tracking {
 
         let candidates = self.rules.candidates(&head.method, path);
         let has_body = !matches!(head.method, Method::GET | Method::HEAD | Method::OPTIONS);
-        let inspect = if has_body && self.rules.needs_form(&candidates) { self.form_inspect_bytes } else { 0 };
+        let mut inspect = if has_body && self.rules.needs_form(&candidates) { self.form_inspect_bytes } else { 0 };
 
         let url = head.uri.path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_else(|| path.to_owned());
         let query = head.uri.query().map(|q| Fields::from_urlencoded(q.as_bytes())).unwrap_or_default();
         let content_type = head.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+
+        let plugin = if has_body { self.plugin_plan(&head.method, path, content_type, &query) } else { None };
+        if let Some(plugin) = &plugin {
+            inspect = inspect.max(self.plugin_routes.inspect_bytes(&plugin.matched));
+        }
         let referrer = head.headers.get(http::header::REFERER).and_then(|v| v.to_str().ok()).map(str::to_owned);
 
         let tracked = Tracked {
@@ -150,8 +257,15 @@ impl Hooks for Tracking {
             candidates,
             response: ResponseFacts::default(),
             header_email: None,
+            plugin,
         };
         (Plan { tracked: Some(tracked) }, inspect)
+    }
+
+    fn on_request_body(&self, plan: &mut Plan, body: &Inspected) {
+        if let Some(plugin) = plan.tracked.as_mut().and_then(|tracked| tracked.plugin.as_mut()) {
+            plugin.start(&self.plugin_routes, &self.plugins, body);
+        }
     }
 
     fn on_response(&self, plan: &mut Plan, head: &mut response::Parts) -> usize {
@@ -186,7 +300,7 @@ impl Hooks for Tracking {
     }
 
     fn on_complete(&self, plan: Plan, exchange: Exchange) {
-        let Some(tracked) = plan.tracked else {
+        let Some(mut tracked) = plan.tracked else {
             return;
         };
 
@@ -198,9 +312,13 @@ impl Hooks for Tracking {
 
         let selected =
             self.rules.select_activity(&tracked.candidates, &fields, &tracked.response, response_text.as_deref());
+        let rule_recorded = selected.is_some();
         if let Some((rule, properties)) = selected {
             let activity = self.activity(&tracked, rule.kind, properties);
             self.recorder.record(Event::Activity { browser: tracked.browser, activity });
+        }
+        if let Some(plugin) = tracked.plugin.take() {
+            self.finish_plugins(&tracked, plugin, exchange.request_body.as_ref(), rule_recorded);
         }
 
         if let Some((rule, email)) = self.rules.select_identify(&tracked.candidates, &fields, &tracked.response) {

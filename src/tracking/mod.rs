@@ -7,11 +7,13 @@ mod fields;
 mod filter;
 mod hooks;
 mod pattern;
+mod plugins;
 mod rules;
 
 pub use cookie::TrackerKeys;
-pub use fields::Fields;
+pub use fields::{Fields, FormEncoding};
 pub use filter::{Filter, Skip};
 pub use hooks::{Plan, Tracking};
 pub use pattern::PathPattern;
+pub use plugins::PluginRoutes;
 pub use rules::{ResponseFacts, Rules};

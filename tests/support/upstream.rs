@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use footprint::config::ProxyConfig;
-use footprint::proxy::{serve, Exchange, Hooks, Proxy};
+use footprint::proxy::{serve, Exchange, Hooks, Inspected, Proxy};
 use http::{HeaderMap, HeaderValue, Request, Response};
 use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full};
@@ -136,13 +136,17 @@ pub struct RecordingHooks {
     pub request_inspect: usize,
     pub response_inspect: usize,
     pub append_set_cookie: Option<&'static str>,
+    /// Receives every prefix delivered to `on_request_body`, when set.
+    pub early_bodies: Option<mpsc::UnboundedSender<Inspected>>,
     recorded: mpsc::UnboundedSender<Recorded>,
 }
 
 impl RecordingHooks {
     pub fn new(request_inspect: usize, response_inspect: usize) -> (RecordingHooks, mpsc::UnboundedReceiver<Recorded>) {
         let (recorded, receiver) = mpsc::unbounded_channel();
-        (RecordingHooks { request_inspect, response_inspect, append_set_cookie: None, recorded }, receiver)
+        let hooks =
+            RecordingHooks { request_inspect, response_inspect, append_set_cookie: None, early_bodies: None, recorded };
+        (hooks, receiver)
     }
 }
 
@@ -151,6 +155,12 @@ impl Hooks for RecordingHooks {
 
     fn on_request(&self, head: &mut http::request::Parts, _peer: SocketAddr) -> (HeaderMap, usize) {
         (head.headers.clone(), self.request_inspect)
+    }
+
+    fn on_request_body(&self, _plan: &mut HeaderMap, body: &Inspected) {
+        if let Some(early_bodies) = &self.early_bodies {
+            let _ = early_bodies.send(body.clone());
+        }
     }
 
     fn on_response(&self, _plan: &mut HeaderMap, head: &mut http::response::Parts) -> usize {

@@ -1,8 +1,8 @@
-//! The standard contact fields staff can set through the admin API, and
-//! how each value is checked and stored.
+//! The standard contact fields that staff (through the admin API) and
+//! field-capture plugins can set, and how each value is checked and stored.
 //!
-//! This is the only list of standard fields: the create and edit routes
-//! accept exactly these names. Values are stored in the contact hash as
+//! This is the only list of standard fields: the admin create and edit
+//! routes and the plugin capture applier accept exactly these names. Values are stored in the contact hash as
 //! `f:<name>`. Email and cellphone are also unique indexes, so each has a
 //! match key besides its stored value: the email is stored as typed
 //! (trimmed) and matched trimmed and lowercased, and the cellphone is

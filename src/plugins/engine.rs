@@ -1,0 +1,115 @@
+//! The wasmtime engine shared by every plugin of a host, and the thread
+//! that advances its epoch so that call deadlines fire.
+//!
+//! Production calls use the pooling allocator: instances, memories and
+//! tables come from slots reserved once, so a call does not pay for `mmap`
+//! and the number of live instances is bounded. Each memory slot reserves
+//! only the largest configured memory limit (not wasmtime's default 4 GiB),
+//! which keeps the reservation small at the cost of explicit bounds checks
+//! in compiled code. Fuel metering is off here because it slows every call;
+//! the plugin test command uses a separate engine with fuel on.
+
+use std::thread;
+use std::time::Duration;
+
+use wasmtime::{Config, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig};
+
+/// Time between two epoch increments: the granularity of call deadlines.
+pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
+
+/// Core instances, memories and tables allowed per call. A Rust component
+/// built for `wasm32-wasip2` has a few core instances (the program and the
+/// shims that connect it to WASI) and one or two memories and tables.
+const CORE_INSTANCES_PER_CALL: u32 = 16;
+const MEMORIES_PER_CALL: u32 = 4;
+const TABLES_PER_CALL: u32 = 8;
+
+/// WebAssembly page size: memory limits are rounded up to whole pages.
+const WASM_PAGE_BYTES: usize = 64 << 10;
+
+/// Engine settings that change compiled code or the instance pool.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct EngineSettings {
+    /// Largest memory limit of any plugin, in bytes.
+    pub max_memory_bytes: usize,
+    /// Calls that may run at once; also the number of pooled instances.
+    /// `None` uses the on-demand allocator.
+    pub pooled_calls: Option<u32>,
+    /// Count fuel (executed instructions, roughly).
+    pub consume_fuel: bool,
+}
+
+/// Creates an engine for plugin components with epoch interruption on.
+pub(crate) fn build_engine(settings: EngineSettings) -> wasmtime::Result<Engine> {
+    let memory_bytes = settings.max_memory_bytes.div_ceil(WASM_PAGE_BYTES).max(1) * WASM_PAGE_BYTES;
+
+    let mut config = Config::new();
+    config.wasm_component_model(true);
+    config.epoch_interruption(true);
+    config.consume_fuel(settings.consume_fuel);
+    config.memory_reservation(memory_bytes as u64);
+    config.memory_reservation_for_growth(0);
+    config.memory_guard_size(WASM_PAGE_BYTES as u64);
+
+    if let Some(calls) = settings.pooled_calls {
+        let mut pool = PoolingAllocationConfig::new();
+        pool.total_component_instances(calls);
+        pool.total_core_instances(calls * CORE_INSTANCES_PER_CALL);
+        pool.total_memories(calls * MEMORIES_PER_CALL);
+        pool.total_tables(calls * TABLES_PER_CALL);
+        pool.max_memory_size(memory_bytes);
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    }
+
+    Engine::new(&config)
+}
+
+/// Number of calls that may run at once: a few per CPU, because calls are
+/// CPU-bound and short, with a floor so small machines still overlap calls
+/// that wait on nothing but the deadline.
+pub(crate) fn default_pooled_calls() -> u32 {
+    let cpus = thread::available_parallelism().map_or(2, |count| count.get()) as u32;
+    (cpus * 4).clamp(8, 64)
+}
+
+/// Epoch ticks from now until `timeout_ms` has passed. One extra tick
+/// covers the part of the current tick that has already gone by, so a call
+/// never gets less than its timeout.
+pub(crate) fn deadline_ticks(timeout_ms: u64) -> u64 {
+    let tick_ms = EPOCH_TICK.as_millis().max(1) as u64;
+    timeout_ms.div_ceil(tick_ms) + 1
+}
+
+/// Starts a thread that increments the engine's epoch every
+/// [`EPOCH_TICK`] and ends once the engine is dropped.
+pub(crate) fn start_epoch_ticker(engine: &Engine) -> std::io::Result<()> {
+    let weak: EngineWeak = engine.weak();
+    thread::Builder::new().name("plugin-epoch".to_owned()).spawn(move || {
+        while let Some(engine) = weak.upgrade() {
+            engine.increment_epoch();
+            drop(engine);
+            thread::sleep(EPOCH_TICK);
+        }
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_covers_whole_timeout() {
+        assert_eq!(deadline_ticks(20), 21);
+        assert_eq!(deadline_ticks(0), 1);
+    }
+
+    #[test]
+    fn pooled_engine_builds_with_small_memory() {
+        let settings = EngineSettings { max_memory_bytes: 1 << 20, pooled_calls: Some(4), consume_fuel: false };
+
+        let engine = build_engine(settings);
+
+        assert!(engine.is_ok(), "{:?}", engine.err());
+    }
+}
