@@ -7,9 +7,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
-use footprint::cli::plugin_new;
 use footprint::config::{Config, StoreBackend};
-use footprint::{app, demo, telemetry, tracking};
+use footprint::{app, cli, demo, telemetry, tracking};
 
 #[derive(Parser)]
 #[command(name = "footprint", version, about = "Reverse proxy that turns storefront visitors into contacts")]
@@ -46,7 +45,7 @@ enum Command {
     Demo(demo::DemoOptions),
     /// Print a new random tracker signing key (base64) for `tracker.keys`.
     Keygen,
-    /// Work with field-capture plugins (WebAssembly components).
+    /// Develop field-capture plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
 }
@@ -61,6 +60,11 @@ enum PluginCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// Run a plugin once on a sample form, without a shop or Redis, and
+    /// print what it captured, the validation result, time, memory and fuel.
+    /// Exit code 0: valid capture; 2: the plugin faulted or did not load;
+    /// 3: the capture fails the field rules; 1: invalid options or files.
+    Test(cli::plugin_test::PluginTestOptions),
 }
 
 fn parse_backend(text: &str) -> Result<StoreBackend, String> {
@@ -83,13 +87,18 @@ fn main() -> anyhow::Result<()> {
 
     telemetry::init_logging();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    if let Command::Plugin(PluginCommand::Test(options)) = cli.command {
+        let code = runtime.block_on(cli::plugin_test::run(options))?;
+        std::io::Write::flush(&mut std::io::stdout()).context("cannot write the report")?;
+        std::process::exit(code);
+    }
     runtime.block_on(run(cli.command))
 }
 
 /// Runs `footprint plugin new` and prints the next steps.
 fn new_plugin(name: &str, dir: Option<&Path>) -> anyhow::Result<()> {
     let dir = dir.map_or_else(|| PathBuf::from(name), Path::to_path_buf);
-    let files = plugin_new::create_plugin(name, &dir)?;
+    let files = cli::plugin_new::create_plugin(name, &dir)?;
 
     println!("Created plugin {name} in {}:", dir.display());
     for file in files {
@@ -128,6 +137,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
             running.shutdown().await
         }
         Command::Demo(options) => demo::run(options, metrics).await,
-        Command::Keygen | Command::Plugin(PluginCommand::New { .. }) => Ok(()),
+        Command::Keygen | Command::Plugin(_) => Ok(()),
     }
 }

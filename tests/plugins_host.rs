@@ -313,7 +313,8 @@ async fn missing_export_is_load_error() {
         1.0
     );
     let text = logs.text();
-    assert!(text.contains("plugin not loaded") && text.contains("no_export"), "{text}");
+    assert!(text.contains("plugin not loaded"), "{text}");
+    assert!(text.contains("no_export"), "{text}");
 }
 
 #[tokio::test]

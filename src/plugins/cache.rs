@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::component::Component;
 use wasmtime::Engine;
 
-/// Where a loaded component came from.
+/// The source of a loaded component.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CacheOutcome {
     /// Loaded from the cache file.

@@ -5,7 +5,7 @@
 //! A call takes the plugin's current compiled version (an `Arc`) and keeps
 //! it until the call ends, so a reload swaps the version for later calls
 //! while calls in flight finish on the one they started with. Calls run on
-//! tokio's blocking threads because wasmtime calls are synchronous; a
+//! tokio's blocking threads because wasmtime calls are synchronous. A
 //! semaphore sized to the instance pool makes extra calls wait for a slot
 //! instead of failing to instantiate.
 
@@ -35,7 +35,7 @@ pub struct PluginHost {
     names: Vec<String>,
 }
 
-/// What calls and loads share; absent when no plugin is configured.
+/// State shared by calls and loads; absent when no plugin is configured.
 struct Runtime {
     engine: Engine,
     linker: Arc<Linker<CallState>>,
@@ -77,7 +77,7 @@ pub struct PluginStatus {
     pub consecutive_faults: u32,
     /// SHA-256 of the loaded file, in lower-case hex.
     pub sha256: Option<String>,
-    /// Where the loaded code came from.
+    /// Source of the loaded code: the cache or a fresh compilation.
     pub cache: Option<CacheOutcome>,
 }
 
