@@ -1,6 +1,6 @@
 //! `footprint plugin new`: the scaffold it writes builds for wasm32-wasip2
-//! into a component, and the command rejects names and directories it must
-//! not use.
+//! into a component that `footprint plugin test` runs, and the command
+//! rejects names and directories it must not use.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -33,7 +33,7 @@ fn build_for_wasm(crate_dir: &Path, lib_name: &str) -> PathBuf {
 }
 
 #[test]
-fn scaffold_builds_into_component() {
+fn scaffold_builds_and_passes_plugin_test() {
     let root = TempDir::new().expect("temporary directory");
     let crate_dir = root.path().join("scaffold-check");
 
@@ -51,6 +51,15 @@ fn scaffold_builds_into_component() {
     // in the first two and layer 1 in the last two.
     assert_eq!(&bytes[..4], b"\0asm", "not WebAssembly");
     assert_eq!(&bytes[4..8], [0x0d, 0x00, 0x01, 0x00], "not a component");
+
+    let wasm_arg = wasm.to_str().expect("UTF-8 path");
+    let tested =
+        footprint(&["plugin", "test", wasm_arg, "--form", "email=ada%40example.com&newsletter=on"], root.path());
+    let report = String::from_utf8_lossy(&tested.stdout);
+    assert!(tested.status.success(), "plugin test failed:\n{report}\n{}", String::from_utf8_lossy(&tested.stderr));
+    assert!(report.contains("field email = \"ada@example.com\": valid"), "report:\n{report}");
+    assert!(report.contains("consent newsletter: subscribed"), "report:\n{report}");
+    assert!(report.contains("identity email = \"ada@example.com\""), "report:\n{report}");
 }
 
 #[test]
