@@ -11,7 +11,7 @@ use bytes::Bytes;
 use footprint::config::{Config, PluginGrants, PluginLimits, PluginRule, ResponseCondition};
 use footprint::plugins::{Capture, Channel, Consent, Field, Identity, PluginHost, Submission};
 use footprint::tracking::{Fields, FormEncoding};
-use support::plugins::example_plugin;
+use support::plugins::example;
 use tempfile::TempDir;
 
 /// A hang guard for calls, not a performance bound.
@@ -26,7 +26,7 @@ fn start_example(name: &str) -> (Arc<PluginHost>, TempDir) {
     config.plugins.reload_poll_secs = 0.0;
     config.plugin_rules = vec![PluginRule {
         name: name.to_owned(),
-        file: example_plugin(name),
+        file: example(name),
         path: "/form".to_owned(),
         methods: vec!["POST".to_owned()],
         content_types: vec![
@@ -139,7 +139,7 @@ fn example_plugins_build_into_target_plugins() {
     let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/plugins/wasm32-wasip2/release");
 
     for name in ["newsletter", "profile"] {
-        let wasm = example_plugin(name);
+        let wasm = example(name);
         assert_eq!(wasm, target.join(format!("footprint_plugin_{name}.wasm")));
     }
 }

@@ -86,7 +86,7 @@ fn package_name(manifest: &Path) -> String {
 
 /// An example plugin of `plugins/` (`newsletter` or `profile`), built into
 /// `target/plugins` like the demo and `examples/oscar.toml` expect.
-pub fn example_plugin(name: &str) -> PathBuf {
+pub fn example(name: &str) -> PathBuf {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins").join(name);
     build_plugin(&crate_dir, "plugins", &[])
 }
