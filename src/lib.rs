@@ -25,6 +25,8 @@
 //!   health, metrics).
 //! - [`app`]: starts and stops all of the above together.
 //! - [`demo`]: the built-in demo shop and `footprint demo`.
+//! - [`cli`]: command-line tools for plugin authors (`footprint plugin new`
+//!   and `footprint plugin test`).
 //!
 //! # A request's lifecycle
 //!

@@ -133,7 +133,7 @@ fn hashing_shop() -> axum::Router {
 }
 
 async fn newsletter_captured_in_three_encodings(store: Arc<dyn Store>) {
-    support::plugins::example_plugin("newsletter");
+    support::plugins::example("newsletter");
     let app = TestApp::demo(store.clone()).await;
 
     for encoding in ENCODINGS {
@@ -159,7 +159,7 @@ async fn newsletter_captured_in_three_encodings(store: Arc<dyn Store>) {
 }
 
 async fn interests_fill_multiple_choice_in_three_encodings(store: Arc<dyn Store>) {
-    support::plugins::example_plugin("profile");
+    support::plugins::example("profile");
     let app = TestApp::demo(store.clone()).await;
 
     for (number, encoding) in ENCODINGS.into_iter().enumerate() {
@@ -193,7 +193,7 @@ async fn interests_fill_multiple_choice_in_three_encodings(store: Arc<dyn Store>
 }
 
 async fn bodies_reach_shop_byte_identical(store: Arc<dyn Store>) {
-    support::plugins::example_plugin("profile");
+    support::plugins::example("profile");
     demo::create_field_definitions(&*store).await.expect("custom fields");
     let app = TestApp::with_upstream(demo_config(), hashing_shop(), store.clone()).await;
     let upload: Vec<u8> =
@@ -223,7 +223,7 @@ async fn bodies_reach_shop_byte_identical(store: Arc<dyn Store>) {
 }
 
 async fn rejected_submissions_capture_nothing(store: Arc<dyn Store>) {
-    support::plugins::example_plugin("profile");
+    support::plugins::example("profile");
     demo::create_field_definitions(&*store).await.expect("custom fields");
     let app = TestApp::with_upstream(demo_config(), hashing_shop(), store.clone()).await;
     let shopper = browser();

@@ -24,13 +24,6 @@ pub fn fixture_plugin_v2() -> PathBuf {
     build_plugin(&fixture_dir(), "plugins-v2", &[("FIXTURE_VERSION", "2")])
 }
 
-/// The example plugin `plugins/<name>`, built into `target/plugins`, where
-/// `config.toml` expects it.
-pub fn example_plugin(name: &str) -> PathBuf {
-    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins").join(name);
-    build_plugin(&crate_dir, "plugins", &[])
-}
-
 /// A component with no exports: `(component)` in the text format.
 pub fn no_export_plugin() -> PathBuf {
     fixture_dir().join("no_export.wat")
@@ -41,10 +34,10 @@ pub fn fixture_dir() -> PathBuf {
 }
 
 /// Builds the plugin crate in `crate_dir` into `target/<target_name>` with
-/// the extra environment `env`, once per test binary, and returns the
-/// component's path.
+/// the extra environment `env`, once per test binary, crate and target
+/// directory, and returns the component's path.
 pub fn build_plugin(crate_dir: &Path, target_name: &str, env: &[(&str, &str)]) -> PathBuf {
-    // Keyed by crate and target directory, because several crates share `target/plugins`.
+    // Several crates share one target directory, so the key holds both.
     static BUILDS: OnceLock<Mutex<HashMap<(PathBuf, PathBuf), Arc<OnceLock<PathBuf>>>>> = OnceLock::new();
     let target_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(target_name);
 
@@ -89,4 +82,11 @@ fn package_name(manifest: &Path) -> String {
         .and_then(|name| name.as_str())
         .unwrap_or_else(|| panic!("no package name in {}", manifest.display()))
         .to_owned()
+}
+
+/// An example plugin of `plugins/` (`newsletter` or `profile`), built into
+/// `target/plugins` like the demo and `examples/oscar.toml` expect.
+pub fn example(name: &str) -> PathBuf {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins").join(name);
+    build_plugin(&crate_dir, "plugins", &[])
 }
