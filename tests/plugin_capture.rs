@@ -134,6 +134,7 @@ fn hashing_shop() -> axum::Router {
 
 async fn newsletter_captured_in_three_encodings(store: Arc<dyn Store>) {
     support::plugins::example("newsletter");
+    demo::create_field_definitions(&*store).await.expect("custom fields");
     let app = TestApp::demo(store.clone()).await;
 
     for encoding in ENCODINGS {
@@ -160,6 +161,7 @@ async fn newsletter_captured_in_three_encodings(store: Arc<dyn Store>) {
 
 async fn interests_fill_multiple_choice_in_three_encodings(store: Arc<dyn Store>) {
     support::plugins::example("profile");
+    demo::create_field_definitions(&*store).await.expect("custom fields");
     let app = TestApp::demo(store.clone()).await;
 
     for (number, encoding) in ENCODINGS.into_iter().enumerate() {
