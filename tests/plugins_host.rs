@@ -143,6 +143,7 @@ async fn echo_returns_fields_consent_identity() {
     assert_eq!(capture.consents, vec![Consent { channel: Channel::Newsletter, subscribed: true }]);
     assert_eq!(capture.identity, Some(Identity::Email("ana@example.com".to_owned())));
     assert_eq!(metric_value("footprint_plugin_calls_total", &[("plugin", "echo"), ("outcome", "ok")]), 1.0);
+    assert_eq!(metric_value("footprint_plugin_call_duration_seconds_count", &[("plugin", "echo")]), 1.0);
 }
 
 /// Runs one faulting mode, then checks the fault kind, its metric and log
@@ -280,10 +281,29 @@ async fn grants_open_clocks_random_env() {
 
     let wall_secs: u64 = field_value(&first, "wall_secs").and_then(|text| text.parse().ok()).unwrap_or(0);
     assert!(wall_secs > 1_600_000_000, "wall clock is not the host's: {wall_secs}");
+    let monotonic_nanos: u64 = field_value(&first, "monotonic_nanos").and_then(|text| text.parse().ok()).unwrap_or(0);
+    assert!(monotonic_nanos > 0, "monotonic clock does not advance");
     assert_eq!(field_value(&first, "env").as_deref(), Some("PATH"));
     assert_ne!(field_value(&first, "random"), field_value(&second, "random"), "random seed is fixed");
     let file = field_value(&first, "file").unwrap_or_default();
     assert!(file.starts_with("denied"), "grants opened the file system: {file}");
+}
+
+#[tokio::test]
+async fn sleeping_traps_instead_of_blocking() {
+    let grants = PluginGrants { clocks: true, ..PluginGrants::default() };
+    let cache = TempDir::new().expect("temporary cache directory");
+    let rules = vec![
+        rule("sleep_denied", &fixture_plugin(), test_limits(), PluginGrants::default()),
+        rule("sleep_granted", &fixture_plugin(), test_limits(), grants),
+    ];
+    let host = PluginHost::start(&config(&cache, rules)).expect("plugin host starts");
+
+    for name in ["sleep_denied", "sleep_granted"] {
+        let fault = call(&host, name, &[("mode", "sleep")]).await.expect_err("sleeping faults");
+
+        assert!(matches!(&fault, PluginFault::Trap { reason } if reason.contains("wait on a clock")), "{fault:?}");
+    }
 }
 
 #[tokio::test]

@@ -482,6 +482,29 @@ impl Config {
         for (index, rule) in self.identify_forms.iter().enumerate() {
             rule.validate().map_err(|reason| ConfigError::invalid(format!("identify[{index}]"), reason))?;
         }
+        self.validate_plugins()
+    }
+
+    fn validate_plugins(&self) -> Result<(), ConfigError> {
+        let poll = self.plugins.reload_poll_secs;
+        if !(poll.is_finite() && poll >= 0.0) {
+            return Err(ConfigError::invalid("plugins.reload_poll_secs", "expected 0 or a positive number of seconds"));
+        }
+
+        for (index, rule) in self.plugin_rules.iter().enumerate() {
+            if rule.name.trim().is_empty() {
+                return Err(ConfigError::invalid(format!("plugin[{index}].name"), "expected a non-empty name"));
+            }
+            if self.plugin_rules[..index].iter().any(|earlier| earlier.name == rule.name) {
+                return Err(ConfigError::invalid(
+                    format!("plugin[{index}].name"),
+                    format!("`{}` is already used by another plugin; names must be unique", rule.name),
+                ));
+            }
+            rule.limits
+                .validate()
+                .map_err(|(member, reason)| ConfigError::invalid(format!("plugin[{index}].{member}"), reason))?;
+        }
         Ok(())
     }
 }
@@ -506,6 +529,28 @@ mod tests {
         match config.validate() {
             Err(ConfigError::Invalid { key, .. }) => Some(key),
             _ => None,
+        }
+    }
+
+    const PLUGIN: &str = "[[plugin]]\nname = \"p\"\nfile = \"p.wasm\"\npath = \"/form\"\n[plugin.success]\n";
+
+    #[test]
+    fn plugin_with_defaults_is_valid() {
+        assert!(config(PLUGIN).validate().is_ok());
+    }
+
+    #[test]
+    fn invalid_plugin_settings_are_rejected() {
+        let cases = [
+            (format!("{PLUGIN}[plugin.limits]\ntimeout_ms = 0\n"), "plugin[0].limits.timeout_ms"),
+            (format!("{PLUGIN}[plugin.limits]\nmemory_bytes = 1024\n"), "plugin[0].limits.memory_bytes"),
+            (format!("{PLUGIN}{PLUGIN}"), "plugin[1].name"),
+            (PLUGIN.replace("name = \"p\"", "name = \" \""), "plugin[0].name"),
+            ("[plugins]\nreload_poll_secs = -1\n".to_owned(), "plugins.reload_poll_secs"),
+        ];
+
+        for (toml, key) in cases {
+            assert_eq!(rejected_key(&config(&toml)).as_deref(), Some(key), "{toml}");
         }
     }
 

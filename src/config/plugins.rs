@@ -106,6 +106,22 @@ pub struct PluginGrants {
     pub env: Vec<String>,
 }
 
+/// Smallest memory limit: one WebAssembly page, in bytes.
+const MIN_MEMORY_BYTES: usize = 64 << 10;
+
+impl PluginLimits {
+    /// Checks the limits a call cannot run with; the key names the member.
+    pub(crate) fn validate(&self) -> Result<(), (&'static str, String)> {
+        if self.timeout_ms == 0 {
+            return Err(("limits.timeout_ms", "expected at least 1 millisecond".to_owned()));
+        }
+        if self.memory_bytes < MIN_MEMORY_BYTES {
+            return Err(("limits.memory_bytes", format!("expected at least {MIN_MEMORY_BYTES} bytes (one page)")));
+        }
+        Ok(())
+    }
+}
+
 fn default_plugin_methods() -> Vec<String> {
     vec!["POST".to_owned()]
 }

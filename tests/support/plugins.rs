@@ -24,7 +24,8 @@ pub fn fixture_plugin_v2() -> PathBuf {
     build_plugin(&fixture_dir(), "plugins-v2", &[("FIXTURE_VERSION", "2")])
 }
 
-/// A component with no exports: `(component)` in the text format.
+/// Returns the path of a component with no exports, `(component)` in the
+/// text format.
 pub fn no_export_plugin() -> PathBuf {
     fixture_dir().join("no_export.wat")
 }
