@@ -44,7 +44,7 @@ pub async fn build_missing(config: &Config) {
                 tracing::warn!(plugin = %name, file = %file.display(), "cargo succeeded but wrote no component at the configured path; the demo runs without this plugin")
             }
             Ok(Err(reason)) => {
-                tracing::warn!(plugin = %name, %reason, "cannot build the example plugin; the demo runs without it")
+                tracing::warn!(plugin = %name, %reason, "failed to build the example plugin; the demo runs without it")
             }
             Err(error) => {
                 tracing::warn!(plugin = %name, %error, "the plugin build task failed; the demo runs without it")
@@ -71,7 +71,7 @@ fn build(crate_dir: &Path) -> Result<(), String> {
         .args(["build", "--release", "--target", "wasm32-wasip2", "--target-dir", "target/plugins", "--manifest-path"])
         .arg(crate_dir.join("Cargo.toml"))
         .output()
-        .map_err(|error| format!("cannot start {cargo}: {error}; install Rust with rustup"))?;
+        .map_err(|error| format!("failed to start {cargo}: {error}; install Rust with rustup"))?;
     if output.status.success() {
         return Ok(());
     }
