@@ -287,6 +287,23 @@ async fn grants_open_clocks_random_env() {
 }
 
 #[tokio::test]
+async fn sleeping_traps_instead_of_blocking() {
+    let grants = PluginGrants { clocks: true, ..PluginGrants::default() };
+    let cache = TempDir::new().expect("temporary cache directory");
+    let rules = vec![
+        rule("sleep_denied", &fixture_plugin(), test_limits(), PluginGrants::default()),
+        rule("sleep_granted", &fixture_plugin(), test_limits(), grants),
+    ];
+    let host = PluginHost::start(&config(&cache, rules)).expect("plugin host starts");
+
+    for name in ["sleep_denied", "sleep_granted"] {
+        let fault = call(&host, name, &[("mode", "sleep")]).await.expect_err("sleeping faults");
+
+        assert!(matches!(&fault, PluginFault::Trap { reason } if reason.contains("wait on a clock")), "{fault:?}");
+    }
+}
+
+#[tokio::test]
 async fn input_cut_to_field_cap() {
     let limits = PluginLimits { max_input_fields: 3, ..test_limits() };
     let (host, _cache) = start_one("input_cap", &fixture_plugin(), limits).await;

@@ -23,7 +23,7 @@ use super::cache::CacheOutcome;
 use super::engine::{build_engine, default_pooled_calls, start_epoch_ticker, EngineSettings};
 use super::error::{LoadError, PluginError};
 use super::loaded::{sha256_hex, FileStamp, LoadedPlugin};
-use super::sandbox::CallState;
+use super::sandbox::{self, CallState};
 use super::{caps, metrics, reload, Capture, PluginFault, Submission};
 use crate::config::{Config, PluginRule};
 
@@ -105,7 +105,7 @@ impl PluginHost {
         let settings = EngineSettings { max_memory_bytes, pooled_calls: Some(pooled_calls), consume_fuel: false };
         let engine = build_engine(settings).map_err(PluginError::Engine)?;
         let mut linker = Linker::new(&engine);
-        wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(PluginError::Linker)?;
+        sandbox::link_wasi(&mut linker).map_err(PluginError::Linker)?;
         start_epoch_ticker(&engine).map_err(PluginError::Ticker)?;
         let cache_dir = prepare_cache_dir(&config.resolve_path(&config.plugins.cache_dir));
 

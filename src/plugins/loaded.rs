@@ -127,7 +127,9 @@ fn classify(error: &wasmtime::Error, memory_exceeded: bool, limits: &PluginLimit
     match error.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => PluginFault::Timeout { timeout_ms: limits.timeout_ms },
         Some(trap) => PluginFault::Trap { reason: short_reason(&trap.to_string()) },
-        None => PluginFault::Trap { reason: short_reason(&error.to_string()) },
+        // The root cause leaves out the WebAssembly backtrace, which the
+        // outer message starts with.
+        None => PluginFault::Trap { reason: short_reason(&error.root_cause().to_string()) },
     }
 }
 

@@ -16,6 +16,7 @@ use wasmtime::component::Linker;
 use super::engine::{build_engine, start_epoch_ticker, EngineSettings};
 use super::error::PluginError;
 use super::loaded::LoadedPlugin;
+use super::sandbox;
 use super::{caps, Capture, PluginFault, Submission};
 use crate::config::{PluginGrants, PluginLimits};
 
@@ -45,7 +46,7 @@ pub fn measure(
     let settings = EngineSettings { max_memory_bytes: limits.memory_bytes, pooled_calls: None, consume_fuel: true };
     let engine = build_engine(settings).map_err(PluginError::Engine)?;
     let mut linker = Linker::new(&engine);
-    wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(PluginError::Linker)?;
+    sandbox::link_wasi(&mut linker).map_err(PluginError::Linker)?;
     start_epoch_ticker(&engine).map_err(PluginError::Ticker)?;
     let plugin = LoadedPlugin::load(&engine, &linker, path, None)?;
 

@@ -10,8 +10,8 @@
 //!
 //! Trade-offs: plugins are compiled once at load (and cached on disk), and
 //! each call instantiates a fresh copy from a pre-linked `InstancePre` in a
-//! pooled slot, which costs tens of microseconds but means no state crosses
-//! submissions. Deadlines use epoch interruption (a counter the generated
+//! pooled slot, which costs an instantiation per call but means no state
+//! crosses submissions. Deadlines use epoch interruption (a counter the generated
 //! code checks at loop headers and function entries) rather than fuel,
 //! because it is much cheaper; fuel is counted only by [`measure`].
 

@@ -16,11 +16,20 @@
 //!   seeded from them still work but their seed is predictable.
 //!
 //! `grants.env` passes the named host environment variables through.
+//!
+//! Waiting on a clock (`subscribe-duration`, `subscribe-instant`, which
+//! `std::thread::sleep` uses) traps, granted clocks or not. Epoch deadlines
+//! interrupt only WebAssembly code, so a plugin blocked in a host call
+//! would hold its thread past the deadline. With clocks unavailable to wait
+//! on, sockets off, no files and stdin closed, the WASI calls left to a
+//! plugin do not wait.
+//! NOTE: that holds from reading wasmtime-wasi 47; only sleeping has a test.
 
 use std::time::Duration;
 
-use wasmtime::component::ResourceTable;
+use wasmtime::component::{Linker, Resource, ResourceTable};
 use wasmtime::ResourceLimiter;
+use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::{Deterministic, HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView};
 
 use crate::config::PluginGrants;
@@ -30,11 +39,17 @@ pub(crate) struct CallState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limiter: MemoryLimiter,
+    clocks_granted: bool,
 }
 
 impl CallState {
     pub(crate) fn new(grants: &PluginGrants, memory_limit: usize) -> Self {
-        CallState { wasi: build_wasi(grants), table: ResourceTable::new(), limiter: MemoryLimiter::new(memory_limit) }
+        CallState {
+            wasi: build_wasi(grants),
+            table: ResourceTable::new(),
+            limiter: MemoryLimiter::new(memory_limit),
+            clocks_granted: grants.clocks,
+        }
     }
 }
 
@@ -43,6 +58,42 @@ impl WasiView for CallState {
         WasiCtxView { ctx: &mut self.wasi, table: &mut self.table }
     }
 }
+
+/// The WASI 0.2 monotonic clock interface as wasmtime-wasi 47 links it.
+/// Components importing any 0.2.x version resolve to this one.
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
+/// Links WASI 0.2 for plugins, with waiting on clocks replaced by a trap.
+///
+/// Shadowing replaces the whole monotonic clock instance, so `now` and
+/// `resolution` are defined here too, from the call's grants.
+pub(crate) fn link_wasi(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
+    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    clock.func_wrap("now", |store: wasmtime::StoreContextMut<'_, CallState>, (): ()| {
+        let now = if store.data().clocks_granted { host_monotonic_nanos() } else { FixedMonotonicClock.now() };
+        Ok((now,))
+    })?;
+    clock.func_wrap("resolution", |store: wasmtime::StoreContextMut<'_, CallState>, (): ()| {
+        let resolution = if store.data().clocks_granted { 1 } else { FixedMonotonicClock.resolution() };
+        Ok((resolution,))
+    })?;
+    clock.func_wrap("subscribe-duration", |_, (_,): (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
+        Err(ClockWaitDenied.into())
+    })?;
+    clock.func_wrap("subscribe-instant", |_, (_,): (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
+        Err(ClockWaitDenied.into())
+    })?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The error a call traps with when the plugin waits on a clock.
+#[derive(Debug, thiserror::Error)]
+#[error("plugins may not wait on a clock (sleep or a timer), because host waits ignore the call deadline")]
+pub(crate) struct ClockWaitDenied;
 
 /// The error a call traps with when a memory would grow past its limit.
 #[derive(Debug, thiserror::Error)]
@@ -118,6 +169,14 @@ impl HostWallClock for FixedWallClock {
     fn now(&self) -> Duration {
         Duration::ZERO
     }
+}
+
+/// Nanoseconds since the first call in this process, which WASI allows as
+/// the monotonic clock's origin.
+fn host_monotonic_nanos() -> u64 {
+    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let elapsed = ORIGIN.get_or_init(std::time::Instant::now).elapsed();
+    u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX)
 }
 
 /// A monotonic clock that never advances.
