@@ -110,15 +110,16 @@ fn sha256_hex(bytes: &[u8]) -> String {
     Sha256::digest(bytes).iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
-/// The demo configuration, for Footprint in front of a test router.
+/// Builds the demo configuration, for Footprint in front of a test router.
 fn demo_config() -> Config {
     let options = DemoOptions { port: 0, admin_port: 0, shop_port: 0 };
     let (config, _) = demo::demo_config(&options, "127.0.0.1:9".parse().expect("address")).expect("demo config");
     config
 }
 
-/// A shop whose `/profile` answers with the status in `?status=` (303 by
-/// default) and a body naming the SHA-256 and length of the body it read.
+/// Builds a shop whose `/profile` responds with the status in `?status=`
+/// (303 by default) and a body naming the SHA-256 and length of the body it
+/// read.
 fn hashing_shop() -> axum::Router {
     #[derive(serde::Deserialize)]
     struct Answer {
@@ -133,6 +134,7 @@ fn hashing_shop() -> axum::Router {
 
 async fn newsletter_captured_in_three_encodings(store: Arc<dyn Store>) {
     support::plugins::example("newsletter");
+    demo::create_field_definitions(&*store).await.expect("custom fields");
     let app = TestApp::demo(store.clone()).await;
 
     for encoding in ENCODINGS {
@@ -159,6 +161,7 @@ async fn newsletter_captured_in_three_encodings(store: Arc<dyn Store>) {
 
 async fn interests_fill_multiple_choice_in_three_encodings(store: Arc<dyn Store>) {
     support::plugins::example("profile");
+    demo::create_field_definitions(&*store).await.expect("custom fields");
     let app = TestApp::demo(store.clone()).await;
 
     for (number, encoding) in ENCODINGS.into_iter().enumerate() {
@@ -250,8 +253,9 @@ async fn rejected_submissions_capture_nothing(store: Arc<dyn Store>) {
     app.stop().await;
 }
 
-/// The process-wide metrics recorder, installed by the first test that
-/// needs it. Tests read counters as deltas, since both stores' runs share it.
+/// Returns the process-wide metrics recorder, installed by the first test
+/// that needs it. Tests read counters as deltas, because both stores' runs
+/// share it.
 fn metrics() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| PrometheusBuilder::new().install_recorder().expect("install the metrics recorder"))

@@ -4,7 +4,7 @@
 //!
 //! Like the rest of the shop, this file uses no Footprint code: it reads
 //! bodies with `form_urlencoded`, `multer` and `serde_json` directly, the
-//! way a real shop's framework would. Both forms answer 303 on success and
+//! way a real shop's framework would. Both forms respond 303 on success and
 //! 422 on invalid input. The profile form also answers 403 when its hidden
 //! `csrf` field is present with a value other than [`CSRF_TOKEN`], as a
 //! shop does for a stale form.
@@ -84,7 +84,7 @@ fn unprocessable(title: &str, message: &str) -> Response {
     (StatusCode::UNPROCESSABLE_ENTITY, Html(page(title, &body))).into_response()
 }
 
-/// The newsletter form: email, first name and the consent checkbox.
+/// Renders the newsletter form: email, first name and the consent checkbox.
 pub fn newsletter_form() -> String {
     r#"<form action="/newsletter" method="post">
 <label>Email <input name="email" type="email" required></label>
@@ -106,7 +106,8 @@ pub async fn newsletter(headers: HeaderMap, body: Bytes) -> Response {
     Redirect::to("/newsletter/thanks").into_response()
 }
 
-/// The profile form: cellphone, date of birth, city, shoe size and interests.
+/// Renders the profile form: cellphone, date of birth, city, shoe size and
+/// interests.
 pub fn profile_form() -> String {
     let interests: String = INTERESTS
         .iter()

@@ -31,7 +31,6 @@ impl TestApp {
         let options = DemoOptions { port: 0, admin_port: 0, shop_port: 0 };
         let (mut config, _) = demo::demo_config(&options, upstream).expect("demo config");
         config.admin.tokens = vec![AdminToken { name: "test".to_owned(), token: TOKEN.to_owned() }];
-        demo::create_field_definitions(&*store).await.expect("demo custom fields");
         TestApp::start(config, store, task).await
     }
 
