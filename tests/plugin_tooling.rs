@@ -73,7 +73,7 @@ fn scaffold_defaults_to_name_directory() {
 }
 
 #[test]
-fn scaffold_refuses_existing_directory() {
+fn scaffold_rejects_existing_directory() {
     let root = TempDir::new().expect("temporary directory");
     std::fs::create_dir(root.path().join("taken")).expect("directory created");
 

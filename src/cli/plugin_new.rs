@@ -20,7 +20,7 @@ const LIB_RS: &str = include_str!("template/lib.rs.tmpl");
 const README_MD: &str = include_str!("template/README.md.tmpl");
 const GITIGNORE: &str = include_str!("template/gitignore.tmpl");
 
-/// Longest package name crates.io accepts.
+/// Maximum length of a package name on crates.io, in bytes.
 const MAX_NAME_LEN: usize = 64;
 
 /// Names cargo rejects for a package: Rust keywords, and the built-in
@@ -85,7 +85,7 @@ const RESERVED_NAMES: &[&str] = &[
     "test",
 ];
 
-/// Why a scaffold was not created.
+/// Errors of `footprint plugin new`.
 #[derive(Debug, thiserror::Error)]
 pub enum NewPluginError {
     #[error(
@@ -95,7 +95,7 @@ pub enum NewPluginError {
     InvalidName { name: String, reason: &'static str },
     #[error("{} already exists; pick another name or --dir, or remove it first", path.display())]
     AlreadyExists { path: PathBuf },
-    #[error("cannot create {}", path.display())]
+    #[error("failed to write {}", path.display())]
     Write {
         path: PathBuf,
         #[source]
@@ -225,7 +225,7 @@ mod tests {
     }
 
     #[test]
-    fn refuses_existing_directory() {
+    fn rejects_existing_directory() {
         let root = tempfile::tempdir().expect("tempdir");
         let dir = root.path().join("taken");
         fs::create_dir(&dir).expect("mkdir");

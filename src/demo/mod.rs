@@ -7,10 +7,11 @@
 //! custom fields the example plugins fill (`city`, `shoe_size`,
 //! `interests`). The plugins themselves are loaded from
 //! `target/plugins/wasm32-wasip2/release/`, relative to the working
-//! directory, so build them first (see `plugins/newsletter/README.md`);
-//! without them the forms still work and nothing is captured.
+//! directory; [`plugins`] builds them there when they are missing. Without
+//! them the forms still work and nothing is captured.
 
 pub mod forms;
+pub mod plugins;
 pub mod shop;
 
 use std::net::SocketAddr;
@@ -68,6 +69,7 @@ pub async fn run(options: DemoOptions, metrics: metrics_exporter_prometheus::Pro
     let shop_task = tokio::spawn(async move { axum::serve(shop_listener, shop::Shop::new().router()).await });
 
     let (config, token) = demo_config(&options, shop_addr)?;
+    plugins::build_missing(&config).await;
     let store = Arc::new(EmbeddedStore::new(config.store.retention()));
     create_field_definitions(&*store).await.context("cannot create the demo's custom fields")?;
     let running = app::start(&config, store, Some(metrics)).await?;

@@ -34,12 +34,15 @@ pub fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plugins")
 }
 
+/// A build's crate directory and target directory. Several crates share one
+/// target directory, so the key holds both.
+type BuildKey = (PathBuf, PathBuf);
+
 /// Builds the plugin crate in `crate_dir` into `target/<target_name>` with
 /// the extra environment `env`, once per test binary, crate and target
 /// directory, and returns the component's path.
 pub fn build_plugin(crate_dir: &Path, target_name: &str, env: &[(&str, &str)]) -> PathBuf {
-    // Several crates share one target directory, so the key holds both.
-    static BUILDS: OnceLock<Mutex<HashMap<(PathBuf, PathBuf), Arc<OnceLock<PathBuf>>>>> = OnceLock::new();
+    static BUILDS: OnceLock<Mutex<HashMap<BuildKey, Arc<OnceLock<PathBuf>>>>> = OnceLock::new();
     let target_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(target_name);
 
     let once = {
