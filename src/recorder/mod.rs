@@ -80,7 +80,7 @@ impl Recorder {
 
         metrics::counter!("footprint_recorder_dropped_total", "reason" => reason).increment(1);
         let dropped = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-        if dropped == 1 || dropped % 1000 == 0 {
+        if dropped == 1 || dropped.is_multiple_of(1000) {
             tracing::warn!(reason, dropped_total = dropped, "recording queue dropped an event");
         }
     }
