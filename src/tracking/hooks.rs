@@ -305,6 +305,9 @@ impl Hooks for Tracking {
         };
 
         let mut fields = tracked.query.clone();
+        // NOTE: activity and identify rules read urlencoded bodies only.
+        // Multipart and JSON forms reach plugins, which parse them in an
+        // async task, but not these rules, which run synchronously here.
         if let Some(body) = exchange.request_body.as_ref().filter(|_| tracked.urlencoded) {
             fields.extend(Fields::from_urlencoded_prefix(&body.bytes, body.complete));
         }
