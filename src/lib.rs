@@ -27,6 +27,8 @@
 //!   health, metrics).
 //! - [`app`]: starts and stops all of the above together.
 //! - [`demo`]: the built-in demo shop and `footprint demo`.
+//! - [`cli`]: command-line tools for plugin authors (`footprint plugin new`
+//!   and `footprint plugin test`).
 //!
 //! # A request's lifecycle
 //!
@@ -52,7 +54,7 @@
 //! 5. **Capture** ([`tracking::Tracking`]): on a plugin route, the copied
 //!    prefix is parsed (urlencoded, multipart or JSON) as soon as the body
 //!    has passed, and the route's plugins run in a spawned task while the
-//!    shop answers.
+//!    shop prepares its response.
 //! 6. **Respond**: note status, `Location` and cookies set (the success
 //!    conditions), remove the shop's identify header, add the tracker's
 //!    `Set-Cookie`, and stream the body to the browser.

@@ -2,7 +2,7 @@
 //! metrics, and runs the proxy or the demo.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -52,6 +52,14 @@ enum Command {
 
 #[derive(Subcommand)]
 enum PluginCommand {
+    /// Create a plugin crate that builds with `cargo build --release --target wasm32-wasip2`.
+    New {
+        /// Package name: ASCII letters, digits, `-` and `_`, starting with a letter.
+        name: String,
+        /// Directory to create for the crate; it must not exist. Default: NAME in the current directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
     /// Run a plugin once on a sample form, without a shop or Redis, and
     /// print what it captured, the validation result, time, memory and fuel.
     /// Exit code 0: valid capture; 2: the plugin faulted or did not load;
@@ -73,6 +81,9 @@ fn main() -> anyhow::Result<()> {
         println!("{}", tracking::TrackerKeys::generate().1);
         return Ok(());
     }
+    if let Command::Plugin(PluginCommand::New { name, dir }) = &cli.command {
+        return new_plugin(name, dir.as_deref());
+    }
 
     telemetry::init_logging();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
@@ -82,6 +93,19 @@ fn main() -> anyhow::Result<()> {
         std::process::exit(code);
     }
     runtime.block_on(run(cli.command))
+}
+
+/// Runs `footprint plugin new` and prints the next steps.
+fn new_plugin(name: &str, dir: Option<&Path>) -> anyhow::Result<()> {
+    let dir = dir.map_or_else(|| PathBuf::from(name), Path::to_path_buf);
+    let files = cli::plugin_new::create_plugin(name, &dir)?;
+
+    println!("Created plugin {name} in {}:", dir.display());
+    for file in files {
+        println!("  {}", file.display());
+    }
+    println!("Build it with: cd {} && cargo build --release --target wasm32-wasip2", dir.display());
+    Ok(())
 }
 
 async fn run(command: Command) -> anyhow::Result<()> {

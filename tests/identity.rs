@@ -6,7 +6,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use footprint::identity::{Identified, Identity};
+use footprint::identity::{Identified, Identity, IdentityKey};
 use footprint::recorder::Browser;
 use footprint::store::{
     now_millis, Activity, ActivityKind, ActivityQuery, ContactId, IndexKind, MergeIntent, Source, Store, TrackerId,
@@ -23,6 +23,7 @@ on_both_stores!(
     junk_identities_identify_nobody,
     interrupted_merge_completes_on_resume,
     unreturned_tracker_creates_no_contact,
+    phone_and_customer_id_merge_like_email,
 );
 
 fn browser() -> Browser {
@@ -296,4 +297,46 @@ async fn unreturned_tracker_creates_no_contact(store: Arc<dyn Store>) {
 
     assert_eq!(contact, None);
     assert_eq!(store.tracker_contact(cookieless.tracker).await.expect("store"), None);
+}
+
+async fn identify_by(identity: &Identity, browser: &Browser, key: IdentityKey) -> Identified {
+    let at = now_millis();
+    identity
+        .identify_by(browser, Some(key), at, Some(activity(ActivityKind::FormSubmission, &[])))
+        .await
+        .expect("identify")
+}
+
+async fn phone_and_customer_id_merge_like_email(store: Arc<dyn Store>) {
+    let identity = Identity::new(store.clone());
+    let keys = [
+        IdentityKey {
+            kind: IndexKind::Phone,
+            key: "+34600000301".to_owned(),
+            field: Some(("cellphone", "+34600000301".to_owned())),
+        },
+        IdentityKey { kind: IndexKind::CustomerId, key: "c-301".to_owned(), field: None },
+    ];
+
+    for key in keys {
+        let first = browser();
+        let owner = visit(&store, &identity, &first, activity(ActivityKind::PageVisit, &[])).await;
+        assert_eq!(identify_by(&identity, &first, key.clone()).await, Identified::Registered(owner), "{key:?}");
+        assert_eq!(store.index_lookup(key.kind, &key.key).await.expect("lookup"), Some(owner), "{key:?}");
+
+        let second = browser();
+        let anonymous = visit(&store, &identity, &second, activity(ActivityKind::ProductVisit, &[])).await;
+        let merged = identify_by(&identity, &second, key.clone()).await;
+        assert_eq!(merged, Identified::Merged { from: anonymous, into: owner }, "{key:?}");
+        assert_eq!(store.tracker_contact(second.tracker).await.expect("binding"), Some(owner), "{key:?}");
+
+        let record = store.contact(owner).await.expect("read").expect("owner exists");
+        match &key.field {
+            Some((name, value)) => assert_eq!(record.fields.get(*name), Some(value), "{key:?}"),
+            None => assert!(!record.fields.values().any(|value| value == &key.key), "{key:?}: index only"),
+        }
+        let counted = counters(&store, owner).await;
+        assert_eq!(counted.get(&ActivityKind::ProductVisit), Some(&1), "{key:?}: merged activity");
+        assert_eq!(counted.get(&ActivityKind::FormSubmission), Some(&2), "{key:?}");
+    }
 }

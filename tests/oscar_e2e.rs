@@ -660,6 +660,128 @@ async fn shopper_journey_merges_into_registered_contact() {
     eprintln!("timeline, newest first:\n{}", timeline.join("\n"));
 }
 
+/// The newsletter plugin on Oscar's profile edit form: a rejected edit
+/// changes nothing, and an accepted one stores the first name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profile_edit_captures_plugin_fields() {
+    support::plugins::example("newsletter");
+    let Some(stack) = start_stack().await else {
+        return print_skip("profile_edit_captures_plugin_fields");
+    };
+    let footprint = &stack.footprint;
+    let shopper = Shopper::new(&footprint.proxy_url());
+    let email = fresh_email("profile");
+
+    let registered = register(&shopper, &email).await;
+    assert_eq!(registered.status, StatusCode::FOUND, "registration: {}", registered.body);
+    let contact =
+        poll_admin(footprint, &format!("api/v1/contacts/by-email/{email}"), "the registered contact", |status, _| {
+            status == StatusCode::OK
+        })
+        .await;
+    assert!(contact["fields"]["first_name"].is_null(), "no first name before the edit: {contact}");
+
+    // Oscar rejects a malformed email with 200 and the form's errors.
+    let edit_page = shopper.get("/accounts/profile/edit/").await;
+    assert_eq!(edit_page.status, StatusCode::OK, "GET /accounts/profile/edit/");
+    let rejected_fields = [
+        ("csrfmiddlewaretoken", edit_page.csrf_token()),
+        ("first_name", "Rejected".to_owned()),
+        ("last_name", "Edit".to_owned()),
+        ("email", "not-an-address".to_owned()),
+    ];
+    let rejected_fields: Vec<(&str, &str)> =
+        rejected_fields.iter().map(|(name, value)| (*name, value.as_str())).collect();
+    let rejected = shopper.post_form("/accounts/profile/edit/", "/accounts/profile/edit/", &rejected_fields).await;
+    assert_eq!(rejected.status, StatusCode::OK, "a malformed email is rejected");
+
+    let edit_page = shopper.get("/accounts/profile/edit/").await;
+    let token = edit_page.csrf_token();
+    let accepted = shopper
+        .post_form(
+            "/accounts/profile/edit/",
+            "/accounts/profile/edit/",
+            &[
+                ("csrfmiddlewaretoken", token.as_str()),
+                ("first_name", "Ada"),
+                ("last_name", "Lovelace"),
+                ("email", email.as_str()),
+            ],
+        )
+        .await;
+    assert_eq!(accepted.status, StatusCode::FOUND, "profile edit: {}", accepted.body);
+    assert_eq!(accepted.location(), Some("/accounts/profile/"), "profile edit redirect");
+
+    let contact = poll_admin(
+        footprint,
+        &format!("api/v1/contacts/by-email/{email}"),
+        "the captured first name",
+        |status, body| status == StatusCode::OK && !body["fields"]["first_name"].is_null(),
+    )
+    .await;
+    assert_eq!(contact["fields"]["first_name"], "Ada", "the accepted edit's first name, not the rejected one");
+    assert_eq!(contact["fields"]["email"], email.as_str());
+    assert!(contact["fields"]["last_name"].is_null(), "the newsletter plugin reads no last name: {contact}");
+}
+
+/// The profile plugin on Oscar's shipping address form: the address's
+/// phone number becomes the contact's cellphone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shipping_address_captures_cellphone() {
+    support::plugins::example("profile");
+    let Some(stack) = start_stack().await else {
+        return print_skip("shipping_address_captures_cellphone");
+    };
+    let footprint = &stack.footprint;
+    let shopper = Shopper::new(&footprint.proxy_url());
+    let email = fresh_email("address");
+
+    let registered = register(&shopper, &email).await;
+    assert_eq!(registered.status, StatusCode::FOUND, "registration: {}", registered.body);
+    let product = shopper.get("/catalogue/usb-c-cable_4/").await;
+    let token = product.csrf_token();
+    let added = shopper
+        .post_form(
+            "/basket/add/4/",
+            "/catalogue/usb-c-cable_4/",
+            &[("csrfmiddlewaretoken", token.as_str()), ("quantity", "1")],
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::FOUND, "basket add: {}", added.body);
+    let entry = shopper.get("/checkout/").await;
+    assert_eq!(entry.location(), Some("/checkout/shipping-address/"), "checkout entry when logged in");
+
+    let address_page = shopper.get("/checkout/shipping-address/").await;
+    assert_eq!(address_page.status, StatusCode::OK, "shipping address page");
+    let token = address_page.csrf_token();
+    let address = shopper
+        .post_form(
+            "/checkout/shipping-address/",
+            "/checkout/shipping-address/",
+            &[
+                ("csrfmiddlewaretoken", token.as_str()),
+                ("first_name", "Ada"),
+                ("last_name", "Lovelace"),
+                ("line1", "12 St James's Square"),
+                ("line4", "London"),
+                ("postcode", "SW1Y 4JH"),
+                ("country", "GB"),
+                ("phone_number", "+44 7911 123456"),
+            ],
+        )
+        .await;
+    assert_eq!(address.location(), Some("/checkout/shipping-method/"), "address: {}", address.body);
+
+    let contact = poll_admin(
+        footprint,
+        &format!("api/v1/contacts/by-email/{email}"),
+        "the captured cellphone",
+        |status, body| status == StatusCode::OK && !body["fields"]["cellphone"].is_null(),
+    )
+    .await;
+    assert_eq!(contact["fields"]["cellphone"], "+447911123456", "{contact}");
+}
+
 /// Two registered shoppers log in one after the other on one browser. They
 /// stay two contacts, the tracker moves to the second one, and what the
 /// second one views is recorded for them only.

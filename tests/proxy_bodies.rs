@@ -423,8 +423,9 @@ async fn chunked_body_over_limit_is_cut_off() {
     assert!(upstream_saw.is_err(), "upstream read a complete body: {upstream_saw:?}");
 }
 
-/// An upstream that reads the whole body, then holds its response until the
-/// test releases it, so a test can observe what happens before the head.
+/// Starts an upstream that reads the whole body, then holds its response
+/// until the test releases it, so a test can observe what happens before
+/// the head.
 async fn held_upstream(release: std::sync::Arc<tokio::sync::Notify>) -> HyperUpstream {
     HyperUpstream::start(move |request: Request<hyper::body::Incoming>| {
         let release = release.clone();

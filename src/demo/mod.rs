@@ -3,8 +3,15 @@
 //!
 //! The demo uses the repository's `config.toml` (compiled in), replacing
 //! only what a demo must: addresses, the embedded store, a fresh signing
-//! key and a fresh admin token, which it prints.
+//! key and a fresh admin token, which it prints. At start it creates the
+//! custom fields the example plugins fill (`city`, `shoe_size`,
+//! `interests`). The plugins themselves are loaded from
+//! `target/plugins/wasm32-wasip2/release/`, relative to the working
+//! directory; [`plugins`] builds them there when they are missing. Without
+//! them the forms still work and nothing is captured.
 
+pub mod forms;
+pub mod plugins;
 pub mod shop;
 
 use std::net::SocketAddr;
@@ -16,6 +23,7 @@ use rand::distr::{Alphanumeric, SampleString};
 use crate::app;
 use crate::config::{AdminToken, Config, StoreBackend};
 use crate::store::embedded::EmbeddedStore;
+use crate::store::{now_millis, DefinitionWrite, FieldDefinition, FieldType, Store, StoreError};
 use crate::tracking::TrackerKeys;
 
 /// The configuration the demo starts from.
@@ -61,7 +69,9 @@ pub async fn run(options: DemoOptions, metrics: metrics_exporter_prometheus::Pro
     let shop_task = tokio::spawn(async move { axum::serve(shop_listener, shop::Shop::new().router()).await });
 
     let (config, token) = demo_config(&options, shop_addr)?;
+    plugins::build_missing(&config).await;
     let store = Arc::new(EmbeddedStore::new(config.store.retention()));
+    create_field_definitions(&*store).await.context("cannot create the demo's custom fields")?;
     let running = app::start(&config, store, Some(metrics)).await?;
 
     let (proxy, admin) = (running.proxy_addr, running.admin_addr);
@@ -85,4 +95,39 @@ pub async fn run(options: DemoOptions, metrics: metrics_exporter_prometheus::Pro
     running.shutdown().await?;
     shop_task.abort();
     Ok(())
+}
+
+/// Creates the custom fields the example plugins fill, unless a field of
+/// that name exists: `city` (text), `shoe_size` (decimal) and `interests`
+/// (multiple choice of the demo shop's interests).
+pub async fn create_field_definitions(store: &dyn Store) -> Result<(), StoreError> {
+    let interests: Vec<String> = shop_forms_interests();
+    let fields = [
+        ("city", "City", FieldType::Text, Vec::new()),
+        ("shoe_size", "Shoe size", FieldType::Decimal, Vec::new()),
+        ("interests", "Interests", FieldType::MultipleChoice, interests),
+    ];
+
+    for (name, label, kind, options) in fields {
+        let at = now_millis();
+        let definition = FieldDefinition {
+            id: uuid::Uuid::new_v4(),
+            name: name.to_owned(),
+            label: label.to_owned(),
+            kind,
+            options,
+            default: None,
+            created_at: at,
+            updated_at: at,
+        };
+        match store.create_field_definition(&definition).await? {
+            DefinitionWrite::Written | DefinitionWrite::NameTaken => {}
+            other => tracing::warn!(field = name, outcome = ?other, "demo custom field not created"),
+        }
+    }
+    Ok(())
+}
+
+fn shop_forms_interests() -> Vec<String> {
+    forms::INTERESTS.iter().map(|interest| (*interest).to_owned()).collect()
 }

@@ -1,6 +1,7 @@
 //! A small storefront for the demo and the tests: home, categories,
 //! product pages, search, a cart, checkout with a confirmation page, login,
-//! registration, logout, an account page and a newsletter form.
+//! registration, logout, an account page, a newsletter form and a profile
+//! form (see [`super::forms`]).
 //!
 //! It keeps everything in memory and contains no Footprint code: it is the
 //! unchanged shop that Footprint is put in front of.
@@ -16,6 +17,8 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
+
+use super::forms;
 
 /// Session cookie name.
 pub const SESSION_COOKIE: &str = "shop_session";
@@ -92,8 +95,10 @@ impl Shop {
             .route("/register", get(register_form).post(register))
             .route("/logout", get(logout))
             .route("/account", get(account))
-            .route("/newsletter", post(newsletter))
+            .route("/newsletter", get(newsletter_page).post(forms::newsletter))
             .route("/newsletter/thanks", get(newsletter_thanks))
+            .route("/profile", get(profile_page).post(forms::profile))
+            .route("/profile/thanks", get(profile_thanks))
             .route("/static/shop.css", get(stylesheet))
             .fallback(not_found)
             .with_state(self)
@@ -137,7 +142,7 @@ fn session_cookie(id: &str) -> String {
     format!("{SESSION_COOKIE}={id}; Path=/; HttpOnly; SameSite=Lax")
 }
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }
 
@@ -150,7 +155,7 @@ fn decimal(cents: u32) -> String {
     format!("{}.{:02}", cents / 100, cents % 100)
 }
 
-fn page(title: &str, body: &str) -> String {
+pub(super) fn page(title: &str, body: &str) -> String {
     let categories: String = CATEGORIES.iter().map(|c| format!(r#"<a href="/category/{c}">{c}</a> "#)).collect();
     format!(
         r#"<!doctype html>
@@ -158,7 +163,7 @@ fn page(title: &str, body: &str) -> String {
 <link rel="stylesheet" href="/static/shop.css"></head>
 <body><header><a href="/"><strong>Demo shop</strong></a> {categories}
 <form action="/search" method="get" class="inline"><input name="q" placeholder="Search"><button>Search</button></form>
-<a href="/cart">Cart</a> <a href="/account">Account</a></header>
+<a href="/cart">Cart</a> <a href="/account">Account</a> <a href="/profile">Profile</a></header>
 <main><h1>{title}</h1>
 {body}</main>
 <footer><form action="/newsletter" method="post">Newsletter: <input name="email" type="email" placeholder="you@example.com">
@@ -374,18 +379,16 @@ async fn account(State(shop): State<Shop>, headers: HeaderMap) -> Response {
     }
 }
 
-#[derive(Deserialize)]
-struct Newsletter {
-    #[serde(default)]
-    email: String,
+async fn newsletter_page() -> Html<String> {
+    Html(page("Newsletter", &forms::newsletter_form()))
 }
 
-async fn newsletter(Form(form): Form<Newsletter>) -> Response {
-    if !form.email.contains('@') {
-        let body = "<p>Please enter a valid email address.</p>";
-        return (StatusCode::UNPROCESSABLE_ENTITY, Html(page("Newsletter", body))).into_response();
-    }
-    Redirect::to("/newsletter/thanks").into_response()
+async fn profile_page() -> Html<String> {
+    Html(page("Your profile", &forms::profile_form()))
+}
+
+async fn profile_thanks() -> Html<String> {
+    Html(page("Profile saved", "<p>Thank you.</p>"))
 }
 
 async fn newsletter_thanks() -> Html<String> {

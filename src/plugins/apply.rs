@@ -1,10 +1,10 @@
 //! Applying an accepted capture to the visitor's contact, in the recorder's
 //! writer task.
 //!
-//! Order of steps: check the whole capture (nothing is written when it is
-//! invalid), identify the browser when the capture carries an identity
-//! (binding and merging like a login), claim the unique values (email,
-//! cellphone), set the fields, then apply the consents. Setting fields
+//! The steps run in this order. The whole capture is checked first, so
+//! nothing is written when it is invalid. An identity then identifies the
+//! browser, binding and merging like a login. The unique values (email,
+//! cellphone) are claimed, the fields set, and the consents applied. Setting fields
 //! raises the contact's `updated_at` and refreshes its place in the
 //! contacts list, as staff edits do.
 //!

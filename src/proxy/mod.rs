@@ -40,7 +40,8 @@
 //! 5. **Capture** ([`Hooks::on_request_body`]): while the proxy waits for
 //!    the response head, it also waits for the request body copy. When the
 //!    body has ended first, the hook receives the copied prefix at once and
-//!    can start work (a plugin call) that runs while the storefront answers.
+//!    can start work (a plugin call) that runs while the storefront prepares
+//!    its response.
 //!    When the response head comes first, this phase is skipped and the
 //!    prefix reaches the hooks in phase 7 only.
 //! 6. **Respond** ([`Hooks::on_response`]): the upstream response head,

@@ -50,11 +50,11 @@ pub async fn apply_form_consents(
                 continue;
             }
 
-            let given = Consent { at, source: ConsentSource::Form, by: None, form: Some(route.to_owned()) };
-            let mut activity = super::events::subscription_activity(requested, &given);
+            let form_consent = Consent { at, source: ConsentSource::Form, by: None, form: Some(route.to_owned()) };
+            let mut activity = super::events::subscription_activity(requested, &form_consent);
             activity.kind = kind;
             activities.push(activity);
-            *record = Some(SubscriptionRecord { status: requested, consent: given });
+            *record = Some(SubscriptionRecord { status: requested, consent: form_consent });
         }
         Ok(Decision { statuses, activities })
     })

@@ -7,7 +7,7 @@
 //!   and path match, and ask for the form body prefix when one needs it.
 //! - **request body** ([`Hooks::on_request_body`]): on a plugin route,
 //!   start the plugin call on the copied form prefix while the shop is
-//!   still answering.
+//!   still preparing its response.
 //! - **response** ([`Hooks::on_response`]): note the status, `Location` and
 //!   cookies set; read and remove the identify header; append the tracker's
 //!   `Set-Cookie` when it was minted; ask for the response body prefix when
@@ -305,6 +305,9 @@ impl Hooks for Tracking {
         };
 
         let mut fields = tracked.query.clone();
+        // NOTE: activity and identify rules read urlencoded bodies only.
+        // Multipart and JSON forms reach plugins, which parse them in an
+        // async task, but not these rules, which run synchronously here.
         if let Some(body) = exchange.request_body.as_ref().filter(|_| tracked.urlencoded) {
             fields.extend(Fields::from_urlencoded_prefix(&body.bytes, body.complete));
         }

@@ -1,5 +1,5 @@
 //! Plugin routes: which `[[plugin]]` rules apply to a request, and the call
-//! that runs them while the shop answers.
+//! that runs them while the shop prepares its response.
 //!
 //! A route matches on method, path pattern (as in `[[activity]]` rules) and
 //! the body's media type. The call starts as soon as the request body
@@ -41,7 +41,7 @@ struct PluginRoute {
 /// The outcome of each plugin a request ran, by route index.
 pub type RunResults = Vec<(usize, Result<Capture, PluginFault>)>;
 
-/// What a request needs to run its plugins once the body prefix is copied.
+/// The state a request needs to run its plugins once the body prefix is copied.
 #[derive(Debug)]
 pub struct PluginPlan {
     /// Indexes of the matching routes, in configuration order.
@@ -138,5 +138,58 @@ impl PluginPlan {
             results
         };
         self.run = Some(tokio::spawn(tracing::Instrument::in_current_span(run)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(name: &str, path: &str, methods: &[&str], content_types: &[&str]) -> PluginRule {
+        let text = format!(
+            r#"name = "{name}"
+               file = "{name}.wasm"
+               path = "{path}"
+               success = {{ status = [303] }}
+               methods = {methods:?}
+               content_types = {content_types:?}"#
+        );
+        toml::from_str(&text).expect("valid plugin rule")
+    }
+
+    fn routes() -> PluginRoutes {
+        let mut profile = rule("profile", "/profile", &["POST"], &["application/x-www-form-urlencoded"]);
+        profile.limits.max_input_bytes = 1000;
+        let mut any_form = rule("any", "/forms/*", &["post", "PUT"], &["Multipart/Form-Data; charset=utf-8"]);
+        any_form.limits.max_input_bytes = 5000;
+        PluginRoutes::compile(&[profile, any_form]).expect("valid routes")
+    }
+
+    #[test]
+    fn routes_match_method_path_and_media_type() {
+        let routes = routes();
+
+        assert_eq!(routes.matching(&Method::POST, "/profile", "application/x-www-form-urlencoded"), [0]);
+        assert_eq!(routes.matching(&Method::PUT, "/forms/signup", "multipart/form-data"), [1]);
+        assert_eq!(routes.matching(&Method::POST, "/forms/a/b", "multipart/form-data"), [1]);
+    }
+
+    #[test]
+    fn routes_reject_other_requests() {
+        let routes = routes();
+
+        assert!(routes.matching(&Method::GET, "/profile", "application/x-www-form-urlencoded").is_empty());
+        assert!(routes.matching(&Method::POST, "/profile", "application/json").is_empty());
+        assert!(routes.matching(&Method::POST, "/profile/extra", "application/x-www-form-urlencoded").is_empty());
+        assert!(routes.matching(&Method::DELETE, "/forms/signup", "multipart/form-data").is_empty());
+    }
+
+    #[test]
+    fn inspect_bytes_is_largest_input_cap() {
+        let routes = routes();
+
+        assert_eq!(routes.inspect_bytes(&[0]), 1000);
+        assert_eq!(routes.inspect_bytes(&[0, 1]), 5000);
+        assert_eq!(routes.inspect_bytes(&[]), 0);
     }
 }

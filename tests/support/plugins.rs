@@ -34,16 +34,20 @@ pub fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/plugins")
 }
 
+/// A build's crate directory and target directory. Several crates share one
+/// target directory, so the key holds both.
+type BuildKey = (PathBuf, PathBuf);
+
 /// Builds the plugin crate in `crate_dir` into `target/<target_name>` with
-/// the extra environment `env`, once per test binary, and returns the
-/// component's path.
+/// the extra environment `env`, once per test binary, crate and target
+/// directory, and returns the component's path.
 pub fn build_plugin(crate_dir: &Path, target_name: &str, env: &[(&str, &str)]) -> PathBuf {
-    static BUILDS: OnceLock<Mutex<HashMap<PathBuf, Arc<OnceLock<PathBuf>>>>> = OnceLock::new();
+    static BUILDS: OnceLock<Mutex<HashMap<BuildKey, Arc<OnceLock<PathBuf>>>>> = OnceLock::new();
     let target_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join(target_name);
 
     let once = {
         let mut builds = BUILDS.get_or_init(Default::default).lock().unwrap_or_else(|error| error.into_inner());
-        builds.entry(target_dir.clone()).or_default().clone()
+        builds.entry((crate_dir.to_owned(), target_dir.clone())).or_default().clone()
     };
     once.get_or_init(|| run_cargo_build(crate_dir, &target_dir, env)).clone()
 }
@@ -82,4 +86,11 @@ fn package_name(manifest: &Path) -> String {
         .and_then(|name| name.as_str())
         .unwrap_or_else(|| panic!("no package name in {}", manifest.display()))
         .to_owned()
+}
+
+/// An example plugin of `plugins/` (`newsletter` or `profile`), built into
+/// `target/plugins` like the demo and `examples/oscar.toml` expect.
+pub fn example(name: &str) -> PathBuf {
+    let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins").join(name);
+    build_plugin(&crate_dir, "plugins", &[])
 }

@@ -17,7 +17,7 @@ const FIRST_NAME_NAMES: [&str; 2] = ["first_name", "name"];
 /// Field names of the newsletter checkbox.
 const CONSENT_NAMES: [&str; 2] = ["newsletter", "consent"];
 
-/// What a signup form says about the visitor.
+/// The visitor data a signup form carries.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Signup {
     /// The email address, trimmed, when it has the shape `local@domain.tld`.
@@ -25,7 +25,7 @@ pub struct Signup {
     /// The first name, trimmed and not empty.
     pub first_name: Option<String>,
     /// `Some(true)` when the newsletter box is ticked, `Some(false)` when the
-    /// form sends an explicit no, `None` when it says nothing: an unticked
+    /// form sends an explicit no, `None` when the form sends no usable value: an unticked
     /// checkbox sends no field at all, so absence is not a refusal.
     pub newsletter: Option<bool>,
 }
@@ -76,7 +76,7 @@ pub fn parse_checkbox(value: &str) -> Option<bool> {
 }
 
 /// Checks the shape `local@domain.tld` with no whitespace, at most 254
-/// bytes (the limit of RFC 5321 paths). Footprint validates the address
+/// bytes (an SMTP path is at most 256 octets with its angle brackets). Footprint validates the address
 /// again, so this only keeps obvious non-addresses out of the identity.
 pub fn is_email(value: &str) -> bool {
     if value.is_empty() || value.len() > 254 || value.chars().any(char::is_whitespace) {

@@ -14,7 +14,7 @@ const CELLPHONE_NAMES: [&str; 4] = ["cellphone", "mobile", "phone", "phone_numbe
 /// Field names of the date of birth.
 const DATE_OF_BIRTH_NAMES: [&str; 4] = ["date_of_birth", "dob", "birthday", "birth_date"];
 
-/// What a profile or checkout form says about the visitor. The field names
+/// The visitor data a profile or checkout form carries. The field names
 /// match the contact fields the plugin sets: `cellphone` and
 /// `date_of_birth` are standard fields, the others custom field definitions.
 #[derive(Debug, Default, PartialEq, Eq)]
