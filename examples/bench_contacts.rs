@@ -214,7 +214,7 @@ async fn load_one(store: &dyn Store, i: usize, city: &str) -> anyhow::Result<()>
         (source, visit(ActivityKind::Search, "/search?q=yoga", &[("term", "yoga")])),
     ];
     store.append_activities(&batch).await?;
-    if i % 10 == 0 {
+    if i.is_multiple_of(10) {
         store.add_push_subscription(contact, &format!("endpoint-{i}"), at).await?;
     }
     Ok(())

@@ -168,6 +168,61 @@ async fn identify_header_is_stripped_and_identifies() {
     app.stop().await;
 }
 
+/// An identify rule reads its email field from JSON and multipart bodies
+/// as it does from urlencoded ones.
+#[tokio::test]
+async fn identify_rule_reads_json_and_multipart_logins() {
+    let config = Config::from_toml(
+        r#"
+        [[identify]]
+        kind = "login"
+        path = "/login"
+        email_field = "customer.email"
+        success = { status = [200] }
+
+        [[identify]]
+        kind = "login"
+        path = "/login-form"
+        email_field = "email"
+        success = { status = [200] }
+        "#,
+    )
+    .expect("valid config");
+    let upstream = axum::Router::new()
+        .route("/", get(|| async { "home" }))
+        .route("/login", axum::routing::post(|| async { "welcome" }))
+        .route("/login-form", axum::routing::post(|| async { "welcome" }));
+    let app = TestApp::with_upstream(config, upstream, embedded()).await;
+
+    let json_shopper = browser();
+    json_shopper.get(app.url("/")).send().await.expect("proxied");
+    json_shopper
+        .post(app.url("/login"))
+        .header("content-type", "application/json")
+        .body(r#"{"customer": {"email": "Json.User@Example.com"}, "password": "x"}"#)
+        .send()
+        .await
+        .expect("proxied");
+
+    let multipart_shopper = browser();
+    multipart_shopper.get(app.url("/")).send().await.expect("proxied");
+    let body =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nmultipart.user@example.com\r\n--XyZ--\r\n";
+    multipart_shopper
+        .post(app.url("/login-form"))
+        .header("content-type", "multipart/form-data; boundary=XyZ")
+        .body(body)
+        .send()
+        .await
+        .expect("proxied");
+
+    for email in ["json.user@example.com", "multipart.user@example.com"] {
+        let profile = app.admin_until(&format!("/api/v1/contacts/by-email/{email}"), |status, _| status == 200).await;
+        assert_eq!(profile["registered"], true, "{email}");
+    }
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn bots_and_static_assets_get_no_tracker() {
     let app = TestApp::demo(embedded()).await;

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use http::header::{HeaderName, HeaderValue};
 use http::{request, response, Method};
 
-use super::fields::{is_urlencoded, media_type, Fields, FormEncoding};
+use super::fields::{media_type, Fields, FormEncoding};
 use super::plugins::{PluginPlan, PluginRoutes};
 use super::rules::{Candidates, ResponseFacts, Rules};
 use super::{Filter, TrackerKeys};
@@ -66,7 +66,8 @@ struct Tracked {
     url: String,
     referrer: Option<String>,
     query: Fields,
-    urlencoded: bool,
+    /// The body's form encoding, when it has a readable one.
+    encoding: Option<FormEncoding>,
     candidates: Candidates,
     response: ResponseFacts,
     /// Email from the shop's identify header.
@@ -130,6 +131,7 @@ impl Tracking {
         method: &Method,
         path: &str,
         content_type: Option<&str>,
+        encoding: Option<&FormEncoding>,
         query: &Fields,
     ) -> Option<PluginPlan> {
         let media_type = media_type(content_type?);
@@ -138,10 +140,9 @@ impl Tracking {
             return None;
         }
 
-        let encoding = FormEncoding::from_content_type(content_type)?;
         Some(PluginPlan {
             matched,
-            encoding,
+            encoding: encoding?.clone(),
             method: method.as_str().to_owned(),
             route: path.to_owned(),
             query: query.clone(),
@@ -240,7 +241,9 @@ impl Hooks for Tracking {
         let query = head.uri.query().map(|q| Fields::from_urlencoded(q.as_bytes())).unwrap_or_default();
         let content_type = head.headers.get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
 
-        let plugin = if has_body { self.plugin_plan(&head.method, path, content_type, &query) } else { None };
+        let encoding = if has_body { FormEncoding::from_content_type(content_type) } else { None };
+        let plugin =
+            if has_body { self.plugin_plan(&head.method, path, content_type, encoding.as_ref(), &query) } else { None };
         if let Some(plugin) = &plugin {
             inspect = inspect.max(self.plugin_routes.inspect_bytes(&plugin.matched));
         }
@@ -253,7 +256,7 @@ impl Hooks for Tracking {
             url,
             referrer,
             query,
-            urlencoded: is_urlencoded(content_type),
+            encoding,
             candidates,
             response: ResponseFacts::default(),
             header_email: None,
@@ -305,11 +308,8 @@ impl Hooks for Tracking {
         };
 
         let mut fields = tracked.query.clone();
-        // NOTE: activity and identify rules read urlencoded bodies only.
-        // Multipart and JSON forms reach plugins, which parse them in an
-        // async task, but not these rules, which run synchronously here.
-        if let Some(body) = exchange.request_body.as_ref().filter(|_| tracked.urlencoded) {
-            fields.extend(Fields::from_urlencoded_prefix(&body.bytes, body.complete));
+        if let (Some(body), Some(encoding)) = (exchange.request_body.as_ref(), tracked.encoding.as_ref()) {
+            fields.extend(Fields::from_body_prefix_now(encoding, body.bytes.clone(), body.complete));
         }
         let response_text = exchange.response_body.as_ref().map(|body| String::from_utf8_lossy(&body.bytes));
 

@@ -13,6 +13,7 @@ mod json;
 mod multipart;
 
 use bytes::Bytes;
+use futures_util::FutureExt as _;
 
 /// Name/value pairs in submission order.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -49,6 +50,13 @@ impl Fields {
             FormEncoding::Multipart { boundary } => multipart::parse(prefix, boundary, complete).await,
             FormEncoding::Json => json::parse(&prefix, complete),
         }
+    }
+
+    /// Parses like [`Fields::from_body_prefix`], without an async context.
+    /// The prefix is one chunk already in memory, so the multipart parser
+    /// never waits and its future completes on the first poll.
+    pub fn from_body_prefix_now(encoding: &FormEncoding, prefix: Bytes, complete: bool) -> Fields {
+        Fields::from_body_prefix(encoding, prefix, complete).now_or_never().unwrap_or_default()
     }
 
     /// Appends every pair of `other`.
@@ -137,11 +145,6 @@ pub fn media_type(content_type: &str) -> String {
     content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase()
 }
 
-/// Returns true when a `Content-Type` value is a urlencoded form.
-pub fn is_urlencoded(content_type: Option<&str>) -> bool {
-    content_type.is_some_and(|value| media_type(value) == "application/x-www-form-urlencoded")
-}
-
 fn count_failure(encoding: &'static str, reason: &'static str) {
     metrics::counter!("footprint_form_parse_failures_total", "encoding" => encoding, "reason" => reason).increment(1);
 }
@@ -162,13 +165,6 @@ mod tests {
         let fields = Fields::from_urlencoded_prefix(b"email=ana%40example.com&note=abc", false);
         assert_eq!(fields.first("email"), Some("ana@example.com"));
         assert!(!fields.contains("note"));
-    }
-
-    #[test]
-    fn urlencoded_content_type_is_recognised_with_parameters() {
-        assert!(is_urlencoded(Some("application/x-www-form-urlencoded; charset=UTF-8")));
-        assert!(!is_urlencoded(Some("multipart/form-data; boundary=x")));
-        assert!(!is_urlencoded(None));
     }
 
     #[test]
