@@ -23,6 +23,10 @@
 #      schemathesis fail instead of skipping when it is missing;
 #   6. runs the documentation tests (`cargo test --doc`), which
 #      `--all-targets` leaves out, unless arguments select other tests.
+#   7. runs the unit tests of the example plugins in plugins/ (each its own
+#      crate, outside the workspace) on the host, unless arguments select
+#      other tests. The plugin components themselves are built by the tests
+#      that load them.
 # Arguments go to the `cargo test --all-targets` run, e.g. `--test oscar_e2e`.
 # Any failing step stops the script with a non-zero exit status.
 set -euo pipefail
@@ -45,7 +49,7 @@ as_root() {
   fi
 }
 
-log "step 1/6: redis-server"
+log "step 1/7: redis-server"
 if command -v redis-server >/dev/null 2>&1; then
   log "redis-server found: $(command -v redis-server)"
 else
@@ -56,7 +60,7 @@ else
   command -v redis-server >/dev/null 2>&1 || fail "redis-server is still missing after apt-get install"
 fi
 
-log "step 2/6: rustup target wasm32-wasip2"
+log "step 2/7: rustup target wasm32-wasip2"
 command -v rustup >/dev/null 2>&1 || fail "rustup is missing; install the Rust toolchain with rustup"
 if rustup target list --installed | grep -qx wasm32-wasip2; then
   log "wasm32-wasip2 already installed"
@@ -65,11 +69,11 @@ else
   rustup target add wasm32-wasip2
 fi
 
-log "step 3/6: django-oscar shop"
+log "step 3/7: django-oscar shop"
 export FOOTPRINT_OSCAR_HOME="${FOOTPRINT_OSCAR_HOME:-$REPO_ROOT/.oscar}"
 OSCAR_HOME="$FOOTPRINT_OSCAR_HOME" "$REPO_ROOT/examples/oscar/setup.sh"
 
-log "step 4/6: schemathesis"
+log "step 4/7: schemathesis"
 SCHEMATHESIS_VERSION=4.32.5
 TOOLS_VENV="$REPO_ROOT/.tools/venv"
 export FOOTPRINT_SCHEMATHESIS="$TOOLS_VENV/bin/schemathesis"
@@ -86,16 +90,25 @@ fi
 RESULTS="$(mktemp)"
 trap 'rm -f "$RESULTS"' EXIT
 
-log "step 5/6: cargo test --all-targets $*"
+log "step 5/7: cargo test --all-targets $*"
 export FOOTPRINT_REQUIRE_OSCAR=1
 export FOOTPRINT_REQUIRE_SCHEMATHESIS=1
 cargo test --all-targets "$@" 2>&1 | tee -a "$RESULTS"
 
 if [ $# -eq 0 ]; then
-  log "step 6/6: cargo test --doc"
+  log "step 6/7: cargo test --doc"
   cargo test --doc 2>&1 | tee -a "$RESULTS"
 else
-  log "step 6/6: skipped (cargo test --doc), because arguments select tests"
+  log "step 6/7: skipped (cargo test --doc), because arguments select tests"
+fi
+
+if [ $# -eq 0 ]; then
+  log "step 7/7: unit tests of the example plugins"
+  for manifest in plugins/*/Cargo.toml; do
+    cargo test --manifest-path "$manifest" --target-dir target/plugins 2>&1 | tee -a "$RESULTS"
+  done
+else
+  log "step 7/7: skipped (plugin unit tests), because arguments select tests"
 fi
 
 log "all steps passed"

@@ -143,3 +143,22 @@ fn example_plugins_build_into_target_plugins() {
         assert_eq!(wasm, target.join(format!("footprint_plugin_{name}.wasm")));
     }
 }
+
+/// The `config.toml` example of the author's guide parses, and the limits
+/// it lists are the defaults it says they are.
+#[test]
+fn guide_config_example_parses() {
+    let guide = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/README.md"))
+        .expect("plugins/README.md is readable");
+    let section = guide.split("## Declare it in config.toml").nth(1).expect("the guide has a config section");
+    let example = section.split("```toml\n").nth(1).and_then(|rest| rest.split("```").next()).expect("a TOML block");
+
+    let config = Config::from_toml(example).expect("the guide's example is a valid configuration");
+
+    assert_eq!(config.plugin_rules.len(), 1);
+    let rule = &config.plugin_rules[0];
+    assert_eq!(rule.name, "signup");
+    assert_eq!(rule.limits, PluginLimits::default());
+    assert_eq!(rule.grants, PluginGrants::default());
+    assert_eq!(rule.success.status, [302]);
+}

@@ -1,5 +1,6 @@
-//! `footprint plugin new`: the scaffold it writes builds for wasm32-wasip2
-//! into a component that `footprint plugin test` runs, and the command
+//! `footprint plugin new`: the scaffold it writes passes its own unit tests
+//! and builds for wasm32-wasip2 into a component that `footprint plugin
+//! test` runs, and the command
 //! rejects names and directories it must not use.
 
 use std::path::{Path, PathBuf};
@@ -33,7 +34,7 @@ fn build_for_wasm(crate_dir: &Path, lib_name: &str) -> PathBuf {
 }
 
 #[test]
-fn scaffold_builds_and_passes_plugin_test() {
+fn scaffold_tests_builds_and_runs() {
     let root = TempDir::new().expect("temporary directory");
     let crate_dir = root.path().join("scaffold-check");
 
@@ -43,6 +44,24 @@ fn scaffold_builds_and_passes_plugin_test() {
     for file in ["Cargo.toml", "src/lib.rs", "wit/world.wit", "README.md", ".gitignore"] {
         assert!(crate_dir.join(file).is_file(), "scaffold lacks {file}");
     }
+
+    // The generated unit tests run on the host.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let target_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/plugins");
+    let unit_tests = Command::new(cargo)
+        .arg("test")
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .current_dir(&crate_dir)
+        .output()
+        .expect("cargo could not be started");
+    let test_output = String::from_utf8_lossy(&unit_tests.stdout);
+    assert!(
+        unit_tests.status.success(),
+        "scaffold tests failed:\n{test_output}\n{}",
+        String::from_utf8_lossy(&unit_tests.stderr)
+    );
+    assert!(test_output.contains("test result: ok. 2 passed"), "scaffold tests:\n{test_output}");
 
     let wasm = build_for_wasm(&crate_dir, "scaffold_check");
     let bytes = std::fs::read(&wasm).expect("component is readable");

@@ -6,8 +6,8 @@
 //! with `cargo build --release --target wasm32-wasip2 --target-dir
 //! target/plugins`, relative to the working directory, which is the
 //! repository root under `cargo run`. The build needs the `wasm32-wasip2`
-//! target and, on the first run, the crates.io index. The first build takes
-//! a minute or so, later ones a second. A failed build is logged as a
+//! target and, on the first run, the crates.io index. The first build
+//! compiles wit-bindgen and takes tens of seconds. A failed build is logged as a
 //! warning and the demo starts without that plugin: its form still works,
 //! and nothing is captured from it.
 
@@ -34,7 +34,7 @@ pub async fn build_missing(config: &Config) {
             continue;
         };
 
-        tracing::info!(plugin = %name, crate_dir = %crate_dir.display(), "building the example plugin for wasm32-wasip2, which takes a minute the first time");
+        tracing::info!(plugin = %name, crate_dir = %crate_dir.display(), "building the example plugin for wasm32-wasip2; the first build compiles wit-bindgen and takes tens of seconds");
         let built = tokio::task::spawn_blocking(move || build(&crate_dir)).await;
         match built {
             Ok(Ok(())) if file.exists() => {

@@ -1,9 +1,9 @@
 //! Plugin components for tests, built from their Rust crates on first use.
 //!
 //! [`build_plugin`] runs `cargo build --release --target wasm32-wasip2` on a
-//! plugin crate once per test binary and target directory, and returns the
-//! `.wasm` path. Each build uses its own target directory under
-//! `target/`, so it never waits on the lock of the outer `cargo test`.
+//! plugin crate once per test binary, crate and target directory, and
+//! returns the `.wasm` path. Builds use target directories under `target/`
+//! other than the outer `cargo test`'s, so they never wait on its lock.
 //! Build failures panic with cargo's output.
 
 #![allow(dead_code)]
