@@ -332,3 +332,80 @@ async fn invalid_output_changes_nothing(store: Arc<dyn Store>) {
     assert_eq!(status, 404, "a rejected capture identified the visitor");
     app.stop().await;
 }
+
+/// Replaces `path` by writing a sibling file and renaming it over `path`,
+/// as deployment tools do, so the watcher never reads a partial file.
+fn replace_file(source: &std::path::Path, path: &std::path::Path) {
+    let temporary = path.with_extension("new");
+    std::fs::copy(source, &temporary).expect("new plugin version copied");
+    std::fs::rename(&temporary, path).expect("plugin file replaced");
+}
+
+/// Replacing a plugin's file while forms stream through the proxy fails no
+/// request and changes no response, and the new version's captures take
+/// over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hot_reload_while_forms_flow() {
+    let dir = tempfile::TempDir::new().expect("temporary plugin directory");
+    let file = dir.path().join("plugin.wasm");
+    std::fs::copy(support::plugins::fixture_plugin(), &file).expect("plugin copied");
+    let second_version = support::plugins::fixture_plugin_v2();
+
+    let mut config = demo_config();
+    let mut rule = config.plugin_rules.iter().find(|rule| rule.name == "profile").expect("profile plugin").clone();
+    rule.name = "reloading".to_owned();
+    rule.file = file.clone();
+    config.plugin_rules = vec![rule];
+    config.plugins.reload_poll_secs = 0.05;
+    config.plugins.cache_dir = dir.path().join("cache");
+    let app = TestApp::with_upstream(config, hashing_shop(), support::stores::embedded()).await;
+
+    let definition = json!({ "name": "version", "label": "Plugin version", "type": "text" });
+    let created = support::app::client()
+        .post(format!("http://{}/api/v1/fields", app.admin))
+        .bearer_auth(support::app::TOKEN)
+        .json(&definition)
+        .send()
+        .await
+        .expect("admin API answers");
+    assert_eq!(created.status(), 201);
+
+    let shopper = browser();
+    let tracker = visit(&shopper, &app, "/").await;
+    let profile_path = format!("/api/v1/contacts/by-tracker/{tracker}");
+    let has_version = |version: &'static str| {
+        move |status: u16, json: &Value| status == 200 && json["custom_fields"]["version"] == version
+    };
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let (shopper, url, stop) = (shopper.clone(), app.url("/profile"), stop.clone());
+        tokio::spawn(async move {
+            let mut failures = Vec::new();
+            let mut sent = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let (content_type, body) = encode(Encoding::Urlencoded, &[("mode", "version")], None);
+                let expected = format!("{} {}", sha256_hex(&body), body.len());
+                let response =
+                    shopper.post(&url).header("content-type", content_type).body(body).send().await.expect("proxied");
+                let status = response.status();
+                let text = response.text().await.expect("body");
+                if status != 303 || text != expected {
+                    failures.push(format!("{status} {text}"));
+                }
+                sent += 1;
+            }
+            (sent, failures)
+        })
+    };
+
+    app.admin_until(&profile_path, has_version("1")).await;
+    replace_file(&second_version, &file);
+    app.admin_until(&profile_path, has_version("2")).await;
+
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (sent, failures) = sender.await.expect("sender ran");
+    assert!(sent > 1, "forms kept flowing across the reload");
+    assert!(failures.is_empty(), "responses changed during the reload: {failures:?}");
+    app.stop().await;
+}
