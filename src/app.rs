@@ -20,6 +20,7 @@ use crate::config::{Config, StoreBackend, StoreConfig};
 use crate::identity::{Identity, PhoneCountry};
 use crate::proxy::{self, Proxy};
 use crate::recorder::{Recorder, Writer};
+use crate::segments::{build, Clock, Evaluator, Scheduler, SystemClock};
 use crate::store::embedded::EmbeddedStore;
 use crate::store::redis::RedisStore;
 use crate::store::Store;
@@ -59,6 +60,10 @@ pub struct Running {
     proxy_task: JoinHandle<std::io::Result<()>>,
     writer_task: JoinHandle<()>,
     admin_task: JoinHandle<std::io::Result<()>>,
+    scheduler_task: JoinHandle<()>,
+    /// The evaluator of dynamic segments, shared by the writer and the
+    /// admin API.
+    pub segments: Arc<Evaluator>,
 }
 
 /// Binds the listeners and starts every task.
@@ -66,6 +71,17 @@ pub async fn start(
     config: &Config,
     store: Arc<dyn Store>,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> anyhow::Result<Running> {
+    start_with_clock(config, store, metrics, Arc::new(SystemClock)).await
+}
+
+/// Like [`start`], with the clock that segment evaluation reads; tests
+/// pass a [`crate::segments::ManualClock`] to let time pass.
+pub async fn start_with_clock(
+    config: &Config,
+    store: Arc<dyn Store>,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Running> {
     let proxy_listener = TcpListener::bind(config.proxy.listen)
         .await
@@ -76,6 +92,7 @@ pub async fn start(
     let proxy_addr = proxy_listener.local_addr()?;
     let admin_addr = admin_listener.local_addr()?;
 
+    let segments = Arc::new(Evaluator::new(store.clone(), clock));
     let (recorder, queue) = Recorder::channel(config.recorder.queue_capacity);
     let writer = Writer::new(
         queue,
@@ -83,6 +100,7 @@ pub async fn start(
         config.recorder.batch_size,
         Duration::from_secs_f64(config.recorder.retry_delay_secs),
         Duration::from_secs(config.tracker.pending_ttl_secs),
+        segments.clone(),
     );
     let writer_task = tokio::spawn(writer.run());
 
@@ -95,6 +113,14 @@ pub async fn start(
         .map_err(|reason| anyhow::anyhow!("invalid tracking configuration: {reason}"))?;
     let proxy = Arc::new(Proxy::new(&config.proxy, tracking).context("cannot build the proxy")?);
     let proxy_task = tokio::spawn(proxy::serve(proxy_listener, proxy, wait_for(stopped.clone())));
+    let scheduler_task = tokio::spawn(Scheduler::new(segments.clone()).run(wait_for(stopped.clone())));
+    match build::resume_all(segments.clone()).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "resumed interrupted segment builds"),
+        Err(error) => {
+            tracing::warn!(%error, "could not check for interrupted segment builds; will retry on next start")
+        }
+    }
 
     let phone_country = PhoneCountry::parse(&config.contacts.default_country).map_err(anyhow::Error::msg)?;
     let store_name = store.backend();
@@ -104,6 +130,7 @@ pub async fn start(
         metrics,
         phone_country,
         soft_bounce_threshold: config.contacts.soft_bounce_threshold,
+        segments: segments.clone(),
     };
     let router = admin::router(state, Tokens::new(&config.admin.tokens));
     let admin_task = tokio::spawn(admin::serve(admin_listener, router, wait_for(stopped)));
@@ -115,7 +142,7 @@ pub async fn start(
         store = store_name,
         "footprint started"
     );
-    Ok(Running { proxy_addr, admin_addr, stop, proxy_task, writer_task, admin_task })
+    Ok(Running { proxy_addr, admin_addr, stop, proxy_task, writer_task, admin_task, scheduler_task, segments })
 }
 
 impl Running {
@@ -129,6 +156,7 @@ impl Running {
             tracing::error!("recording queue not flushed in time; remaining events are lost");
         }
         self.admin_task.await.context("admin task panicked")?.context("admin server failed")?;
+        self.scheduler_task.await.context("segment scheduler panicked")?;
 
         tracing::info!("footprint stopped");
         Ok(())

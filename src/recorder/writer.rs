@@ -7,7 +7,8 @@ use tokio::sync::mpsc;
 
 use super::Event;
 use crate::identity::Identity;
-use crate::store::{Activity, ActivityKind, Source, Store, StoreError};
+use crate::segments::Evaluator;
+use crate::store::{Activity, ActivityKind, ContactId, Source, Store, StoreError};
 
 /// Applies events from the queue to the store.
 pub struct Writer {
@@ -18,6 +19,8 @@ pub struct Writer {
     retry_delay: Duration,
     /// Lifetime of activity of a browser that has not returned its cookie.
     pending_ttl: Duration,
+    /// Re-evaluates the dynamic memberships of every contact a batch changed.
+    segments: Arc<Evaluator>,
 }
 
 impl Writer {
@@ -27,9 +30,10 @@ impl Writer {
         batch_size: usize,
         retry_delay: Duration,
         pending_ttl: Duration,
+        segments: Arc<Evaluator>,
     ) -> Writer {
         let identity = Identity::new(store.clone());
-        Writer { receiver, store, identity, batch_size, retry_delay, pending_ttl }
+        Writer { receiver, store, identity, batch_size, retry_delay, pending_ttl, segments }
     }
 
     /// Runs until every [`super::Recorder`] is dropped and the queue is
@@ -101,7 +105,16 @@ impl Writer {
                 }
                 Event::Identify { browser, email, activity } => {
                     self.flush(&mut run, run_start).await?;
-                    self.identity.identify(browser, email, activity.clone()).await.map_err(|error| (index, error))?;
+                    let identified = self
+                        .identity
+                        .identify(browser, email, activity.clone())
+                        .await
+                        .map_err(|error| (index, error))?;
+                    // After a merge this is the survivor, which now holds the
+                    // merged contact's activities and static memberships.
+                    if let Some(contact) = identified.contact() {
+                        self.segments.evaluate_logged(contact).await;
+                    }
                 }
             }
         }
@@ -117,7 +130,19 @@ impl Writer {
         }
         self.store.append_activities(run).await.map_err(|error| (run_start, error))?;
         let applied = run_start + run.len();
+
+        let mut contacts: Vec<ContactId> = run
+            .iter()
+            .map(|(source, _)| match source {
+                Source::Tracker { contact, .. } | Source::Contact(contact) => *contact,
+            })
+            .collect();
+        contacts.sort_unstable();
+        contacts.dedup();
         run.clear();
+        for contact in contacts {
+            self.segments.evaluate_logged(contact).await;
+        }
         Ok(applied)
     }
 

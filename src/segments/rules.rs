@@ -1,0 +1,61 @@
+//! The parsed conditions of every dynamic and dynamic plus segment, as the
+//! evaluator caches them.
+
+use std::sync::Arc;
+
+use super::condition::{self, Condition};
+use super::reads::Needs;
+use super::Segment;
+use crate::store::{FieldDefinition, Store, StoreError};
+
+/// One segment with its parsed condition.
+#[derive(Clone, Debug)]
+pub struct Rule {
+    pub segment: Segment,
+    pub condition: Condition,
+}
+
+/// The rules of all segments with a condition, and what their views need.
+#[derive(Clone, Debug, Default)]
+pub struct Rules {
+    pub rules: Vec<Rule>,
+    pub needs: Needs,
+}
+
+impl Rules {
+    /// Reads the segment definitions and custom field definitions and
+    /// parses every condition. A condition that no longer parses (it names
+    /// a deleted field) is skipped and logged, so its members stay as they
+    /// are until the condition is fixed.
+    pub async fn load(store: &dyn Store) -> Result<Arc<Rules>, StoreError> {
+        let definitions = store.field_definitions().await?;
+        let segments = store.segments().await?;
+        Ok(Arc::new(Rules::parse(segments, &definitions)))
+    }
+
+    pub fn parse(segments: Vec<Segment>, definitions: &[FieldDefinition]) -> Rules {
+        let mut rules = Rules::default();
+        for segment in segments {
+            let Some(value) = segment.condition.as_ref().filter(|_| segment.kind.has_condition()) else {
+                continue;
+            };
+            match condition::parse(value, definitions) {
+                Ok(condition) => {
+                    rules.needs.include(&condition);
+                    rules.rules.push(Rule { condition, segment });
+                }
+                Err(error) => {
+                    tracing::warn!(segment.id = %segment.id, %error, "segment condition no longer parses; members kept");
+                }
+            }
+        }
+        rules
+    }
+
+    /// Returns the rules of one segment, with its needs.
+    pub fn only(rule: Rule) -> Rules {
+        let mut needs = Needs::default();
+        needs.include(&rule.condition);
+        Rules { rules: vec![rule], needs }
+    }
+}
