@@ -24,7 +24,7 @@ use crate::segments::{build, Clock, Evaluator, Scheduler, SystemClock};
 use crate::store::embedded::EmbeddedStore;
 use crate::store::redis::RedisStore;
 use crate::store::Store;
-use crate::tracking::Tracking;
+use crate::tracking::{Personalisation, Tracking};
 
 /// How long the writer may take to flush the queue at shutdown.
 const WRITER_FLUSH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -109,8 +109,11 @@ pub async fn start_with_clock(
         let _ = stopped.wait_for(|stop| *stop).await;
     };
 
+    let personalisation = Personalisation::new(&config.personalisation, store.clone())
+        .map_err(|reason| anyhow::anyhow!("invalid personalisation configuration: {reason}"))?;
     let tracking = Tracking::new(config, recorder)
-        .map_err(|reason| anyhow::anyhow!("invalid tracking configuration: {reason}"))?;
+        .map_err(|reason| anyhow::anyhow!("invalid tracking configuration: {reason}"))?
+        .with_personalisation(personalisation);
     let proxy = Arc::new(Proxy::new(&config.proxy, tracking).context("cannot build the proxy")?);
     let proxy_task = tokio::spawn(proxy::serve(proxy_listener, proxy, wait_for(stopped.clone())));
     let scheduler_task = tokio::spawn(Scheduler::new(segments.clone()).run(wait_for(stopped.clone())));

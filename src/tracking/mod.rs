@@ -7,6 +7,7 @@ mod fields;
 mod filter;
 mod hooks;
 mod pattern;
+mod personalisation;
 mod rules;
 
 pub use cookie::TrackerKeys;
@@ -14,4 +15,5 @@ pub use fields::Fields;
 pub use filter::{Filter, Skip};
 pub use hooks::{Plan, Tracking};
 pub use pattern::PathPattern;
+pub use personalisation::Personalisation;
 pub use rules::{ResponseFacts, Rules};
