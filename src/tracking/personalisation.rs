@@ -30,7 +30,7 @@ use crate::store::{ContactId, SegmentId, Store, StoreError, TrackerId};
 /// costs one lookup per active browser.
 const MAX_ENTRIES: usize = 100_000;
 
-/// What the shop is told about one tracker.
+/// The contact and segments sent to the shop for one tracker.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 struct Known {
     /// `None` while the tracker belongs to no contact.
