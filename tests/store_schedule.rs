@@ -1,5 +1,5 @@
-//! The store contract for dynamic segment evaluation, on both backends:
-//! build progress, the next-flip schedule and leases; and a build that
+//! The store contract for dynamic segment evaluation on both backends:
+//! build progress, the next-flip schedule and leases. Also a build that
 //! resumes from its stored position.
 
 mod support;

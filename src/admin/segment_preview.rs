@@ -5,8 +5,8 @@
 //! contact only what the condition needs, and changes nothing. That costs
 //! one pass over the contacts, acceptable for an explicit admin action
 //! but bounded by [`PREVIEW_MAX_CONTACTS`] so that one request cannot keep
-//! the store busy for minutes; `complete` tells whether every contact was
-//! evaluated.
+//! the store busy for minutes. `complete` is true only when every contact
+//! was evaluated.
 
 use axum::extract::State;
 use axum::Json;

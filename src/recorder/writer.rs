@@ -110,7 +110,7 @@ impl Writer {
                         .identify(browser, email, activity.clone())
                         .await
                         .map_err(|error| (index, error))?;
-                    // After a merge this is the survivor, which now holds the
+                    // After a merge this is the survivor, which now contains the
                     // merged contact's activities and static memberships.
                     if let Some(contact) = identified.contact() {
                         self.segments.evaluate_logged(contact).await;

@@ -3,11 +3,11 @@
 //! Every change to a contact (an activity the recorder wrote, an
 //! identification or merge, an admin edit, a status or push change) calls
 //! [`Evaluator::evaluate`] for the contact. It reads the contact's record
-//! and, in one pass, only what the loaded conditions need (see
-//! [`super::reads`]), matches every dynamic and dynamic plus segment, adds
-//! or removes memberships with the store's member operations (which record
-//! `segment_entered` and `segment_left`), and stores the contact's next
-//! flip time for the scheduler.
+//! and only what the loaded conditions need (see [`super::reads`]), once
+//! for all segments. Then it matches every dynamic and dynamic plus
+//! segment and adds or removes memberships with the store's member
+//! operations, which record `segment_entered` and `segment_left`. Last, it
+//! stores the contact's next flip time for the scheduler.
 //!
 //! Parsed conditions are cached. A segment or field definition change in
 //! this process drops the cache at once ([`Evaluator::invalidate`]); one
@@ -28,7 +28,7 @@ use crate::store::{is_listable, ContactId, Millis, SegmentId, Store, StoreError}
 /// that changes made through another instance apply within this time.
 pub const RULES_TTL: Duration = Duration::from_secs(5);
 
-/// What one evaluation changed.
+/// The outcome of one evaluation.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Evaluation {
     /// The segments the contact matches now, whether it was a member before.
@@ -106,7 +106,7 @@ impl Evaluator {
     }
 
     /// Evaluates `contact` against `rules` only; `schedule` stores the next
-    /// flip time, which is right only when `rules` holds every segment.
+    /// flip time, which is right only when `rules` contains every segment.
     pub async fn evaluate_rules(
         &self,
         contact: ContactId,

@@ -85,9 +85,9 @@ impl RedisStore {
         let key = self.keys.lease(name);
         let ttl_ms = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
         let mut connection = self.connection.clone();
-        let held: i64 =
+        let acquired: i64 =
             redis::Script::new(ACQUIRE_LEASE).key(key).arg(owner).arg(ttl_ms).invoke_async(&mut connection).await?;
-        Ok(held == 1)
+        Ok(acquired == 1)
     }
 
     pub(super) async fn drop_lease(&self, name: &str, owner: &str) -> Result<()> {
