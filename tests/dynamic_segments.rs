@@ -21,6 +21,7 @@ on_both_stores!(
     build_evaluates_existing_contacts,
     admin_edit_moves_contact_out,
     status_change_enters_segment,
+    email_event_enters_segment,
     push_change_enters_and_leaves,
     product_views_through_proxy_enter,
     login_evaluates_merge_survivor,
@@ -184,6 +185,21 @@ async fn status_change_enters_segment(store: Arc<dyn Store>) {
 
     assert_eq!(status, StatusCode::OK, "{profile}");
     assert_eq!(profile["segments"][0]["id"], segment.as_str());
+    app.stop().await;
+}
+
+async fn email_event_enters_segment(store: Arc<dyn Store>) {
+    let app = TestApp::demo(store).await;
+    let condition = json!({ "status": "email", "is": "bounced" });
+    let segment = create_segment(&app, "Bounced", "dynamic", condition).await;
+    let contact = create_contact(&app, json!({ "email": "gone@example.com" })).await;
+    assert!(segments_of(&app, &contact).await.is_empty());
+
+    let event = json!({ "email": "gone@example.com", "type": "hard_bounce" });
+    let (status, result) = send(&app, Method::POST, "/api/v1/email-events", Some(event)).await;
+
+    assert_eq!(status, StatusCode::OK, "{result}");
+    assert_eq!(segments_of(&app, &contact).await, vec![segment], "current when the event is acknowledged");
     app.stop().await;
 }
 
