@@ -1,14 +1,24 @@
 //! The writer task: applies queued events to the store in batches.
+//!
+//! After each stored run of activities and each identification, the
+//! writer re-evaluates the contacts involved against the dynamic segments
+//! (see `crate::segments::Evaluator`). That adds store reads per contact
+//! to every batch, so a slow store slows recording too and the queue
+//! absorbs the difference until it is full and drops events.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
 use super::Event;
 use crate::identity::Identity;
 use crate::segments::Evaluator;
 use crate::store::{Activity, ActivityKind, ContactId, Source, Store, StoreError};
+
+/// Contacts of one batch evaluated against the dynamic segments at once.
+const CONCURRENT_EVALUATIONS: usize = 8;
 
 /// Applies events from the queue to the store.
 pub struct Writer {
@@ -140,9 +150,11 @@ impl Writer {
         contacts.sort_unstable();
         contacts.dedup();
         run.clear();
-        for contact in contacts {
-            self.segments.evaluate_logged(contact).await;
-        }
+        // Contacts are independent, so a few evaluations overlap their
+        // store round trips instead of queueing behind each other.
+        futures_util::stream::iter(contacts)
+            .for_each_concurrent(CONCURRENT_EVALUATIONS, |contact| self.segments.evaluate_logged(contact))
+            .await;
         Ok(applied)
     }
 

@@ -115,9 +115,6 @@ impl Evaluator {
     ) -> Result<Evaluation, StoreError> {
         let mut evaluation = Evaluation::default();
         if rules.rules.is_empty() {
-            if schedule {
-                self.store.set_next_flip(contact, None).await?;
-            }
             return Ok(evaluation);
         }
         let Some(record) = self.store.contact(contact).await?.filter(is_listable) else {
@@ -154,7 +151,9 @@ impl Evaluator {
             }
         }
 
-        if schedule {
+        // Without time-dependent rules there is nothing to schedule. An entry
+        // left from an earlier condition is removed when it comes due.
+        if schedule && rules.time_dependent {
             self.store.set_next_flip(contact, evaluation.next_flip).await?;
         }
         if !evaluation.entered.is_empty() || !evaluation.left.is_empty() {

@@ -84,9 +84,10 @@ async fn behaviour(store: &dyn Store, contact: ContactId, needs: &Needs, now: Mi
         let newest = last_at.entry(activity.kind).or_insert(activity.at);
         *newest = (*newest).max(activity.at);
     }
-    let counters = store.counters(&sources).await?;
-    for kind in &needs.kinds {
-        if last_at.contains_key(kind) || counters.get(kind).copied().unwrap_or(0) == 0 {
+    let missing: Vec<ActivityKind> = needs.kinds.iter().filter(|kind| !last_at.contains_key(kind)).copied().collect();
+    let counters = if missing.is_empty() { Default::default() } else { store.counters(&sources).await? };
+    for kind in &missing {
+        if counters.get(kind).copied().unwrap_or(0) == 0 {
             continue;
         }
         let query = ActivityQuery { kinds: BTreeSet::from([*kind]), limit: 1, ..ActivityQuery::default() };

@@ -20,6 +20,8 @@ pub struct Rule {
 pub struct Rules {
     pub rules: Vec<Rule>,
     pub needs: Needs,
+    /// True when a rule's result can change with time alone.
+    pub time_dependent: bool,
 }
 
 impl Rules {
@@ -42,6 +44,7 @@ impl Rules {
             match condition::parse(value, definitions) {
                 Ok(condition) => {
                     rules.needs.include(&condition);
+                    rules.time_dependent |= condition.depends_on_time();
                     rules.rules.push(Rule { condition, segment });
                 }
                 Err(error) => {
@@ -56,6 +59,7 @@ impl Rules {
     pub fn only(rule: Rule) -> Rules {
         let mut needs = Needs::default();
         needs.include(&rule.condition);
-        Rules { rules: vec![rule], needs }
+        let time_dependent = rule.condition.depends_on_time();
+        Rules { rules: vec![rule], needs, time_dependent }
     }
 }
