@@ -28,6 +28,7 @@ on_both_stores!(
     inactivity_moves_contact_out,
     abandoned_basket_moves_contact_in,
     relative_date_flips_dynamic_segment,
+    deleted_segment_leaves_nothing_due,
 );
 
 const DAY: i64 = 24 * 3600 * 1000;
@@ -366,6 +367,27 @@ async fn relative_date_flips_dynamic_segment(store: Arc<dyn Store>) {
     clock.advance(2 * DAY);
     assert_eq!(scheduler.run_once().await.expect("scheduler pass"), 1);
     assert!(is_member(store.as_ref(), contact, &born).await, "two days later the date is before yesterday");
+}
+
+async fn deleted_segment_leaves_nothing_due(store: Arc<dyn Store>) {
+    let clock = Arc::new(ManualClock::new(now_millis()));
+    let evaluator = Arc::new(Evaluator::new(store.clone(), clock.clone()));
+    let scheduler = Scheduler::new(evaluator.clone());
+    let condition = json!({ "activity": "page_visit", "within": { "days": 1 }, "count": { "at_least": 1 } });
+    let active = store_segment(store.as_ref(), "Active today", SegmentKind::DynamicPlus, condition).await;
+    let contact = ContactId::new();
+    record(store.as_ref(), contact, ActivityKind::PageVisit, clock.now(), &[]).await;
+    let evaluation = evaluator.evaluate(contact).await.expect("evaluated");
+    assert_eq!(evaluation.next_flip, Some(clock.now() + DAY));
+
+    store.delete_segment(active.id).await.expect("deleted");
+    evaluator.invalidate();
+    clock.advance(DAY);
+
+    assert_eq!(scheduler.run_once().await.expect("scheduler pass"), 1, "the due contact is evaluated once");
+    assert_eq!(scheduler.run_once().await.expect("scheduler pass"), 0, "and then unscheduled");
+    let bucket = footprint::store::flip_bucket(contact);
+    assert!(store.due_flips(bucket, clock.now() + 365 * DAY, 10).await.expect("due").is_empty());
 }
 
 /// Two instances on one Redis, each with its own evaluator and scheduler:

@@ -87,7 +87,9 @@ pub async fn run(evaluator: &Evaluator, id: SegmentId) -> Result<(), StoreError>
             Ok(condition) => condition,
             Err(error) => {
                 tracing::warn!(segment.id = %id, %error, "segment build stopped: the condition no longer parses");
-                return Ok(());
+                build.state = BuildState::Finished;
+                build.finished_at = Some(evaluator.now());
+                return store.set_segment_build(id, &build).await;
             }
         };
         // A time-dependent condition changes the contact's next flip, which

@@ -118,9 +118,6 @@ impl Evaluator {
             return Ok(evaluation);
         }
         let Some(record) = self.store.contact(contact).await?.filter(is_listable) else {
-            if schedule {
-                self.store.set_next_flip(contact, None).await?;
-            }
             return Ok(evaluation);
         };
 

@@ -91,9 +91,18 @@ impl Scheduler {
                     return Ok(());
                 }
                 for contact in due {
-                    if let Err(error) = self.evaluator.evaluate(contact).await {
-                        tracing::warn!(contact.id = %contact, %error, "scheduled segment evaluation failed; retrying");
-                        store.set_next_flip(contact, Some(now + RETRY_DELAY_MS)).await?;
+                    match self.evaluator.evaluate(contact).await {
+                        // The evaluator writes only a new time, and only
+                        // while a condition depends on time, so a contact
+                        // with none left is unscheduled here.
+                        Ok(evaluation) if evaluation.next_flip.is_none() => {
+                            store.set_next_flip(contact, None).await?;
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(contact.id = %contact, %error, "scheduled segment evaluation failed; retrying");
+                            store.set_next_flip(contact, Some(now + RETRY_DELAY_MS)).await?;
+                        }
                     }
                     evaluated += 1;
                 }
