@@ -14,7 +14,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 use support::app::{browser, client, TestApp, TOKEN};
 
-on_both_stores!(personalisation_headers_reach_shop);
+on_both_stores!(personalisation_headers_reach_shop, disabled_personalisation_passes_headers);
 
 /// A shop that returns the personalisation headers it received.
 fn echo_shop() -> axum::Router {
@@ -96,5 +96,18 @@ async fn personalisation_headers_reach_shop(store: Arc<dyn Store>) {
     let profile = admin(&app, Method::GET, &format!("/api/v1/contacts/{contact}"), Value::Null).await;
     assert_eq!(profile["segments"].as_array().map(Vec::len), Some(2), "{profile}");
     assert_eq!(seen["segments"], interested["id"], "only the allowed segment is sent");
+    app.stop().await;
+}
+
+async fn disabled_personalisation_passes_headers(store: Arc<dyn Store>) {
+    let options = DemoOptions { port: 0, admin_port: 0, shop_port: 0 };
+    let (config, _) = demo::demo_config(&options, "127.0.0.1:9".parse().expect("address")).expect("config");
+    assert!(!config.personalisation.enabled, "off by default");
+    let app = TestApp::with_upstream(config, echo_shop(), store).await;
+
+    let seen = spoofed_request(&app, &browser()).await;
+
+    assert_eq!(seen["contact"], "00000000-0000-7000-8000-000000000000", "left alone while the feature is off");
+    assert_eq!(seen["segments"], "spoofed");
     app.stop().await;
 }
