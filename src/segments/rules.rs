@@ -63,3 +63,62 @@ impl Rules {
         Rules { rules: vec![rule], needs, time_dependent }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::segments::SegmentKind;
+    use crate::store::{ActivityKind, SegmentId};
+
+    fn segment(kind: SegmentKind, condition: Option<serde_json::Value>) -> Segment {
+        Segment {
+            id: SegmentId::new(),
+            name: format!("{kind} segment"),
+            description: String::new(),
+            kind,
+            condition,
+            created_at: 0,
+            updated_at: 0,
+            created_by: "test".to_owned(),
+        }
+    }
+
+    #[test]
+    fn rules_skip_static_and_unparsable() {
+        let segments = vec![
+            segment(SegmentKind::Static, None),
+            segment(SegmentKind::Dynamic, Some(json!({ "field": "deleted_field", "op": "is_set" }))),
+            segment(SegmentKind::Dynamic, Some(json!({ "field": "first_name", "op": "is_set" }))),
+        ];
+
+        let rules = Rules::parse(segments, &[]);
+
+        assert_eq!(rules.rules.len(), 1);
+        assert!(!rules.time_dependent);
+        assert_eq!(rules.needs, Needs::default(), "a field condition needs only the record");
+    }
+
+    #[test]
+    fn rules_unite_needs_of_conditions() {
+        let segments = vec![
+            segment(
+                SegmentKind::DynamicPlus,
+                Some(json!({ "activity": "search", "within": { "days": 3 }, "count": { "at_least": 1 } })),
+            ),
+            segment(SegmentKind::DynamicPlus, Some(json!({ "basket": "not_empty" }))),
+            segment(SegmentKind::Dynamic, Some(json!({ "status": "push_subscribed", "is": true }))),
+        ];
+
+        let rules = Rules::parse(segments, &[]);
+
+        assert_eq!(rules.rules.len(), 3);
+        assert!(rules.time_dependent);
+        assert_eq!(rules.needs.lookback, 3 * 24 * 3600 * 1000);
+        assert!(rules.needs.kinds.contains(&ActivityKind::Search));
+        assert!(rules.needs.kinds.contains(&ActivityKind::CartUpdate));
+        assert!(rules.needs.basket);
+        assert!(rules.needs.push);
+    }
+}
