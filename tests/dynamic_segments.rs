@@ -274,6 +274,13 @@ async fn login_evaluates_merge_survivor(store: Arc<dyn Store>) {
     assert_eq!(profile["counters"]["login"], 1, "{profile}");
     assert_eq!(profile["counters"]["cart_update"], 1, "{profile}");
     assert_eq!(profile["segments"][0]["id"], segment.as_str(), "{profile}");
+
+    // The anonymous contact was scheduled for its cart update and is not
+    // any longer, so erasing the survivor leaves its id nowhere.
+    let merged: ContactId = profile["merged_from"][0].as_str().expect("the merged id").parse().expect("an id");
+    let bucket = footprint::store::flip_bucket(merged);
+    let due = app.store.due_flips(bucket, now_millis() + 365 * DAY, 1000).await.expect("due");
+    assert!(!due.contains(&merged), "the merged contact is still scheduled");
     app.stop().await;
 }
 

@@ -13,7 +13,7 @@ use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
 use super::Event;
-use crate::identity::Identity;
+use crate::identity::{Identified, Identity};
 use crate::segments::Evaluator;
 use crate::store::{Activity, ActivityKind, ContactId, Source, Store, StoreError};
 
@@ -125,11 +125,22 @@ impl Writer {
                     if let Some(contact) = identified.contact() {
                         self.segments.evaluate_logged(contact).await;
                     }
+                    if let Identified::Merged { from, .. } = identified {
+                        self.unschedule(from).await;
+                    }
                 }
             }
         }
 
         self.flush(&mut run, run_start).await.map(|_| ())
+    }
+
+    /// Removes a merged contact from the flip schedule, so that its id
+    /// stays nowhere once the survivor is erased.
+    async fn unschedule(&self, merged: ContactId) {
+        if let Err(error) = self.store.set_next_flip(merged, None).await {
+            tracing::warn!(contact.id = %merged, %error, "could not unschedule a merged contact; it is removed when due");
+        }
     }
 
     /// Appends the pending run of activities; returns the index up to which

@@ -88,5 +88,7 @@ pub struct SegmentBuild {
     pub finished_at: Option<Millis>,
     /// The contacts-list position of the last evaluated contact, where a
     /// resumed build continues.
+    /// NOTE: it contains that contact's id until the build moves on or
+    /// finishes, also when the contact is erased in between.
     pub after: Option<String>,
 }
