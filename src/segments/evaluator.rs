@@ -10,8 +10,8 @@
 //! stores the contact's next flip time for the scheduler.
 //!
 //! Parsed conditions are cached. A segment or field definition change in
-//! this process drops the cache at once ([`Evaluator::invalidate`]); one
-//! made by another instance on the same store is picked up within
+//! this process drops the cache at once ([`Evaluator::invalidate`]). A
+//! change made by another instance on the same store applies within
 //! [`RULES_TTL`].
 
 use std::collections::BTreeSet;

@@ -2,9 +2,9 @@
 //!
 //! [`Needs`] unites what every loaded condition reads, so one view serves
 //! all segments of a contact change. Conditions on fields and statuses
-//! need only the contact's record, which the caller has already read;
-//! push terms add one read, and behaviour terms add timeline reads bounded
-//! by the largest `lookback` (see `condition::view` for the contract).
+//! need only the contact's record, which the caller has already read. Push
+//! terms add one read. Behaviour terms add timeline reads bounded by the
+//! largest `lookback` (see `condition::view` for the contract).
 
 use std::collections::BTreeSet;
 
@@ -14,7 +14,7 @@ use crate::store::{ActivityKind, ActivityQuery, ContactId, ContactRecord, Millis
 /// Activities read per timeline call.
 const PAGE: usize = 500;
 
-/// What the views of a set of conditions must contain.
+/// The contents a set of conditions requires of a view.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Needs {
     /// Activity types that behaviour terms name.
