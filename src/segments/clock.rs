@@ -20,7 +20,8 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that moves only when told to; for tests.
+/// A clock that moves only through [`ManualClock::advance`] and
+/// [`ManualClock::set`], for tests.
 #[derive(Debug)]
 pub struct ManualClock(AtomicI64);
 

@@ -40,7 +40,7 @@ impl Needs {
 }
 
 /// Builds the view of `contact`, whose record the caller has read, with
-/// only the reads that `needs` asks for.
+/// only the reads that `needs` requires.
 pub async fn view(
     store: &dyn Store,
     contact: ContactId,
