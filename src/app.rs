@@ -21,10 +21,11 @@ use crate::identity::{Identity, PhoneCountry};
 use crate::plugins::PluginHost;
 use crate::proxy::{self, Proxy};
 use crate::recorder::{Recorder, Writer};
+use crate::segments::{build, Clock, Evaluator, Scheduler, SystemClock};
 use crate::store::embedded::EmbeddedStore;
 use crate::store::redis::RedisStore;
 use crate::store::Store;
-use crate::tracking::Tracking;
+use crate::tracking::{Personalisation, Tracking};
 
 /// How long the writer may take to flush the queue at shutdown.
 const WRITER_FLUSH_TIMEOUT: Duration = Duration::from_secs(15);
@@ -60,6 +61,10 @@ pub struct Running {
     proxy_task: JoinHandle<std::io::Result<()>>,
     writer_task: JoinHandle<()>,
     admin_task: JoinHandle<std::io::Result<()>>,
+    scheduler_task: JoinHandle<()>,
+    /// The evaluator of dynamic segments, shared by the writer and the
+    /// admin API.
+    pub segments: Arc<Evaluator>,
 }
 
 /// Binds the listeners and starts every task.
@@ -67,6 +72,17 @@ pub async fn start(
     config: &Config,
     store: Arc<dyn Store>,
     metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> anyhow::Result<Running> {
+    start_with_clock(config, store, metrics, Arc::new(SystemClock)).await
+}
+
+/// Like [`start`], with the clock that segment evaluation reads; tests
+/// pass a [`crate::segments::ManualClock`] to let time pass.
+pub async fn start_with_clock(
+    config: &Config,
+    store: Arc<dyn Store>,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    clock: Arc<dyn Clock>,
 ) -> anyhow::Result<Running> {
     let proxy_listener = TcpListener::bind(config.proxy.listen)
         .await
@@ -79,6 +95,7 @@ pub async fn start(
 
     let phone_country = PhoneCountry::parse(&config.contacts.default_country).map_err(anyhow::Error::msg)?;
     let plugins = PluginHost::start(config).context("cannot start the plugin host")?;
+    let segments = Arc::new(Evaluator::new(store.clone(), clock));
     let (recorder, queue) = Recorder::channel(config.recorder.queue_capacity);
     let writer = Writer::new(
         queue,
@@ -88,6 +105,7 @@ pub async fn start(
         Duration::from_secs(config.tracker.pending_ttl_secs),
         plugins.clone(),
         phone_country,
+        segments.clone(),
     );
     let writer_task = tokio::spawn(writer.run());
 
@@ -96,10 +114,21 @@ pub async fn start(
         let _ = stopped.wait_for(|stop| *stop).await;
     };
 
+    let personalisation = Personalisation::new(&config.personalisation, store.clone())
+        .map_err(|reason| anyhow::anyhow!("invalid personalisation configuration: {reason}"))?;
     let tracking = Tracking::new(config, recorder, plugins)
-        .map_err(|reason| anyhow::anyhow!("invalid tracking configuration: {reason}"))?;
+        .map_err(|reason| anyhow::anyhow!("invalid tracking configuration: {reason}"))?
+        .with_personalisation(personalisation);
     let proxy = Arc::new(Proxy::new(&config.proxy, tracking).context("cannot build the proxy")?);
     let proxy_task = tokio::spawn(proxy::serve(proxy_listener, proxy, wait_for(stopped.clone())));
+    let scheduler_task = tokio::spawn(Scheduler::new(segments.clone()).run(wait_for(stopped.clone())));
+    match build::resume_all(segments.clone()).await {
+        Ok(0) => {}
+        Ok(count) => tracing::info!(count, "resumed interrupted segment builds"),
+        Err(error) => {
+            tracing::warn!(%error, "could not check for interrupted segment builds; will retry on next start")
+        }
+    }
 
     let store_name = store.backend();
     let state = AdminState {
@@ -108,6 +137,7 @@ pub async fn start(
         metrics,
         phone_country,
         soft_bounce_threshold: config.contacts.soft_bounce_threshold,
+        segments: segments.clone(),
     };
     let router = admin::router(state, Tokens::new(&config.admin.tokens));
     let admin_task = tokio::spawn(admin::serve(admin_listener, router, wait_for(stopped)));
@@ -119,7 +149,7 @@ pub async fn start(
         store = store_name,
         "footprint started"
     );
-    Ok(Running { proxy_addr, admin_addr, stop, proxy_task, writer_task, admin_task })
+    Ok(Running { proxy_addr, admin_addr, stop, proxy_task, writer_task, admin_task, scheduler_task, segments })
 }
 
 impl Running {
@@ -133,6 +163,7 @@ impl Running {
             tracing::error!("recording queue not flushed in time; remaining events are lost");
         }
         self.admin_task.await.context("admin task panicked")?.context("admin server failed")?;
+        self.scheduler_task.await.context("segment scheduler panicked")?;
 
         tracing::info!("footprint stopped");
         Ok(())

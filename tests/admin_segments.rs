@@ -89,7 +89,7 @@ async fn segment_create_get_and_list(store: Arc<dyn Store>) {
         Method::POST,
         "/api/v1/segments",
         Some(json!({ "name": "Madrid", "description": "Lives in Madrid", "kind": "dynamic",
-                     "condition": { "all": [{ "field": "city", "eq": "Madrid" }] } })),
+                     "condition": { "all": [{ "field": "last_name", "op": "equals", "value": "Madrid" }] } })),
     )
     .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.json);
@@ -104,7 +104,7 @@ async fn segment_create_get_and_list(store: Arc<dyn Store>) {
     assert_eq!(status, 200);
     assert_eq!(shown["name"], "Madrid");
     assert_eq!(shown["description"], "Lives in Madrid");
-    assert_eq!(shown["condition"], json!({ "all": [{ "field": "city", "eq": "Madrid" }] }));
+    assert_eq!(shown["condition"], json!({ "all": [{ "field": "last_name", "op": "equals", "value": "Madrid" }] }));
     let (status, all) = app.admin_get("/api/v1/segments").await;
     assert_eq!(status, 200);
     let names: Vec<&str> = all["items"].as_array().expect("items").iter().filter_map(|s| s["name"].as_str()).collect();
@@ -127,6 +127,22 @@ async fn segment_rejects_each_invalid_member(store: Arc<dyn Store>) {
         (json!({ "name": "a", "kind": "static", "condition": {} }), "condition"),
         (json!({ "name": "a", "kind": "dynamic" }), "condition"),
         (json!({ "name": "a", "kind": "dynamic_plus", "condition": [1] }), "condition"),
+        (
+            json!({ "name": "a", "kind": "dynamic", "condition": { "all": [
+            { "status": "newsletter", "is": "subscribed" },
+            { "field": "first_name", "op": "equals", "value": 3 }
+        ] } }),
+            "condition/all/1/value",
+        ),
+        (
+            json!({ "name": "a", "kind": "dynamic", "condition": { "field": "shoe_size", "op": "equals", "value": 3 } }),
+            "condition/field",
+        ),
+        (
+            json!({ "name": "a", "kind": "dynamic",
+            "condition": { "activity": "login", "within": { "days": 7 }, "count": { "at_least": 1 } } }),
+            "condition",
+        ),
         (json!({ "name": "a", "kind": "static", "colour": "red" }), "colour"),
         (json!(["not an object"]), "body"),
     ];
@@ -257,7 +273,12 @@ async fn static_members_added_and_removed(store: Arc<dyn Store>) {
 
 async fn dynamic_members_reject_hand_changes(store: Arc<dyn Store>) {
     let app = TestApp::demo(store).await;
-    let segment = create_segment(&app, json!({ "name": "Recent", "kind": "dynamic_plus", "condition": {} })).await;
+    let segment = create_segment(
+        &app,
+        json!({ "name": "Recent", "kind": "dynamic_plus",
+        "condition": { "activity": "login", "within": { "days": 7 }, "count": { "at_least": 1 } } }),
+    )
+    .await;
     let contact = create_contact(&app, json!({})).await;
 
     let added = add_member(&app, &segment, &contact).await;

@@ -12,7 +12,7 @@ use serde_json::Value;
 use support::app::{client, TestApp};
 
 /// Every route of the README's "Admin API" table, with its methods.
-const ADMIN_ROUTES: [(&str, &[&str]); 17] = [
+const ADMIN_ROUTES: [(&str, &[&str]); 18] = [
     ("/api/v1/contacts", &["get", "post"]),
     ("/api/v1/contacts/{id}", &["get", "patch", "delete"]),
     ("/api/v1/contacts/{id}/push-subscriptions", &["post"]),
@@ -27,6 +27,7 @@ const ADMIN_ROUTES: [(&str, &[&str]); 17] = [
     ("/api/v1/fields", &["get", "post"]),
     ("/api/v1/fields/{name}", &["get", "patch", "delete"]),
     ("/api/v1/segments", &["get", "post"]),
+    ("/api/v1/segments/preview", &["post"]),
     ("/api/v1/segments/{id}", &["get", "patch", "delete"]),
     ("/api/v1/segments/{id}/members", &["get"]),
     ("/api/v1/segments/{id}/members/{contact_id}", &["put", "delete"]),

@@ -195,7 +195,9 @@ pub async fn create(State(state): State<AdminState>, body: Bytes) -> Result<Resp
         definition.default = validate_default(&definition, default, state.phone_country).map_err(invalid)?;
     }
 
-    match state.store.create_field_definition(&definition).await? {
+    let written = state.store.create_field_definition(&definition).await?;
+    state.segments.invalidate();
+    match written {
         DefinitionWrite::Written => {}
         DefinitionWrite::NameTaken => return Err(name_taken(name, "name")),
         DefinitionWrite::Full => {
@@ -289,7 +291,9 @@ pub async fn update(
     })?;
     next.updated_at = now_millis();
 
-    match state.store.replace_field_definition(&name, &next).await? {
+    let written = state.store.replace_field_definition(&name, &next).await?;
+    state.segments.invalidate();
+    match written {
         DefinitionWrite::Written => {}
         DefinitionWrite::NameTaken => return Err(name_taken(&next.name, "new_name")),
         // Deleted or renamed by another request since it was read.
@@ -321,6 +325,7 @@ pub async fn update(
 /// purge would have to visit every contact.
 pub async fn delete(State(state): State<AdminState>, Path(name): Path<String>) -> Result<Json<ChangeView>, Problem> {
     let definition = state.store.delete_field_definition(&name).await?.ok_or_else(|| not_found(&name))?;
+    state.segments.invalidate();
     tracing::info!(field.id = %definition.id, field.name = %definition.name, "custom field deleted");
 
     Ok(Json(ChangeView { definition: DefinitionView::from(&definition), notes: vec![DELETE_NOTE] }))

@@ -215,6 +215,8 @@ async fn apply(
     };
     state.store.append_activities(&[(Source::Contact(contact), activity)]).await?;
     tracing::info!(contact.id = %contact, admin.name = %admin.0, fields = %names, "contact edited through the admin API");
+
+    state.segments.evaluate_logged(contact).await;
     Ok(())
 }
 

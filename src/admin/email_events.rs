@@ -154,6 +154,7 @@ async fn apply(state: &AdminState, event: &EmailEvent) -> Result<Option<EventRes
         Err(StatusError::NotFound(_)) => return Ok(None),
         Err(error) => return Err(error),
     };
+    state.segments.evaluate_logged(applied.contact).await;
     let address = status::current_address(&applied.record);
     tracing::debug!(contact.id = %applied.contact, event.kind = event.kind.as_str(), "email event recorded");
 

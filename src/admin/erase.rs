@@ -40,6 +40,8 @@ pub async fn erase_contact(
     let requested: ContactId = parse_id("id", &id)?;
     let erased =
         state.identity.erase(requested).await?.ok_or_else(|| Problem::not_found(format!("no contact {requested}")))?;
+    // The schedule would drop the id when it comes due; erasure drops it now.
+    state.store.set_next_flip(erased.contact, None).await?;
 
     tracing::info!(
         contact.id = %erased.contact,

@@ -23,6 +23,7 @@ mod push;
 mod query;
 mod request_bodies;
 mod segment_members;
+mod segment_preview;
 mod segments;
 mod statuses;
 
@@ -42,6 +43,7 @@ pub use problem::Problem;
 pub use statuses::StatusesView;
 
 use crate::identity::{Identity, PhoneCountry};
+use crate::segments::Evaluator;
 use crate::store::Store;
 
 /// State shared by the handlers.
@@ -53,6 +55,8 @@ pub struct AdminState {
     pub phone_country: PhoneCountry,
     /// Soft bounces in a row that make an email address bounced.
     pub soft_bounce_threshold: u32,
+    /// Keeps dynamic memberships current after every contact change.
+    pub segments: Arc<Evaluator>,
     /// Renders the Prometheus exposition; `None` when no recorder was
     /// installed (several apps in one test process).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
@@ -108,6 +112,7 @@ fn api_routes() -> OpenApiRouter<AdminState> {
         .routes(routes!(definitions::list, definitions::create))
         .routes(routes!(definitions::get, definitions::update, definitions::delete))
         .routes(routes!(segments::list, segments::create))
+        .routes(routes!(segment_preview::preview))
         .routes(routes!(segments::get, segments::update, segments::delete))
         .routes(routes!(segment_members::list))
         .routes(routes!(segment_members::add, segment_members::remove))

@@ -55,6 +55,7 @@ pub async fn add(State(state): State<AdminState>, Path(id): Path<String>, body: 
         .find(|subscription| subscription.endpoint_id == endpoint_id)
         .ok_or_else(|| Problem::not_found("the push subscription was removed while it was added"))?;
     tracing::info!(contact.id = %contact, created, "push subscription added through the admin API");
+    state.segments.evaluate_logged(contact).await;
 
     let status = if created { StatusCode::CREATED } else { StatusCode::OK };
     let location = format!("/api/v1/contacts/{contact}/push-subscriptions/{}", encode_segment(&endpoint_id));
@@ -95,6 +96,7 @@ pub async fn remove(
         return Err(Problem::not_found(format!("contact {contact} has no such push subscription")));
     }
     tracing::info!(contact.id = %contact, "push subscription removed through the admin API");
+    state.segments.evaluate_logged(contact).await;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -192,3 +192,11 @@ pub struct SegmentChangeRequest {
     pub condition: Option<serde_json::Value>,
     pub kind: Option<crate::segments::SegmentKind>,
 }
+
+/// Body of a segment preview.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PreviewRequest {
+    /// A condition as segments take it; behaviour terms are allowed.
+    pub condition: serde_json::Value,
+}

@@ -19,9 +19,10 @@ use serde_json::{Map, Value};
 
 use super::definitions::{parse_object, required_string};
 use super::{rfc3339, AdminName, AdminState, Problem};
+use crate::segments::build;
 use crate::segments::validate::{self, SegmentError};
 use crate::segments::{Segment, SegmentKind, MAX_SEGMENTS};
-use crate::store::{now_millis, SegmentId, SegmentWrite};
+use crate::store::{now_millis, BuildState, SegmentBuild, SegmentId, SegmentWrite};
 
 /// A segment as the API returns it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -40,10 +41,48 @@ pub struct SegmentView {
     pub updated_at: String,
     /// The name of the admin token that created the segment.
     pub created_by: String,
+    /// The latest evaluation of every contact after the condition was set;
+    /// null for static segments.
+    pub build: Option<BuildView>,
+}
+
+/// The progress of a segment build.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct BuildView {
+    /// `running` while contacts are being evaluated, then `finished`.
+    pub state: BuildState,
+    /// Contacts evaluated so far.
+    pub evaluated: u64,
+    /// Evaluated contacts that matched the condition.
+    pub members: u64,
+    #[schema(format = DateTime)]
+    pub started_at: String,
+    /// Null while running.
+    #[schema(format = DateTime)]
+    pub finished_at: Option<String>,
+}
+
+impl BuildView {
+    fn new(build: &SegmentBuild) -> BuildView {
+        BuildView {
+            state: build.state,
+            evaluated: build.evaluated,
+            members: build.members,
+            started_at: rfc3339(build.started_at),
+            finished_at: build.finished_at.map(rfc3339),
+        }
+    }
+}
+
+/// Returns the segment's view with its size and build progress.
+pub(super) async fn view(state: &AdminState, segment: &Segment) -> Result<SegmentView, Problem> {
+    let size = state.store.segment_size(segment.id).await?;
+    let build = if segment.is_static() { None } else { state.store.segment_build(segment.id).await? };
+    Ok(SegmentView::new(segment, size, build.as_ref()))
 }
 
 impl SegmentView {
-    pub(super) fn new(segment: &Segment, size: u64) -> SegmentView {
+    pub(super) fn new(segment: &Segment, size: u64, build: Option<&SegmentBuild>) -> SegmentView {
         SegmentView {
             id: segment.id,
             name: segment.name.clone(),
@@ -54,6 +93,7 @@ impl SegmentView {
             created_at: rfc3339(segment.created_at),
             updated_at: rfc3339(segment.updated_at),
             created_by: segment.created_by.clone(),
+            build: build.map(BuildView::new),
         }
     }
 }
@@ -104,8 +144,7 @@ fn optional_string<'a>(members: &'a Map<String, Value>, member: &str) -> Result<
 pub async fn list(State(state): State<AdminState>) -> Result<Json<SegmentList>, Problem> {
     let mut items = Vec::new();
     for segment in state.store.segments().await? {
-        let size = state.store.segment_size(segment.id).await?;
-        items.push(SegmentView::new(&segment, size));
+        items.push(view(&state, &segment).await?);
     }
     Ok(Json(SegmentList { items }))
 }
@@ -129,8 +168,7 @@ pub async fn list(State(state): State<AdminState>) -> Result<Json<SegmentList>, 
 /// `GET /api/v1/segments/{id}`
 pub async fn get(State(state): State<AdminState>, Path(id): Path<String>) -> Result<Json<SegmentView>, Problem> {
     let segment = existing(&state, &id).await?;
-    let size = state.store.segment_size(segment.id).await?;
-    Ok(Json(SegmentView::new(&segment, size)))
+    Ok(Json(view(&state, &segment).await?))
 }
 
 #[utoipa::path(
@@ -165,7 +203,8 @@ pub async fn create(
     validate::description(description).map_err(invalid)?;
     let kind: SegmentKind =
         required_string(&members, "kind")?.parse().map_err(|reason: String| Problem::invalid("kind", reason))?;
-    let condition = validate::condition(kind, members.get("condition")).map_err(invalid)?;
+    let definitions = state.store.field_definitions().await?;
+    let condition = validate::condition(kind, members.get("condition"), &definitions).map_err(invalid)?;
 
     let now = now_millis();
     let segment = Segment {
@@ -191,9 +230,11 @@ pub async fn create(
         SegmentWrite::NotFound => return Err(Problem::not_found(format!("no segment {}", segment.id))),
     }
     tracing::info!(segment.id = %segment.id, segment.kind = %kind, admin = %segment.created_by, "segment created");
+    state.segments.invalidate();
+    build::start(state.segments.clone(), &segment).await?;
 
     let location = format!("/api/v1/segments/{}", segment.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(SegmentView::new(&segment, 0))).into_response())
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(view(&state, &segment).await?)).into_response())
 }
 
 #[utoipa::path(
@@ -202,7 +243,8 @@ pub async fn create(
     tag = "segments",
     summary = "Change a segment",
     operation_id = "update_segment",
-    description = "Renames the segment or changes its description or condition. The kind cannot change.",
+    description = "Renames the segment or changes its description or condition. The kind cannot change. A new \
+        condition starts a build, which evaluates every contact in the background; `build` shows its progress.",
     params(("id" = String, Path, format = Uuid, description = "The segment's id.")),
     request_body = super::request_bodies::SegmentChangeRequest,
     responses(
@@ -246,7 +288,8 @@ pub async fn update(
         next.description = description.to_owned();
     }
     if members.contains_key("condition") {
-        next.condition = validate::condition(current.kind, members.get("condition")).map_err(invalid)?;
+        let definitions = state.store.field_definitions().await?;
+        next.condition = validate::condition(current.kind, members.get("condition"), &definitions).map_err(invalid)?;
     }
     next.updated_at = now_millis();
 
@@ -259,9 +302,12 @@ pub async fn update(
         }
     }
     tracing::info!(segment.id = %next.id, renamed = next.name != current.name, "segment changed");
+    state.segments.invalidate();
+    if next.condition != current.condition {
+        build::start(state.segments.clone(), &next).await?;
+    }
 
-    let size = state.store.segment_size(next.id).await?;
-    Ok(Json(SegmentView::new(&next, size)))
+    Ok(Json(view(&state, &next).await?))
 }
 
 #[utoipa::path(
@@ -284,6 +330,7 @@ pub async fn update(
 pub async fn delete(State(state): State<AdminState>, Path(id): Path<String>) -> Result<StatusCode, Problem> {
     let segment = existing(&state, &id).await?;
     state.store.delete_segment(segment.id).await?;
+    state.segments.invalidate();
     tracing::info!(segment.id = %segment.id, "segment deleted");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -179,6 +179,7 @@ pub async fn patch_statuses(
         status::apply_changes(state.store.as_ref(), &state.identity, requested, &changes, &admin.0, now_millis())
             .await?;
     tracing::info!(contact.id = %applied.contact, admin.name = %admin.0, "statuses edited through the admin API");
+    state.segments.evaluate_logged(applied.contact).await;
 
     Ok(Json(profile(&state, requested).await?))
 }

@@ -6,6 +6,7 @@
 //! anything invalid. The annotated `config.toml` at the repository root is
 //! the reference.
 
+mod personalisation;
 mod plugins;
 mod rules;
 
@@ -15,6 +16,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+pub use personalisation::PersonalisationConfig;
 pub use plugins::*;
 pub use rules::*;
 
@@ -65,6 +67,7 @@ pub struct Config {
     pub identify_forms: Vec<IdentifyRule>,
     pub identify_header: IdentifyHeaderConfig,
     pub contacts: ContactsConfig,
+    pub personalisation: PersonalisationConfig,
     pub plugins: PluginsConfig,
     /// Field-capture plugins by form route.
     #[serde(rename = "plugin")]
@@ -482,6 +485,7 @@ impl Config {
         for (index, rule) in self.identify_forms.iter().enumerate() {
             rule.validate().map_err(|reason| ConfigError::invalid(format!("identify[{index}]"), reason))?;
         }
+        self.personalisation.validate()?;
         self.validate_plugins()
     }
 

@@ -22,7 +22,7 @@ use tokio::sync::Mutex;
 
 use super::check::{check_capture, CheckedCapture};
 use super::{Capture, PluginHost};
-use crate::identity::{Identity, PhoneCountry};
+use crate::identity::{Identified, Identity, PhoneCountry};
 use crate::recorder::Browser;
 use crate::status::{apply_form_consents, StatusError};
 use crate::store::{Activity, ContactId, FieldDefinition, IndexKind, Millis, Source, Store, StoreError};
@@ -57,6 +57,16 @@ pub struct CaptureApplier {
     definitions: Mutex<Option<(Instant, Arc<Vec<FieldDefinition>>)>>,
 }
 
+/// The contacts an applied capture changed, so the caller can re-evaluate
+/// their dynamic segments.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Applied {
+    /// The contact the capture was applied to; `None` when nothing was.
+    pub contact: Option<ContactId>,
+    /// The anonymous contact merged into `contact` by the capture's identity.
+    pub merged_from: Option<ContactId>,
+}
+
 impl CaptureApplier {
     pub fn new(store: Arc<dyn Store>, plugins: Arc<PluginHost>, country: PhoneCountry) -> CaptureApplier {
         let identity = Identity::new(store.clone());
@@ -67,7 +77,7 @@ impl CaptureApplier {
     /// is logged with the plugin's name, counted as an `invalid_output`
     /// fault toward the plugin's consecutive faults, and dropped. Returns an error only when the store failed, so
     /// the writer can retry.
-    pub async fn apply(&self, browser: &Browser, accepted: &AcceptedCapture) -> Result<(), StoreError> {
+    pub async fn apply(&self, browser: &Browser, accepted: &AcceptedCapture) -> Result<Applied, StoreError> {
         let definitions = self.definitions().await?;
         let today = time::OffsetDateTime::now_utc().date();
         let checked = match check_capture(&accepted.capture, &definitions, self.country, today) {
@@ -76,13 +86,13 @@ impl CaptureApplier {
                 // Logs the fault with the plugin's name and counts it in
                 // `footprint_plugin_faults_total{plugin,kind}`.
                 self.plugins.report_fault(&accepted.plugin, &fault);
-                return Ok(());
+                return Ok(Applied::default());
             }
         };
 
-        let contact = self.contact(browser, accepted, &checked).await?;
-        let Some(contact) = contact else {
-            return Ok(());
+        let applied = self.contact(browser, accepted, &checked).await?;
+        let Some(contact) = applied.contact else {
+            return Ok(applied);
         };
 
         let fields = self.claim_unique(contact, &checked).await?;
@@ -112,7 +122,7 @@ impl CaptureApplier {
             identified = checked.identity.is_some(),
             "plugin capture applied"
         );
-        Ok(())
+        Ok(applied)
     }
 
     /// Returns the contact the capture applies to, identifying the browser
@@ -123,11 +133,15 @@ impl CaptureApplier {
         browser: &Browser,
         accepted: &AcceptedCapture,
         checked: &CheckedCapture,
-    ) -> Result<Option<ContactId>, StoreError> {
+    ) -> Result<Applied, StoreError> {
         if let Some(key) = &checked.identity {
             let outcome =
                 self.identity.identify_by(browser, Some(key.clone()), accepted.at, accepted.activity.clone()).await?;
-            return Ok(outcome.contact());
+            let merged_from = match outcome {
+                Identified::Merged { from, .. } => Some(from),
+                _ => None,
+            };
+            return Ok(Applied { contact: outcome.contact(), merged_from });
         }
 
         // A visitor who submitted a form the shop accepted is a contact,
@@ -137,7 +151,7 @@ impl CaptureApplier {
             let source = Source::Tracker { tracker: browser.tracker, contact };
             self.store.append_activities(&[(source, activity.clone())]).await?;
         }
-        Ok(contact)
+        Ok(Applied { contact, merged_from: None })
     }
 
     /// Claims the unique values among the checked fields for `contact` and

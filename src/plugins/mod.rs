@@ -32,7 +32,7 @@ mod reload;
 mod sandbox;
 mod submission;
 
-pub use apply::{AcceptedCapture, CaptureApplier};
+pub use apply::{AcceptedCapture, Applied, CaptureApplier};
 pub use cache::CacheOutcome;
 pub use capture::{Capture, Channel, Consent, FieldValue, Identity};
 pub use check::{check_capture, CheckedCapture};

@@ -1,14 +1,25 @@
 //! The writer task: applies queued events to the store in batches.
+//!
+//! After each stored run of activities and each identification, the
+//! writer re-evaluates the contacts involved against the dynamic segments
+//! (see `crate::segments::Evaluator`). That adds store reads per contact
+//! to every batch, so a slow store slows recording too and the queue
+//! absorbs the difference until it is full and drops events.
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
 use super::Event;
-use crate::identity::{Identity, PhoneCountry};
+use crate::identity::{Identified, Identity, PhoneCountry};
 use crate::plugins::{CaptureApplier, PluginHost};
-use crate::store::{Activity, ActivityKind, Source, Store, StoreError};
+use crate::segments::Evaluator;
+use crate::store::{Activity, ActivityKind, ContactId, Source, Store, StoreError};
+
+/// Contacts of one batch evaluated against the dynamic segments at once.
+const CONCURRENT_EVALUATIONS: usize = 8;
 
 /// Applies events from the queue to the store.
 pub struct Writer {
@@ -20,6 +31,8 @@ pub struct Writer {
     retry_delay: Duration,
     /// Lifetime of activity of a browser that has not returned its cookie.
     pending_ttl: Duration,
+    /// Re-evaluates the dynamic memberships of every contact a batch changed.
+    segments: Arc<Evaluator>,
 }
 
 impl Writer {
@@ -31,10 +44,11 @@ impl Writer {
         pending_ttl: Duration,
         plugins: Arc<PluginHost>,
         phone_country: PhoneCountry,
+        segments: Arc<Evaluator>,
     ) -> Writer {
         let identity = Identity::new(store.clone());
         let captures = CaptureApplier::new(store.clone(), plugins, phone_country);
-        Writer { receiver, store, identity, captures, batch_size, retry_delay, pending_ttl }
+        Writer { receiver, store, identity, captures, batch_size, retry_delay, pending_ttl, segments }
     }
 
     /// Runs until every [`super::Recorder`] is dropped and the queue is
@@ -106,16 +120,42 @@ impl Writer {
                 }
                 Event::Identify { browser, email, activity } => {
                     self.flush(&mut run, run_start).await?;
-                    self.identity.identify(browser, email, activity.clone()).await.map_err(|error| (index, error))?;
+                    let identified = self
+                        .identity
+                        .identify(browser, email, activity.clone())
+                        .await
+                        .map_err(|error| (index, error))?;
+                    // After a merge this is the survivor, which now contains the
+                    // merged contact's activities and static memberships.
+                    if let Some(contact) = identified.contact() {
+                        self.segments.evaluate_logged(contact).await;
+                    }
+                    if let Identified::Merged { from, .. } = identified {
+                        self.unschedule(from).await;
+                    }
                 }
                 Event::Capture { browser, accepted } => {
                     self.flush(&mut run, run_start).await?;
-                    self.captures.apply(browser, accepted).await.map_err(|error| (index, error))?;
+                    let applied = self.captures.apply(browser, accepted).await.map_err(|error| (index, error))?;
+                    if let Some(contact) = applied.contact {
+                        self.segments.evaluate_logged(contact).await;
+                    }
+                    if let Some(from) = applied.merged_from {
+                        self.unschedule(from).await;
+                    }
                 }
             }
         }
 
         self.flush(&mut run, run_start).await.map(|_| ())
+    }
+
+    /// Removes a merged contact from the flip schedule, so that its id
+    /// stays nowhere once the survivor is erased.
+    async fn unschedule(&self, merged: ContactId) {
+        if let Err(error) = self.store.set_next_flip(merged, None).await {
+            tracing::warn!(contact.id = %merged, %error, "could not unschedule a merged contact; it is removed when due");
+        }
     }
 
     /// Appends the pending run of activities; returns the index up to which
@@ -126,7 +166,21 @@ impl Writer {
         }
         self.store.append_activities(run).await.map_err(|error| (run_start, error))?;
         let applied = run_start + run.len();
+
+        let mut contacts: Vec<ContactId> = run
+            .iter()
+            .map(|(source, _)| match source {
+                Source::Tracker { contact, .. } | Source::Contact(contact) => *contact,
+            })
+            .collect();
+        contacts.sort_unstable();
+        contacts.dedup();
         run.clear();
+        // Contacts are independent, so a few evaluations overlap their
+        // store round trips instead of queueing behind each other.
+        futures_util::stream::iter(contacts)
+            .for_each_concurrent(CONCURRENT_EVALUATIONS, |contact| self.segments.evaluate_logged(contact))
+            .await;
         Ok(applied)
     }
 

@@ -8,15 +8,24 @@
 //! ([`validate`]). The store keeps definitions and memberships (see
 //! `crate::store::segments`).
 //!
-//! NOTE: dynamic memberships are not evaluated yet. A dynamic segment can
-//! be defined and listed, but it keeps no members until the condition
-//! evaluator is wired in, and the admin API rejects hand-made changes to
-//! its members.
+//! Members of the dynamic kinds are kept current by the [`Evaluator`],
+//! which every change to a contact calls, by a [`build`] of all contacts
+//! when a condition is set, and by the [`Scheduler`] when time alone
+//! changes a membership. The admin API rejects hand-made changes to them.
 
+pub mod build;
+pub mod clock;
 pub mod condition;
+pub mod evaluator;
 mod kind;
+pub mod reads;
+pub mod rules;
+pub mod scheduler;
 mod segment;
 pub mod validate;
 
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use evaluator::{Evaluation, Evaluator};
 pub use kind::SegmentKind;
+pub use scheduler::Scheduler;
 pub use segment::{Segment, MAX_SEGMENTS};

@@ -3,7 +3,9 @@
 
 use serde_json::Value;
 
+use super::condition::{self, ConditionError};
 use super::SegmentKind;
+use crate::store::FieldDefinition;
 
 /// Maximum characters of a segment name.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -25,17 +27,25 @@ pub enum SegmentError {
     ConditionForbidden,
     #[error("the condition must be a JSON object")]
     ConditionNotObject,
+    #[error("{}", .0.reason)]
+    Condition(#[source] ConditionError),
+    #[error("the condition tests behaviour (activities, purchases or the basket), which needs a dynamic_plus segment")]
+    ConditionBehavioural,
 }
 
 impl SegmentError {
-    /// Returns the request member the error is about.
-    pub fn member(&self) -> &'static str {
+    /// Returns the request member the error is about. A condition error
+    /// names the offending part inside `condition` with its JSON pointer,
+    /// such as `condition/all/1/value`.
+    pub fn member(&self) -> String {
         match self {
-            SegmentError::NameLength | SegmentError::NameControl => "name",
-            SegmentError::DescriptionLength => "description",
-            SegmentError::ConditionMissing(_) | SegmentError::ConditionForbidden | SegmentError::ConditionNotObject => {
-                "condition"
-            }
+            SegmentError::NameLength | SegmentError::NameControl => "name".to_owned(),
+            SegmentError::DescriptionLength => "description".to_owned(),
+            SegmentError::Condition(error) => format!("condition{}", error.pointer),
+            SegmentError::ConditionMissing(_)
+            | SegmentError::ConditionForbidden
+            | SegmentError::ConditionNotObject
+            | SegmentError::ConditionBehavioural => "condition".to_owned(),
         }
     }
 }
@@ -60,19 +70,28 @@ pub fn description(description: &str) -> Result<(), SegmentError> {
     Ok(())
 }
 
-/// Checks that `condition` fits `kind`: required for the dynamic kinds,
-/// absent (or null) for static.
-pub fn condition(kind: SegmentKind, condition: Option<&Value>) -> Result<Option<Value>, SegmentError> {
+/// Checks that `condition` fits `kind`: absent (or null) for static,
+/// required for the dynamic kinds, where it must parse against the custom
+/// field `definitions`. Only `dynamic_plus` may test behaviour.
+pub fn condition(
+    kind: SegmentKind,
+    condition: Option<&Value>,
+    definitions: &[FieldDefinition],
+) -> Result<Option<Value>, SegmentError> {
     let condition = condition.filter(|value| !value.is_null());
-    match (kind.has_condition(), condition) {
-        (false, None) => Ok(None),
-        (false, Some(_)) => Err(SegmentError::ConditionForbidden),
-        (true, None) => Err(SegmentError::ConditionMissing(kind)),
-        // TODO: validate with `segments::condition::parse` once the
-        // condition language is merged; until then any JSON object passes.
-        (true, Some(value)) if value.is_object() => Ok(Some(value.clone())),
-        (true, Some(_)) => Err(SegmentError::ConditionNotObject),
+    let value = match (kind.has_condition(), condition) {
+        (false, None) => return Ok(None),
+        (false, Some(_)) => return Err(SegmentError::ConditionForbidden),
+        (true, None) => return Err(SegmentError::ConditionMissing(kind)),
+        (true, Some(value)) if value.is_object() => value,
+        (true, Some(_)) => return Err(SegmentError::ConditionNotObject),
+    };
+
+    let parsed = condition::parse(value, definitions).map_err(SegmentError::Condition)?;
+    if parsed.is_behavioural() && kind != SegmentKind::DynamicPlus {
+        return Err(SegmentError::ConditionBehavioural);
     }
+    Ok(Some(value.clone()))
 }
 
 #[cfg(test)]
@@ -103,13 +122,36 @@ mod tests {
 
     #[test]
     fn condition_follows_kind() {
-        let object = json!({"all": []});
+        let object = json!({"status": "newsletter", "is": "subscribed"});
 
-        assert_eq!(condition(SegmentKind::Static, None), Ok(None));
-        assert_eq!(condition(SegmentKind::Static, Some(&Value::Null)), Ok(None));
-        assert_eq!(condition(SegmentKind::Static, Some(&object)), Err(SegmentError::ConditionForbidden));
-        assert_eq!(condition(SegmentKind::Dynamic, None), Err(SegmentError::ConditionMissing(SegmentKind::Dynamic)));
-        assert_eq!(condition(SegmentKind::DynamicPlus, Some(&json!([1]))), Err(SegmentError::ConditionNotObject));
-        assert_eq!(condition(SegmentKind::Dynamic, Some(&object)), Ok(Some(object)));
+        assert_eq!(condition(SegmentKind::Static, None, &[]), Ok(None));
+        assert_eq!(condition(SegmentKind::Static, Some(&Value::Null), &[]), Ok(None));
+        assert_eq!(condition(SegmentKind::Static, Some(&object), &[]), Err(SegmentError::ConditionForbidden));
+        assert_eq!(
+            condition(SegmentKind::Dynamic, None, &[]),
+            Err(SegmentError::ConditionMissing(SegmentKind::Dynamic))
+        );
+        assert_eq!(condition(SegmentKind::DynamicPlus, Some(&json!([1])), &[]), Err(SegmentError::ConditionNotObject));
+        assert_eq!(condition(SegmentKind::Dynamic, Some(&object), &[]), Ok(Some(object)));
+    }
+
+    #[test]
+    fn condition_error_names_pointer() {
+        let invalid = json!({"all": [
+            {"status": "newsletter", "is": "subscribed"},
+            {"field": "first_name", "op": "equals", "value": 3}
+        ]});
+
+        let error = condition(SegmentKind::Dynamic, Some(&invalid), &[]).expect_err("a number is no name");
+
+        assert_eq!(error.member(), "condition/all/1/value");
+    }
+
+    #[test]
+    fn behaviour_needs_dynamic_plus() {
+        let behavioural = json!({"activity": "login", "within": {"days": 7}, "count": {"at_least": 1}});
+
+        assert_eq!(condition(SegmentKind::Dynamic, Some(&behavioural), &[]), Err(SegmentError::ConditionBehavioural));
+        assert_eq!(condition(SegmentKind::DynamicPlus, Some(&behavioural), &[]), Ok(Some(behavioural)));
     }
 }

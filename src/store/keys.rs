@@ -26,6 +26,9 @@
 //! | `{c:C}:segments` | set | ids of the segments C is a member of (the truth for `{x:N}:s:S`) |
 //! | `{sg}:definitions` | hash | segment definitions: id to definition JSON (at most 1000) |
 //! | `{sg}:names` | hash | segment names to ids, to keep names unique |
+//! | `{sg}:builds` | hash | segment id to the JSON progress of its latest build |
+//! | `{f:N}:flips` | sorted set | contacts of schedule bucket N, score = next flip time (ms) |
+//! | `{l:NAME}:lease` | string | the instance holding lease NAME, with a TTL |
 //! | `{i:K:V}` | string | unique index K (`email`, `phone`, `customer_id`): value V to contact id |
 //! | `{o:O}` | string | claimed shop order id O |
 //! | `{m}:pending` | set | merge intents `FROM>INTO` not finished yet |
@@ -163,6 +166,20 @@ impl Keys {
 
     pub fn segment_names(&self) -> String {
         format!("{}{{sg}}:names", self.prefix)
+    }
+
+    pub fn segment_builds(&self) -> String {
+        format!("{}{{sg}}:builds", self.prefix)
+    }
+
+    /// Returns the key of schedule bucket `bucket`: contact ids scored by
+    /// their next flip time (ms).
+    pub fn flip_bucket(&self, bucket: u8) -> String {
+        format!("{}{{f:{bucket}}}:flips", self.prefix)
+    }
+
+    pub fn lease(&self, name: &str) -> String {
+        format!("{}{{l:{name}}}:lease", self.prefix)
     }
 
     /// Returns the key of the stream that contains the activity of `source`.

@@ -392,4 +392,30 @@ pub trait Store: Send + Sync + 'static {
     /// counts stale entries too until a reader or the contact's next change
     /// removes them.
     async fn segment_size(&self, id: SegmentId) -> Result<u64>;
+
+    // ---- dynamic segment evaluation -------------------------------------
+
+    /// Returns the progress of the segment's latest build, if any.
+    async fn segment_build(&self, id: SegmentId) -> Result<Option<SegmentBuild>>;
+
+    /// Stores the progress of the segment's build, replacing the previous
+    /// one. Idempotent.
+    async fn set_segment_build(&self, id: SegmentId, build: &SegmentBuild) -> Result<()>;
+
+    /// Stores when time alone may next change `contact`'s memberships in
+    /// its schedule bucket ([`flip_bucket`]), or removes it with `None`.
+    /// Idempotent.
+    async fn set_next_flip(&self, contact: ContactId, at: Option<Millis>) -> Result<()>;
+
+    /// Returns up to `limit` contacts of `bucket` whose next flip is at or
+    /// before `now`, earliest first. They stay scheduled until
+    /// [`Store::set_next_flip`] changes them.
+    async fn due_flips(&self, bucket: u8, now: Millis, limit: usize) -> Result<Vec<ContactId>>;
+
+    /// Takes the lease `name` for `owner` for `ttl`, or extends it when
+    /// `owner` already holds it, and returns whether `owner` holds it now.
+    async fn acquire_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool>;
+
+    /// Releases the lease `name` when `owner` holds it.
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<()>;
 }

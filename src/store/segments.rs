@@ -52,3 +52,43 @@ pub fn membership_activity(kind: ActivityKind, segment: &Segment, at: Millis) ->
         ]),
     }
 }
+
+/// Number of buckets of the next-flip schedule. Each bucket is one sorted
+/// set on Redis, so scheduler instances can lease buckets one by one.
+pub const FLIP_BUCKETS: u8 = 16;
+
+/// Returns the schedule bucket of `contact`, from the random low bits of
+/// its id like [`crate::store::keys::list_shard`].
+pub fn flip_bucket(contact: super::ContactId) -> u8 {
+    contact.0.as_bytes()[15] % FLIP_BUCKETS
+}
+
+/// The state of a dynamic segment's build: the evaluation of every contact
+/// after the segment's condition was set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BuildState {
+    Running,
+    Finished,
+}
+
+/// The progress of a segment build, stored apart from the definition so
+/// that progress writes never overwrite an admin's change to it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SegmentBuild {
+    pub state: BuildState,
+    /// The condition being built. A build whose condition differs from the
+    /// segment's stops, because a newer build replaced it.
+    pub condition: serde_json::Value,
+    /// Contacts evaluated so far.
+    pub evaluated: u64,
+    /// Evaluated contacts that matched.
+    pub members: u64,
+    pub started_at: Millis,
+    pub finished_at: Option<Millis>,
+    /// The contacts-list position of the last evaluated contact, where a
+    /// resumed build continues.
+    /// NOTE: it contains that contact's id until the build moves on or
+    /// finishes, also when the contact is erased in between.
+    pub after: Option<String>,
+}

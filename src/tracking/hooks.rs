@@ -27,7 +27,7 @@ use http::{request, response, Method};
 use super::fields::{media_type, Fields, FormEncoding};
 use super::plugins::{PluginPlan, PluginRoutes};
 use super::rules::{Candidates, ResponseFacts, Rules};
-use super::{Filter, TrackerKeys};
+use super::{Filter, Personalisation, TrackerKeys};
 use crate::config::{Config, SecureMode};
 use crate::plugins::{AcceptedCapture, PluginHost};
 use crate::proxy::{Exchange, Hooks, Inspected, PeerRange};
@@ -50,6 +50,8 @@ pub struct Tracking {
     identify_header: Option<HeaderName>,
     form_inspect_bytes: usize,
     response_inspect_bytes: usize,
+    /// `None` when personalisation headers are off.
+    personalisation: Option<std::sync::Arc<Personalisation>>,
 }
 
 /// Per-request state, carried from the request head to completion.
@@ -104,7 +106,14 @@ impl Tracking {
             identify_header,
             form_inspect_bytes: config.proxy.form_inspect_bytes,
             response_inspect_bytes: config.proxy.response_inspect_bytes,
+            personalisation: None,
         })
+    }
+
+    /// Adds personalisation headers to forwarded requests.
+    pub fn with_personalisation(mut self, personalisation: Option<std::sync::Arc<Personalisation>>) -> Tracking {
+        self.personalisation = personalisation;
+        self
     }
 
     /// Decides the cookie's `Secure` attribute: the proxy itself speaks
@@ -216,6 +225,9 @@ impl Hooks for Tracking {
     type Plan = Plan;
 
     fn on_request(&self, head: &mut request::Parts, peer: SocketAddr) -> (Plan, usize) {
+        if let Some(personalisation) = &self.personalisation {
+            personalisation.strip(&mut head.headers);
+        }
         let path = head.uri.path();
         if let Some(skip) = self.filter.skip(&head.method, path, &head.headers) {
             metrics::counter!("footprint_tracking_skipped_total", "reason" => skip.as_str()).increment(1);
@@ -223,7 +235,12 @@ impl Hooks for Tracking {
         }
 
         let (tracker, set_cookie) = match self.keys.read(&head.headers, &self.cookie_name) {
-            Some(tracker) => (tracker, None),
+            Some(tracker) => {
+                if let Some(personalisation) = &self.personalisation {
+                    personalisation.add(tracker, &mut head.headers);
+                }
+                (tracker, None)
+            }
             None => {
                 let tracker = TrackerId::new();
                 let cookie =

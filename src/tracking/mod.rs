@@ -8,6 +8,7 @@ mod filter;
 mod hooks;
 mod pattern;
 mod plugins;
+mod personalisation;
 mod rules;
 
 pub use cookie::TrackerKeys;
@@ -16,4 +17,5 @@ pub use filter::{Filter, Skip};
 pub use hooks::{Plan, Tracking};
 pub use pattern::PathPattern;
 pub use plugins::PluginRoutes;
+pub use personalisation::Personalisation;
 pub use rules::{ResponseFacts, Rules};

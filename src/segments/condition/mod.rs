@@ -154,6 +154,17 @@ impl Condition {
         kinds
     }
 
+    /// Returns true when a `basket` term needs the contact's basket.
+    pub fn needs_basket(&self) -> bool {
+        walk(&self.root).any(|node| matches!(node, Node::Basket(_)))
+    }
+
+    /// Returns true when a status term tests push subscriptions, so the view
+    /// needs their number.
+    pub fn needs_push(&self) -> bool {
+        walk(&self.root).any(|node| matches!(node, Node::Status(StatusTerm::PushSubscribed(_))))
+    }
+
     /// Returns the condition as JSON that [`parse`] reads back to an equal
     /// condition, given the same definitions.
     pub fn to_json(&self) -> Value {

@@ -13,6 +13,7 @@
 
 mod definitions;
 mod listing;
+mod schedule;
 mod segments;
 mod state;
 mod stream;
@@ -24,12 +25,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 
 use self::definitions::Definitions;
+use self::schedule::Schedule;
 use self::segments::SegmentDefinitions;
 use self::state::State;
 use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
     ContactRecord, DefinitionWrite, FieldDefinition, IndexKind, MergeIntent, Millis, PushSubscription, Result,
-    Retention, SegmentId, SegmentWrite, Source, StatusUpdate, Store, TrackerId,
+    Retention, SegmentBuild, SegmentId, SegmentWrite, Source, StatusUpdate, Store, TrackerId,
 };
 use crate::segments::Segment;
 
@@ -43,6 +45,8 @@ pub struct EmbeddedStore {
     /// Segment definitions; memberships live in `state`. An operation that
     /// needs both takes one lock after the other, never both at once.
     segments: Mutex<SegmentDefinitions>,
+    /// Build progress, next flips and leases; needs no other lock.
+    schedule: Mutex<Schedule>,
 }
 
 impl EmbeddedStore {
@@ -52,6 +56,7 @@ impl EmbeddedStore {
             state: Mutex::new(State::default()),
             definitions: Mutex::new(Definitions::default()),
             segments: Mutex::new(SegmentDefinitions::default()),
+            schedule: Mutex::new(Schedule::default()),
         }
     }
 
@@ -71,6 +76,10 @@ impl EmbeddedStore {
 
     fn segment_definitions(&self) -> MutexGuard<'_, SegmentDefinitions> {
         self.segments.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn schedule(&self) -> MutexGuard<'_, Schedule> {
+        self.schedule.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -282,5 +291,32 @@ impl Store for EmbeddedStore {
 
     async fn segment_size(&self, id: SegmentId) -> Result<u64> {
         Ok(self.lock().segment_size(id))
+    }
+
+    async fn segment_build(&self, id: SegmentId) -> Result<Option<SegmentBuild>> {
+        Ok(self.schedule().builds.get(&id).cloned())
+    }
+
+    async fn set_segment_build(&self, id: SegmentId, build: &SegmentBuild) -> Result<()> {
+        self.schedule().builds.insert(id, build.clone());
+        Ok(())
+    }
+
+    async fn set_next_flip(&self, contact: ContactId, at: Option<Millis>) -> Result<()> {
+        self.schedule().set_next_flip(contact, at);
+        Ok(())
+    }
+
+    async fn due_flips(&self, bucket: u8, now: Millis, limit: usize) -> Result<Vec<ContactId>> {
+        Ok(self.schedule().due(bucket, now, limit))
+    }
+
+    async fn acquire_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool> {
+        Ok(self.schedule().acquire_lease(name, owner, ttl, Instant::now()))
+    }
+
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<()> {
+        self.schedule().release_lease(name, owner);
+        Ok(())
     }
 }

@@ -25,6 +25,7 @@
 mod decode;
 mod definitions;
 mod listing;
+mod schedule;
 mod scripts;
 mod segments;
 mod timeline;
@@ -43,7 +44,7 @@ use super::keys::Keys;
 use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
     ContactRecord, DefinitionWrite, FieldDefinition, IndexKind, MergeIntent, Millis, PushSubscription, Result,
-    Retention, SegmentId, SegmentWrite, Source, StatusUpdate, Store, StoreError, TrackerId,
+    Retention, SegmentBuild, SegmentId, SegmentWrite, Source, StatusUpdate, Store, StoreError, TrackerId,
 };
 use crate::segments::Segment;
 
@@ -809,5 +810,29 @@ impl Store for RedisStore {
 
     async fn segment_size(&self, id: SegmentId) -> Result<u64> {
         self.size_of(id).await
+    }
+
+    async fn segment_build(&self, id: SegmentId) -> Result<Option<SegmentBuild>> {
+        self.read_build(id).await
+    }
+
+    async fn set_segment_build(&self, id: SegmentId, build: &SegmentBuild) -> Result<()> {
+        self.write_build(id, build).await
+    }
+
+    async fn set_next_flip(&self, contact: ContactId, at: Option<Millis>) -> Result<()> {
+        self.write_next_flip(contact, at).await
+    }
+
+    async fn due_flips(&self, bucket: u8, now: Millis, limit: usize) -> Result<Vec<ContactId>> {
+        self.read_due_flips(bucket, now, limit).await
+    }
+
+    async fn acquire_lease(&self, name: &str, owner: &str, ttl: Duration) -> Result<bool> {
+        self.take_lease(name, owner, ttl).await
+    }
+
+    async fn release_lease(&self, name: &str, owner: &str) -> Result<()> {
+        self.drop_lease(name, owner).await
     }
 }
