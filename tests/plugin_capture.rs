@@ -30,6 +30,7 @@ on_both_stores!(
     rejected_submissions_capture_nothing,
     faulting_plugin_leaves_response_unchanged,
     invalid_output_changes_nothing,
+    capture_moves_contact_into_dynamic_segment,
 );
 
 const BOUNDARY: &str = "----footprint-test-boundary";
@@ -407,5 +408,39 @@ async fn hot_reload_while_forms_flow() {
     let (sent, failures) = sender.await.expect("sender ran");
     assert!(sent > 1, "forms kept flowing across the reload");
     assert!(failures.is_empty(), "responses changed during the reload: {failures:?}");
+    app.stop().await;
+}
+
+/// A plugin capture is a contact change like any other: the captured city
+/// moves the contact into a dynamic segment on it.
+async fn capture_moves_contact_into_dynamic_segment(store: Arc<dyn Store>) {
+    support::plugins::example("profile");
+    demo::create_field_definitions(&*store).await.expect("custom fields");
+    let app = TestApp::demo(store.clone()).await;
+
+    let condition = json!({ "field": "city", "op": "equals", "value": "Porto" });
+    let segment = json!({ "name": "Porto", "kind": "dynamic", "condition": condition });
+    let created = support::app::client()
+        .post(format!("http://{}/api/v1/segments", app.admin))
+        .bearer_auth(support::app::TOKEN)
+        .json(&segment)
+        .send()
+        .await
+        .expect("admin API answers");
+    assert_eq!(created.status(), 201);
+    let segment_id = created.json::<Value>().await.expect("segment JSON")["id"].as_str().expect("id").to_owned();
+
+    let shopper = browser();
+    let tracker = visit(&shopper, &app, "/profile").await;
+    let fields = [("csrf", "demo-csrf"), ("cellphone", "600000200"), ("city", "Porto"), ("shoe_size", "40")];
+    let response = post_body(&shopper, &app, "/profile", encode(Encoding::Urlencoded, &fields, None)).await;
+    assert_eq!(response.status(), 303);
+
+    let profile = app
+        .admin_until(&format!("/api/v1/contacts/by-tracker/{tracker}"), |status, json| {
+            status == 200 && json["segments"].as_array().is_some_and(|segments| !segments.is_empty())
+        })
+        .await;
+    assert_eq!(profile["segments"][0]["id"], segment_id.as_str());
     app.stop().await;
 }

@@ -7,8 +7,8 @@ mod fields;
 mod filter;
 mod hooks;
 mod pattern;
-mod plugins;
 mod personalisation;
+mod plugins;
 mod rules;
 
 pub use cookie::TrackerKeys;
@@ -16,6 +16,6 @@ pub use fields::{Fields, FormEncoding};
 pub use filter::{Filter, Skip};
 pub use hooks::{Plan, Tracking};
 pub use pattern::PathPattern;
-pub use plugins::PluginRoutes;
 pub use personalisation::Personalisation;
+pub use plugins::PluginRoutes;
 pub use rules::{ResponseFacts, Rules};
