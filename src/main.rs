@@ -76,7 +76,15 @@ fn parse_backend(text: &str) -> Result<StoreBackend, String> {
 }
 
 fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    // Invalid options exit with 1, so that `plugin test` keeps exit code 2
+    // for a faulting plugin; clap's own default for usage errors is 2.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            std::process::exit(if error.use_stderr() { 1 } else { 0 });
+        }
+    };
     if let Command::Keygen = cli.command {
         println!("{}", tracking::TrackerKeys::generate().1);
         return Ok(());

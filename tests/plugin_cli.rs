@@ -141,3 +141,32 @@ fn component_without_export_fails_to_load() {
     assert_eq!(output.status.code(), Some(2), "{report}");
     assert!(report.contains("load failed"), "{report}");
 }
+
+#[test]
+fn unparseable_body_is_an_error() {
+    let dir = TempDir::new().expect("temporary directory");
+    let json = dir.path().join("bad.json");
+    std::fs::write(&json, "{bad").expect("body written");
+    let multipart = dir.path().join("body.txt");
+    std::fs::write(&multipart, "--other\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--other--\r\n")
+        .expect("body written");
+
+    let bad_json = plugin_test(&fixture_plugin(), &["--json", json.to_str().expect("path")]);
+    let wrong_boundary = plugin_test(
+        &fixture_plugin(),
+        &["--multipart", multipart.to_str().expect("path"), "--content-type", "multipart/form-data; boundary=XyZ"],
+    );
+
+    for output in [bad_json, wrong_boundary] {
+        let errors = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert_eq!(output.status.code(), Some(1), "{errors}");
+        assert!(errors.contains("no fields readable"), "{errors}");
+    }
+}
+
+#[test]
+fn invalid_options_exit_with_one() {
+    let output = plugin_test(&fixture_plugin(), &["--form", "a=1", "--no-such-option"]);
+
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+}

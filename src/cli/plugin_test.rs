@@ -117,7 +117,15 @@ async fn build_submission(options: &PluginTestOptions) -> anyhow::Result<Submiss
 
     let (path, query) = options.route.split_once('?').unwrap_or((&options.route, ""));
     let mut fields = Fields::from_urlencoded(query.as_bytes());
-    fields.extend(Fields::from_body_prefix(&encoding, body, true).await);
+    let has_body = !body.iter().all(u8::is_ascii_whitespace);
+    let body_fields = Fields::from_body_prefix(&encoding, body, true).await;
+    if has_body && body_fields.is_empty() {
+        bail!(
+            "the body contains no fields readable as {}; check the file and --content-type (for multipart, the boundary)",
+            encoding.media_type()
+        );
+    }
+    fields.extend(body_fields);
 
     Ok(Submission {
         route: path.to_owned(),

@@ -416,6 +416,12 @@ impl Config {
 
     /// Checks values serde cannot: patterns, limits, keys, tokens.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.store.backend == StoreBackend::Redis && redis::parse_redis_url(&self.store.redis_url).is_none() {
+            return Err(ConfigError::invalid(
+                "store.redis_url",
+                "expected a Redis URL such as redis://127.0.0.1:6379/0 (or rediss:// for TLS)",
+            ));
+        }
         if !self.proxy.upstream.starts_with("http://") {
             return Err(ConfigError::invalid("proxy.upstream", "expected an http:// URL"));
         }
@@ -556,6 +562,15 @@ mod tests {
         for (toml, key) in cases {
             assert_eq!(rejected_key(&config(&toml)).as_deref(), Some(key), "{toml}");
         }
+    }
+
+    #[test]
+    fn invalid_redis_url_is_rejected() {
+        let redis = config("[store]\nbackend = \"redis\"\nredis_url = \"http://x\"\n");
+        assert_eq!(rejected_key(&redis).as_deref(), Some("store.redis_url"));
+
+        let embedded = config("[store]\nbackend = \"embedded\"\nredis_url = \"http://x\"\n");
+        assert!(embedded.validate().is_ok(), "the embedded store ignores the URL");
     }
 
     #[test]

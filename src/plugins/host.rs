@@ -356,7 +356,7 @@ fn load_logged_with(
                 plugin = %rule.name,
                 file = %rule.file.display(),
                 error = %super::error::chain(&error),
-                "plugin not loaded"
+                "plugin file failed to load; a version loaded earlier, if any, keeps running"
             );
             metrics::record_load(&rule.name, error.kind());
             Err(error)

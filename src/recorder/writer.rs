@@ -74,12 +74,23 @@ impl Writer {
     /// so that a dead store cannot block the exit forever.
     async fn write_with_retry(&self, batch: &[Event]) {
         let mut done = 0;
+        let mut failures = 0;
         let mut failures_after_close = 0;
         while done < batch.len() {
             match self.write(&batch[done..]).await {
-                Ok(()) => return,
+                Ok(()) => {
+                    if failures > 0 {
+                        tracing::info!(
+                            failed_attempts = failures,
+                            events = batch.len(),
+                            "store write recovered; batch written"
+                        );
+                    }
+                    return;
+                }
                 Err((written, error)) => {
                     done += written;
+                    failures += 1;
                     metrics::counter!("footprint_store_errors_total", "backend" => self.store.backend()).increment(1);
                     tracing::warn!(%error, remaining = batch.len() - done, "store write failed; retrying");
                 }

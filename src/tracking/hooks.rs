@@ -325,7 +325,12 @@ impl Hooks for Tracking {
         };
 
         let mut fields = tracked.query.clone();
-        if let (Some(body), Some(encoding)) = (exchange.request_body.as_ref(), tracked.encoding.as_ref()) {
+        // Plugins parse the body on their own, so it is parsed here only
+        // for rules that read form fields.
+        // NOTE: when both a plugin and a rule read one body, it is parsed
+        // twice and a parse failure is counted twice.
+        let body = exchange.request_body.as_ref().filter(|_| self.rules.needs_form(&tracked.candidates));
+        if let (Some(body), Some(encoding)) = (body, tracked.encoding.as_ref()) {
             fields.extend(Fields::from_body_prefix_now(encoding, body.bytes.clone(), body.complete));
         }
         let response_text = exchange.response_body.as_ref().map(|body| String::from_utf8_lossy(&body.bytes));

@@ -14,9 +14,13 @@
 //! once more after such an error. `append_pending`, `append_activities`
 //! and `claim_order` are not repeated, because a lost reply does not show
 //! whether the server applied them; their callers see the error.
-//! [`RedisStore::connect`] keeps the crate's timeouts (redis 1.8: 1 s to
-//! connect, 500 ms per reply); [`RedisStore::with_connection`] accepts a
-//! `ConnectionManager` configured otherwise.
+//! [`RedisStore::connect`] waits 1 s for a connection and 500 ms for a
+//! reply, and makes two reconnect attempts (100 ms, then 200 ms apart) per
+//! failed command, so an admin request fails with 503 within about two
+//! seconds while Redis is down instead of waiting through the crate's six
+//! attempts; the recorder retries on its own schedule.
+//! [`RedisStore::with_connection`] accepts a `ConnectionManager` configured
+//! otherwise.
 //!
 //! Retention trimming is approximate (`MAXLEN ~`, `MINID ~`): Redis drops
 //! whole stream nodes only, so a stream may hold somewhat more than
@@ -35,7 +39,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use redis::aio::ConnectionManager;
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, Value};
 
 use self::decode::{corrupt, ACTIVITY_FIELD, FIELD_PREFIX, STATUS_PREFIX};
@@ -47,6 +51,15 @@ use super::{
     Retention, SegmentBuild, SegmentId, SegmentWrite, Source, StatusUpdate, Store, StoreError, TrackerId,
 };
 use crate::segments::Segment;
+
+/// Time to open a connection to Redis.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// Time to wait for one reply.
+const RESPONSE_TIMEOUT: Duration = Duration::from_millis(500);
+/// Reconnect attempts after a failed command, and the longest pause
+/// between two of them.
+const RECONNECT_ATTEMPTS: usize = 2;
+const RECONNECT_MAX_DELAY: Duration = Duration::from_millis(500);
 
 /// A [`Store`] on a standalone Redis server.
 pub struct RedisStore {
@@ -68,7 +81,12 @@ impl RedisStore {
     /// stores every key under `key_prefix`.
     pub async fn connect(url: &str, key_prefix: &str, retention: Retention) -> Result<RedisStore> {
         let client = redis::Client::open(url)?;
-        let connection = ConnectionManager::new(client).await?;
+        let config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(CONNECT_TIMEOUT))
+            .set_response_timeout(Some(RESPONSE_TIMEOUT))
+            .set_number_of_retries(RECONNECT_ATTEMPTS)
+            .set_max_delay(RECONNECT_MAX_DELAY);
+        let connection = ConnectionManager::new_with_config(client, config).await?;
         Ok(RedisStore::with_connection(connection, key_prefix, retention))
     }
 
@@ -81,9 +99,9 @@ impl RedisStore {
     /// once more on the reconnected connection. Only for operations that
     /// give the same result when repeated.
     ///
-    /// NOTE: while the server is down, the repeat waits for the manager's
-    /// reconnect attempts (6 with exponential backoff from 100 ms by
-    /// default), so such an operation takes seconds to fail.
+    /// While the server is down, the repeat waits for the manager's
+    /// reconnect attempts, so such an operation takes up to about two
+    /// seconds to fail.
     async fn retrying<T, F, Fut>(&self, operation: &'static str, attempt: F) -> Result<T>
     where
         F: Fn(ConnectionManager) -> Fut,
