@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 use crate::admin::{self, AdminState, Tokens};
 use crate::config::{Config, StoreBackend, StoreConfig};
 use crate::identity::{Identity, PhoneCountry};
-use crate::plugins::PluginHost;
+use crate::plugins::{CaptureApplier, PluginHost};
 use crate::proxy::{self, Proxy};
 use crate::recorder::{Recorder, Writer};
 use crate::segments::{build, Clock, Evaluator, Scheduler, SystemClock};
@@ -103,8 +103,7 @@ pub async fn start_with_clock(
         config.recorder.batch_size,
         Duration::from_secs_f64(config.recorder.retry_delay_secs),
         Duration::from_secs(config.tracker.pending_ttl_secs),
-        plugins.clone(),
-        phone_country,
+        CaptureApplier::new(store.clone(), plugins.clone(), phone_country),
         segments.clone(),
     );
     let writer_task = tokio::spawn(writer.run());

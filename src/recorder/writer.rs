@@ -13,8 +13,8 @@ use futures_util::StreamExt as _;
 use tokio::sync::mpsc;
 
 use super::Event;
-use crate::identity::{Identified, Identity, PhoneCountry};
-use crate::plugins::{CaptureApplier, PluginHost};
+use crate::identity::{Identified, Identity};
+use crate::plugins::CaptureApplier;
 use crate::segments::Evaluator;
 use crate::store::{Activity, ActivityKind, ContactId, Source, Store, StoreError};
 
@@ -42,12 +42,10 @@ impl Writer {
         batch_size: usize,
         retry_delay: Duration,
         pending_ttl: Duration,
-        plugins: Arc<PluginHost>,
-        phone_country: PhoneCountry,
+        captures: CaptureApplier,
         segments: Arc<Evaluator>,
     ) -> Writer {
         let identity = Identity::new(store.clone());
-        let captures = CaptureApplier::new(store.clone(), plugins, phone_country);
         Writer { receiver, store, identity, captures, batch_size, retry_delay, pending_ttl, segments }
     }
 
