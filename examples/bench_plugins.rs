@@ -85,6 +85,8 @@ const URLENCODED: &str = "application/x-www-form-urlencoded";
 const CALL_GOAL_P99_MICROS: f64 = 100.0;
 const THROUGHPUT_GOAL_RATIO: f64 = 0.9;
 const WARM_UP: Duration = Duration::from_secs(2);
+/// Clock ticks per second of /proc/PID/stat times (`USER_HZ`, 100 on Linux).
+const USER_HZ: f64 = 100.0;
 
 /// Command-line options of the orchestrating run.
 struct Options {
@@ -303,6 +305,19 @@ impl Started {
         Ok(started)
     }
 
+    /// CPU time used so far by all threads, user and system, in seconds
+    /// (`utime` + `stime` of /proc/PID/stat).
+    fn cpu_seconds(&self) -> anyhow::Result<f64> {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))?;
+        // The command name may contain spaces, so fields are counted after
+        // its closing `)`: utime and stime are fields 14 and 15 of the line.
+        let after_name = stat.rsplit_once(')').context("invalid /proc/PID/stat")?.1;
+        let fields: Vec<&str> = after_name.split_whitespace().collect();
+        let utime: u64 = fields.get(11).context("no utime in /proc/PID/stat")?.parse()?;
+        let stime: u64 = fields.get(12).context("no stime in /proc/PID/stat")?.parse()?;
+        Ok((utime + stime) as f64 / USER_HZ)
+    }
+
     /// Peak resident set size in KiB (`VmHWM` of /proc/PID/status).
     fn peak_rss_kib(&self) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
@@ -352,6 +367,7 @@ fn self_command(args: &[&str], cpu: Option<u32>) -> anyhow::Result<Command> {
 /// One load run's figures, as the load generator prints them.
 #[derive(Clone, Copy, Debug, Default)]
 struct LoadFigures {
+    requests: u64,
     requests_per_sec: f64,
     p50_micros: f64,
     p99_micros: f64,
@@ -361,8 +377,8 @@ struct LoadFigures {
 impl LoadFigures {
     fn to_line(self) -> String {
         format!(
-            "rps={} p50_us={} p99_us={} errors={}",
-            self.requests_per_sec, self.p50_micros, self.p99_micros, self.errors
+            "requests={} rps={} p50_us={} p99_us={} errors={}",
+            self.requests, self.requests_per_sec, self.p50_micros, self.p99_micros, self.errors
         )
     }
 
@@ -371,6 +387,7 @@ impl LoadFigures {
         for pair in line.split_whitespace() {
             let (key, value) = pair.split_once('=').with_context(|| format!("invalid load output {line:?}"))?;
             match key {
+                "requests" => figures.requests = value.parse()?,
                 "rps" => figures.requests_per_sec = value.parse()?,
                 "p50_us" => figures.p50_micros = value.parse()?,
                 "p99_us" => figures.p99_micros = value.parse()?,
@@ -407,10 +424,17 @@ async fn measure_throughput(wasm: &Path, options: &Options, pinned: bool) -> any
     for proxy in [&without, &with] {
         run_load(proxy.addr, options.connections, WARM_UP.as_secs_f64(), load_cpu)?;
     }
+    // CPU time per request is less sensitive than requests per second to
+    // other processes on a shared machine, which take CPU from every run.
     let mut runs: [Vec<LoadFigures>; 2] = [Vec::new(), Vec::new()];
+    let mut cpu_micros: [Vec<f64>; 2] = [Vec::new(), Vec::new()];
     for _ in 0..options.rounds {
         for (index, proxy) in [&without, &with].into_iter().enumerate() {
-            runs[index].push(run_load(proxy.addr, options.connections, options.seconds, load_cpu)?);
+            let cpu_before = proxy.cpu_seconds()?;
+            let figures = run_load(proxy.addr, options.connections, options.seconds, load_cpu)?;
+            let cpu = proxy.cpu_seconds()? - cpu_before;
+            cpu_micros[index].push(cpu * 1e6 / figures.requests.max(1) as f64);
+            runs[index].push(figures);
         }
     }
 
@@ -420,8 +444,8 @@ async fn measure_throughput(wasm: &Path, options: &Options, pinned: bool) -> any
         options.connections, options.seconds, options.rounds
     );
     println!(
-        "{:<16} {:>10} {:>9} {:>9} {:>7} {:>14}",
-        "Footprint", "req/s", "p50 µs", "p99 µs", "errors", "peak RSS MiB"
+        "{:<16} {:>10} {:>9} {:>9} {:>7} {:>14} {:>14}",
+        "Footprint", "req/s", "p50 µs", "p99 µs", "errors", "CPU µs/request", "peak RSS MiB"
     );
     let mut medians = [0.0; 2];
     for (index, (label, proxy)) in [("without plugin", &without), ("with plugin", &with)].into_iter().enumerate() {
@@ -433,10 +457,11 @@ async fn measure_throughput(wasm: &Path, options: &Options, pinned: bool) -> any
         medians[index] = median(&rates);
         let rss_mib = proxy.peak_rss_kib()? as f64 / 1024.0;
         println!(
-            "{label:<16} {:>10.0} {:>9.0} {:>9.0} {errors:>7} {rss_mib:>14.1}",
+            "{label:<16} {:>10.0} {:>9.0} {:>9.0} {errors:>7} {:>14.0} {rss_mib:>14.1}",
             medians[index],
             median(&p50s),
-            median(&p99s)
+            median(&p99s),
+            median(&cpu_micros[index])
         );
         let each: Vec<String> = rates.iter().map(|rate| format!("{rate:.0}")).collect();
         println!("{:<16} req/s per run: {}", "", each.join(", "));
@@ -564,9 +589,10 @@ async fn generate_load(args: &[String]) -> anyhow::Result<()> {
     if micros.is_empty() {
         bail!("no request completed against {target}");
     }
-    let requests_per_sec = micros.len() as f64 / elapsed;
+    let requests = micros.len() as u64;
+    let requests_per_sec = requests as f64 / elapsed;
     let (p50_micros, p99_micros) = percentiles(&mut micros);
-    println!("{}", LoadFigures { requests_per_sec, p50_micros, p99_micros, errors }.to_line());
+    println!("{}", LoadFigures { requests, requests_per_sec, p50_micros, p99_micros, errors }.to_line());
     Ok(())
 }
 
