@@ -15,7 +15,7 @@
 //! plugin is not timed without `spawn_blocking`.
 //!
 //! Part two re-executes this binary as separate processes: an upstream on
-//! 127.0.0.1 that answers every request with 303, two Footprints (embedded
+//! 127.0.0.1 that responds 303 to every request, two Footprints (embedded
 //! store, the same configuration except the `[[plugin]]` rule), and a load
 //! generator that keeps `--connections` keep-alive connections busy with the
 //! same form for `--seconds`. Runs alternate without and with the plugin,
@@ -520,7 +520,7 @@ async fn captured_city(footprint: &Started) -> anyhow::Result<Option<String>> {
     Ok(None)
 }
 
-/// `--upstream`: answers every request with 303 after reading its body.
+/// `--upstream`: responds 303 to every request after reading its body.
 async fn serve_upstream() -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("listening {}", listener.local_addr()?);
