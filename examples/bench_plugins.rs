@@ -85,6 +85,7 @@ const URLENCODED: &str = "application/x-www-form-urlencoded";
 const CALL_GOAL_P99_MICROS: f64 = 100.0;
 const THROUGHPUT_GOAL_RATIO: f64 = 0.9;
 const WARM_UP: Duration = Duration::from_secs(2);
+const RESPONSE_HANG_GUARD: Duration = Duration::from_secs(30);
 /// Clock ticks per second of /proc/PID/stat times (`USER_HZ`, 100 on Linux).
 const USER_HZ: f64 = 100.0;
 
@@ -111,6 +112,9 @@ fn main() -> anyhow::Result<()> {
                 seconds: option(&args, "--seconds", 5.0)?,
                 rounds: option(&args, "--rounds", 3)?,
             };
+            if options.calls == 0 || options.connections == 0 || options.rounds == 0 || options.seconds <= 0.0 {
+                bail!("--calls, --connections, --rounds and --seconds must be positive");
+            }
             runtime.block_on(orchestrate(&options))
         }
     }
@@ -257,7 +261,7 @@ async fn measure_calls(wasm: &Path, calls: usize) -> anyhow::Result<()> {
     println!("{:<44} {p50:>8.1} {p99:>8.1} {CALL_GOAL_P99_MICROS:>10.0}", "PluginHost::call (instantiate + call)");
     let (p50, p99) = percentiles(&mut round_trip_micros);
     println!("{:<44} {p50:>8.1} {p99:>8.1} {:>10}", "empty spawn_blocking round trip", "-");
-    println!("{:<44} {:>8} {:>8} {:>10}", "synchronous call", "n/a", "n/a", "-");
+    println!("synchronous call: not measured, because PluginHost has no public synchronous call");
     Ok(())
 }
 
@@ -620,7 +624,10 @@ async fn post_until(target: SocketAddr, body: Bytes, deadline: Instant) -> anyho
 
         sender.ready().await?;
         let started = Instant::now();
-        let response = sender.send_request(request).await?;
+        // A hang guard only: a response this late means Footprint stalled.
+        let response = tokio::time::timeout(RESPONSE_HANG_GUARD, sender.send_request(request))
+            .await
+            .with_context(|| format!("no response from {target} within {RESPONSE_HANG_GUARD:?}"))??;
         let status = response.status();
         let set_cookie = response.headers().get(SET_COOKIE).cloned();
         response.into_body().collect().await?;
