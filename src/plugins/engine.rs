@@ -27,6 +27,12 @@ const TABLES_PER_CALL: u32 = 8;
 /// WebAssembly page size: memory limits are rounded up to whole pages.
 const WASM_PAGE_BYTES: usize = 64 << 10;
 
+/// Bytes of each pooled memory and table that stay resident between calls
+/// and are reset in place instead of with `madvise`, so each pooled slot
+/// may keep that much resident. A Rust component's memory starts above
+/// 1 MiB, because rustc gives wasm32 programs a 1 MiB stack.
+const KEEP_RESIDENT_BYTES: usize = 2 << 20;
+
 /// Engine settings that change compiled code or the instance pool.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct EngineSettings {
@@ -58,6 +64,14 @@ pub(crate) fn build_engine(settings: EngineSettings) -> wasmtime::Result<Engine>
         pool.total_memories(calls * MEMORIES_PER_CALL);
         pool.total_tables(calls * TABLES_PER_CALL);
         pool.max_memory_size(memory_bytes);
+        // Resetting with `madvise` made the next call fault its pages in
+        // again, and each reset sent TLB shootdowns to every CPU running the
+        // proxy. Resident pages are reset in place instead: on Linux 6.7 and
+        // later wasmtime 47 finds the dirty ones with the PAGEMAP_SCAN ioctl,
+        // and older kernels reset the whole resident part. BENCHMARKS.md has
+        // the measurement.
+        pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
+        pool.table_keep_resident(KEEP_RESIDENT_BYTES);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
 
