@@ -333,7 +333,7 @@ async fn missing_export_is_load_error() {
         1.0
     );
     let text = logs.text();
-    assert!(text.contains("plugin not loaded"), "{text}");
+    assert!(text.contains("plugin file failed to load"), "{text}");
     assert!(text.contains("no_export"), "{text}");
 }
 
