@@ -10,7 +10,7 @@ use std::sync::Arc;
 use footprint::store::Store;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::app::{browser, client, TestApp, TOKEN};
+use support::app::{browser, client, send, TestApp, TOKEN};
 
 on_both_stores!(
     create_returns_profile_and_location,
@@ -28,25 +28,6 @@ on_both_stores!(
     merged_contacts_absent_from_list,
     proxied_traffic_moves_contact_to_front,
 );
-
-/// A response from the admin API: status, `Location` header and JSON body.
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    json: Value,
-}
-
-async fn send(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Reply {
-    let mut request = client().request(method, format!("http://{}{path}", app.admin)).bearer_auth(TOKEN);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("admin API answers");
-    let status = response.status();
-    let location = response.headers().get("location").and_then(|value| value.to_str().ok()).map(str::to_owned);
-    let json = response.json().await.unwrap_or(Value::Null);
-    Reply { status, location, json }
-}
 
 /// Creates a contact with `fields` and returns its id.
 async fn create(app: &TestApp, fields: Value) -> String {

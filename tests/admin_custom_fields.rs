@@ -8,7 +8,7 @@ use std::sync::Arc;
 use footprint::store::{now_millis, DefinitionWrite, FieldDefinition, FieldType, MergeIntent, Store, MAX_DEFINITIONS};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::app::{client, TestApp, TOKEN};
+use support::app::{send, Reply, TestApp};
 
 on_both_stores!(
     definition_create_get_and_list,
@@ -27,25 +27,6 @@ on_both_stores!(
     defaults_fill_unset_fields,
     merge_fills_custom_gaps,
 );
-
-/// A response from the admin API: status, `Location` header and JSON body.
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    json: Value,
-}
-
-async fn send(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Reply {
-    let mut request = client().request(method, format!("http://{}{path}", app.admin)).bearer_auth(TOKEN);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("admin API answers");
-    let status = response.status();
-    let location = response.headers().get("location").and_then(|value| value.to_str().ok()).map(str::to_owned);
-    let json = response.json().await.unwrap_or(Value::Null);
-    Reply { status, location, json }
-}
 
 async fn define(app: &TestApp, body: Value) -> Value {
     let reply = send(app, Method::POST, "/api/v1/fields", Some(body.clone())).await;

@@ -9,7 +9,7 @@ use footprint::segments::{Segment, SegmentKind, MAX_SEGMENTS};
 use footprint::store::{now_millis, MergeIntent, SegmentId, Store};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use support::app::{client, TestApp, TOKEN};
+use support::app::{send, Reply, TestApp};
 
 on_both_stores!(
     segment_create_get_and_list,
@@ -29,25 +29,6 @@ on_both_stores!(
     merge_unites_static_memberships,
     erasure_removes_memberships_and_export_lists_them,
 );
-
-/// A response from the admin API: status, `Location` header and JSON body.
-struct Reply {
-    status: StatusCode,
-    location: Option<String>,
-    json: Value,
-}
-
-async fn send(app: &TestApp, method: Method, path: &str, body: Option<Value>) -> Reply {
-    let mut request = client().request(method, format!("http://{}{path}", app.admin)).bearer_auth(TOKEN);
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request.send().await.expect("admin API answers");
-    let status = response.status();
-    let location = response.headers().get("location").and_then(|value| value.to_str().ok()).map(str::to_owned);
-    let json = response.json().await.unwrap_or(Value::Null);
-    Reply { status, location, json }
-}
 
 async fn create_segment(app: &TestApp, body: Value) -> String {
     let reply = send(app, Method::POST, "/api/v1/segments", Some(body.clone())).await;

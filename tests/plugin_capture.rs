@@ -362,14 +362,8 @@ async fn hot_reload_while_forms_flow() {
     let app = TestApp::with_upstream(config, hashing_shop(), support::stores::embedded()).await;
 
     let definition = json!({ "name": "version", "label": "Plugin version", "type": "text" });
-    let created = support::app::client()
-        .post(format!("http://{}/api/v1/fields", app.admin))
-        .bearer_auth(support::app::TOKEN)
-        .json(&definition)
-        .send()
-        .await
-        .expect("admin API answers");
-    assert_eq!(created.status(), 201);
+    let created = support::app::send(&app, reqwest::Method::POST, "/api/v1/fields", Some(definition)).await;
+    assert_eq!(created.status, 201, "{}", created.json);
 
     let shopper = browser();
     let tracker = visit(&shopper, &app, "/").await;
@@ -411,8 +405,9 @@ async fn hot_reload_while_forms_flow() {
     app.stop().await;
 }
 
-/// A plugin capture is a contact change like any other: the captured city
-/// moves the contact into a dynamic segment on it.
+/// Checks that a plugin capture re-evaluates dynamic segments like any
+/// other contact change: the captured city moves the contact into a segment
+/// on it.
 async fn capture_moves_contact_into_dynamic_segment(store: Arc<dyn Store>) {
     support::plugins::example("profile");
     demo::create_field_definitions(&*store).await.expect("custom fields");
@@ -420,15 +415,9 @@ async fn capture_moves_contact_into_dynamic_segment(store: Arc<dyn Store>) {
 
     let condition = json!({ "field": "city", "op": "equals", "value": "Porto" });
     let segment = json!({ "name": "Porto", "kind": "dynamic", "condition": condition });
-    let created = support::app::client()
-        .post(format!("http://{}/api/v1/segments", app.admin))
-        .bearer_auth(support::app::TOKEN)
-        .json(&segment)
-        .send()
-        .await
-        .expect("admin API answers");
-    assert_eq!(created.status(), 201);
-    let segment_id = created.json::<Value>().await.expect("segment JSON")["id"].as_str().expect("id").to_owned();
+    let created = support::app::send(&app, reqwest::Method::POST, "/api/v1/segments", Some(segment)).await;
+    assert_eq!(created.status, 201, "{}", created.json);
+    let segment_id = created.json["id"].as_str().expect("id").to_owned();
 
     let shopper = browser();
     let tracker = visit(&shopper, &app, "/profile").await;

@@ -144,8 +144,8 @@ fn example_plugins_build_into_target_plugins() {
     }
 }
 
-/// The `config.toml` example of the author's guide parses, and the limits
-/// it lists are the defaults it says they are.
+/// Checks that the `config.toml` example of the author's guide parses and
+/// that the limits it lists equal the defaults.
 #[test]
 fn guide_config_example_parses() {
     let guide = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/README.md"))

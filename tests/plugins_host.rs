@@ -40,7 +40,7 @@ fn rule(name: &str, file: &Path, limits: PluginLimits, grants: PluginGrants) -> 
     }
 }
 
-/// A configuration with one plugin and a private cache directory.
+/// Builds a configuration with one plugin and a private cache directory.
 fn config(cache: &TempDir, rules: Vec<PluginRule>) -> Config {
     // Metrics recorded before the recorder is installed are lost.
     metrics();
@@ -78,7 +78,7 @@ fn field_value(capture: &Capture, name: &str) -> Option<String> {
     capture.fields.iter().find(|field| field.name == name).map(|field| field.value.clone())
 }
 
-/// The process-wide Prometheus recorder, installed once per test binary.
+/// Returns the process-wide Prometheus recorder, installed once per test binary.
 fn metrics() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {

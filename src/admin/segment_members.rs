@@ -131,15 +131,7 @@ pub async fn add(
     State(state): State<AdminState>,
     Path((id, contact_id)): Path<(String, String)>,
 ) -> Result<Json<MembershipView>, Problem> {
-    let segment = static_segment(&state, &id).await?;
-    let requested: ContactId = parse_id("contact_id", &contact_id)?;
-    let (contact, _) = live_contact(&state, requested).await?;
-
-    let changed = state.store.add_segment_member(&segment, contact, now_millis()).await?;
-    if changed {
-        tracing::info!(segment.id = %segment.id, contact.id = %contact, "contact added to segment");
-    }
-    Ok(Json(MembershipView { segment_id: segment.id, contact_id: contact, member: true, changed }))
+    change_membership(&state, &id, &contact_id, true).await
 }
 
 #[utoipa::path(
@@ -168,13 +160,29 @@ pub async fn remove(
     State(state): State<AdminState>,
     Path((id, contact_id)): Path<(String, String)>,
 ) -> Result<Json<MembershipView>, Problem> {
-    let segment = static_segment(&state, &id).await?;
-    let requested: ContactId = parse_id("contact_id", &contact_id)?;
-    let (contact, _) = live_contact(&state, requested).await?;
+    change_membership(&state, &id, &contact_id, false).await
+}
 
-    let changed = state.store.remove_segment_member(&segment, contact, now_millis()).await?;
+/// Adds (`member` true) or removes the live contact that `contact_id`
+/// resolves to in the static segment `id`.
+async fn change_membership(
+    state: &AdminState,
+    id: &str,
+    contact_id: &str,
+    member: bool,
+) -> Result<Json<MembershipView>, Problem> {
+    let segment = static_segment(state, id).await?;
+    let requested: ContactId = parse_id("contact_id", contact_id)?;
+    let (contact, _) = live_contact(state, requested).await?;
+
+    let changed = if member {
+        state.store.add_segment_member(&segment, contact, now_millis()).await?
+    } else {
+        state.store.remove_segment_member(&segment, contact, now_millis()).await?
+    };
     if changed {
-        tracing::info!(segment.id = %segment.id, contact.id = %contact, "contact removed from segment");
+        let action = if member { "added to" } else { "removed from" };
+        tracing::info!(segment.id = %segment.id, contact.id = %contact, action, "segment membership changed");
     }
-    Ok(Json(MembershipView { segment_id: segment.id, contact_id: contact, member: false, changed }))
+    Ok(Json(MembershipView { segment_id: segment.id, contact_id: contact, member, changed }))
 }

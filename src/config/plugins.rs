@@ -45,8 +45,8 @@ pub struct PluginRule {
     /// multipart and JSON.
     #[serde(default = "default_plugin_content_types")]
     pub content_types: Vec<String>,
-    /// Which shop responses accept the submission. Captured data is applied
-    /// only after such a response.
+    /// The condition on the shop's response that marks the submission as
+    /// accepted. Captured data is applied only after such a response.
     pub success: ResponseCondition,
     /// Limits of one call.
     #[serde(default)]
@@ -93,7 +93,7 @@ impl Default for PluginLimits {
 }
 
 /// WASI capabilities a plugin may use (`[plugin.grants]`). Everything is
-/// denied by default: the plugin sees no files, network, environment
+/// denied by default: the plugin gets no files, network, environment
 /// variables or clocks.
 #[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(default, deny_unknown_fields)]

@@ -5,7 +5,7 @@
 //! Like the rest of the shop, this file uses no Footprint code: it reads
 //! bodies with `form_urlencoded`, `multer` and `serde_json` directly, the
 //! way a real shop's framework would. Both forms respond 303 on success and
-//! 422 on invalid input. The profile form also answers 403 when its hidden
+//! 422 on invalid input. The profile form also responds 403 when its hidden
 //! `csrf` field is present with a value other than [`CSRF_TOKEN`], as a
 //! shop does for a stale form.
 

@@ -1,4 +1,4 @@
-//! What a plugin returns: fields to set, consent changes and an identity.
+//! The output of a plugin call: fields to set, consent changes and an identity.
 
 /// A contact field to set; several entries with one name fill a
 /// multiple-choice field.
@@ -22,7 +22,7 @@ pub struct Consent {
     pub subscribed: bool,
 }
 
-/// Who the visitor is, when the form proves it.
+/// The visitor's identity, when the form proves it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Identity {
     Email(String),

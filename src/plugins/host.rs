@@ -85,7 +85,7 @@ impl PluginHost {
     /// Loads every `[[plugin]]` of `config` and starts the reload watcher.
     ///
     /// A plugin whose file is missing or does not load is logged with the
-    /// reason and left unloaded; its calls return [`PluginFault::NotLoaded`]
+    /// reason and left unloaded. Its calls return [`PluginFault::NotLoaded`]
     /// until a reload succeeds. The watcher needs a tokio runtime and is not
     /// started without one.
     pub fn start(config: &Config) -> Result<Arc<PluginHost>, PluginError> {
@@ -188,7 +188,8 @@ impl PluginHost {
             metrics::record_input_dropped(name, dropped);
         }
 
-        // The semaphore is never closed, so acquiring fails only if that changes.
+        // No code closes this semaphore, so acquiring cannot fail today; a
+        // closed one would mean the host is shutting down.
         let Ok(permit) = runtime.call_permits.clone().acquire_owned().await else {
             return Err(PluginFault::NotLoaded);
         };

@@ -2,7 +2,7 @@
 //! form and return contact fields, consent changes and an identity.
 //!
 //! The interface is the WIT package `footprint:plugin` in `plugins/wit/`.
-//! This module holds the host side: the Rust forms of a submission and a
+//! This module contains the host side: the Rust forms of a submission and a
 //! capture ([`Submission`], [`Capture`]), the faults a call can end in
 //! ([`PluginFault`]), the runtime that compiles, instantiates, limits
 //! and reloads plugins ([`PluginHost`]), and the applier that checks an

@@ -22,7 +22,7 @@
 //! would hold its thread past the deadline. With clocks unavailable to wait
 //! on, sockets off, no files and stdin closed, the WASI calls left to a
 //! plugin do not wait.
-//! NOTE: that holds from reading wasmtime-wasi 47; only sleeping has a test.
+//! NOTE: this list comes from reading wasmtime-wasi 47; only sleeping has a test.
 
 use std::time::Duration;
 

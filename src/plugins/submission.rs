@@ -1,4 +1,4 @@
-//! What the host sends a plugin: one form submission.
+//! The input of a plugin call: one form submission.
 
 /// One submitted field; repeated names stay separate entries.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

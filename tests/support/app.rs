@@ -145,3 +145,24 @@ pub fn tracker_pair(response: &reqwest::Response) -> Option<String> {
         .find(|value| value.starts_with("fp_tid="))
         .map(|value| value.split(';').next().unwrap_or_default().to_owned())
 }
+
+/// A response from the admin API: status, `Location` header and JSON body.
+pub struct Reply {
+    pub status: reqwest::StatusCode,
+    pub location: Option<String>,
+    pub json: serde_json::Value,
+}
+
+/// Sends an admin API request with the token and an optional JSON body.
+pub async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: Option<serde_json::Value>) -> Reply {
+    let mut request = client().request(method, format!("http://{}{path}", app.admin)).bearer_auth(TOKEN);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+
+    let response = request.send().await.expect("admin API answers");
+    let status = response.status();
+    let location = response.headers().get("location").and_then(|value| value.to_str().ok()).map(str::to_owned);
+    let json = response.json().await.unwrap_or(serde_json::Value::Null);
+    Reply { status, location, json }
+}

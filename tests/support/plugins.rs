@@ -35,7 +35,7 @@ pub fn fixture_dir() -> PathBuf {
 }
 
 /// A build's crate directory and target directory. Several crates share one
-/// target directory, so the key holds both.
+/// target directory, so the key contains both.
 type BuildKey = (PathBuf, PathBuf);
 
 /// Builds the plugin crate in `crate_dir` into `target/<target_name>` with
@@ -88,8 +88,9 @@ fn package_name(manifest: &Path) -> String {
         .to_owned()
 }
 
-/// An example plugin of `plugins/` (`newsletter` or `profile`), built into
-/// `target/plugins` like the demo and `examples/oscar.toml` expect.
+/// Builds an example plugin of `plugins/` (`newsletter` or `profile`) into
+/// `target/plugins`, where the demo and `examples/oscar.toml` expect it, and
+/// returns the component's path.
 pub fn example(name: &str) -> PathBuf {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins").join(name);
     build_plugin(&crate_dir, "plugins", &[])

@@ -16,9 +16,9 @@
 //! whether the server applied them; their callers see the error.
 //! [`RedisStore::connect`] waits 1 s for a connection and 500 ms for a
 //! reply, and makes two reconnect attempts (100 ms, then 200 ms apart) per
-//! failed command, so an admin request fails with 503 within about two
-//! seconds while Redis is down instead of waiting through the crate's six
-//! attempts; the recorder retries on its own schedule.
+//! failed command. So while Redis is down an admin request fails with 503
+//! within about two seconds, instead of waiting through the crate's default
+//! six attempts. The recorder retries on its own schedule.
 //! [`RedisStore::with_connection`] accepts a `ConnectionManager` configured
 //! otherwise.
 //!

@@ -14,9 +14,9 @@ use super::decode::corrupt;
 use super::RedisStore;
 use crate::store::{flip_bucket, ContactId, Millis, Result, SegmentBuild, SegmentId};
 
-/// Extends the lease at KEYS[1] when ARGV[1] holds it, or takes it when
-/// free; ARGV[2] is the TTL in milliseconds. Returns 1 when ARGV[1] holds
-/// it afterwards.
+/// Extends the lease at KEYS[1] when ARGV[1] owns it, or takes it when it
+/// is free. ARGV[2] is the TTL in milliseconds. Returns 1 when ARGV[1] owns
+/// the lease afterwards.
 const ACQUIRE_LEASE: &str = r"
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])

@@ -3,8 +3,8 @@
 //!
 //! Three body encodings are read: urlencoded, `multipart/form-data` and
 //! JSON. Each parser receives only the inspected prefix of the body, so each
-//! decides what to do with a body cut at the inspection cap: urlencoded and
-//! multipart drop the cut pair or part and keep the rest, while a cut JSON
+//! decides what to do with a body cut at the inspection cap. Urlencoded and
+//! multipart drop the cut pair or part and keep the rest. A cut JSON
 //! document cannot be parsed and yields no fields. No input makes a parser
 //! panic; what cannot be read is skipped and counted in
 //! `footprint_form_parse_failures_total{encoding,reason}`.
