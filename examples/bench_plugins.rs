@@ -8,20 +8,19 @@
 //! ```
 //!
 //! Part one calls `PluginHost::call` (the proxy's path: a pooled instance,
-//! instantiated per call, on tokio's blocking threads) on a 20-field
-//! checkout form, sequentially after a warm-up, and prints p50 and p99. It
-//! also times an empty `spawn_blocking` round trip, the part of a call that
-//! is not the plugin. `PluginHost` has no public synchronous call, so the
-//! plugin is not timed without `spawn_blocking`.
+//! instantiated per call, run on a fiber of the calling task) on a 20-field
+//! checkout form, sequentially after a warm-up, and prints p50 and p99.
 //!
 //! Part two re-executes this binary as separate processes: an upstream on
-//! 127.0.0.1 that responds 303 to every request, two Footprints (embedded
+//! 127.0.0.1 that responds 303 to every request after spending a set CPU
+//! time on it (`--shop-cpu-us`, default `0,1000`: none, to isolate
+//! Footprint's cost, and 1 ms, a light shop), two Footprints (embedded
 //! store, the same configuration except the `[[plugin]]` rule), and a load
 //! generator that keeps `--connections` keep-alive connections busy with the
 //! same form for `--seconds`. Runs alternate without and with the plugin,
 //! `--rounds` times each, and the medians are printed with the ratio and the
-//! Footprints' peak RSS. With `taskset` installed the set is repeated pinned:
-//! Footprint on CPU 0, the upstream and the load generator on CPU 1.
+//! Footprints' peak RSS. With `taskset` installed each set is repeated
+//! pinned: Footprint on CPU 0, the upstream and the load generator on CPU 1.
 //!
 //! Every connection stays on loopback, and every process it starts is
 //! killed when it ends.
@@ -95,6 +94,9 @@ struct Options {
     connections: usize,
     seconds: f64,
     rounds: usize,
+    /// CPU time the upstream spends on each request, in µs: one set of
+    /// runs per value.
+    shop_cpu_micros: Vec<u64>,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -102,7 +104,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new()?;
 
     match args.first().map(String::as_str) {
-        Some("--upstream") => runtime.block_on(serve_upstream()),
+        Some("--upstream") => runtime.block_on(serve_upstream(option(&args, "--work-us", 0)?)),
         Some("--proxy") => runtime.block_on(serve_proxy(&args)),
         Some("--load") => runtime.block_on(generate_load(&args)),
         _ => {
@@ -111,6 +113,7 @@ fn main() -> anyhow::Result<()> {
                 connections: option(&args, "--connections", 16)?,
                 seconds: option(&args, "--seconds", 5.0)?,
                 rounds: option(&args, "--rounds", 3)?,
+                shop_cpu_micros: micros_list(&option(&args, "--shop-cpu-us", "0,1000".to_owned())?)?,
             };
             if options.calls == 0 || options.connections == 0 || options.rounds == 0 || options.seconds <= 0.0 {
                 bail!("--calls, --connections, --rounds and --seconds must be positive");
@@ -118,6 +121,18 @@ fn main() -> anyhow::Result<()> {
             runtime.block_on(orchestrate(&options))
         }
     }
+}
+
+/// Parses a comma-separated list of microseconds, such as `0,1000`.
+fn micros_list(list: &str) -> anyhow::Result<Vec<u64>> {
+    let values: Vec<u64> = list
+        .split(',')
+        .map(|item| item.trim().parse().map_err(|_| anyhow::anyhow!("invalid value {item:?} in --shop-cpu-us")))
+        .collect::<Result<_, _>>()?;
+    if values.is_empty() {
+        bail!("--shop-cpu-us needs at least one value");
+    }
+    Ok(values)
 }
 
 /// Returns the value after `name`, or `default` when `name` is absent.
@@ -148,8 +163,10 @@ async fn orchestrate(options: &Options) -> anyhow::Result<()> {
     if pinnings.len() == 1 {
         println!("\ntaskset not found: throughput measured unpinned only");
     }
-    for pinned in pinnings {
-        measure_throughput(&wasm, options, pinned).await?;
+    for shop_cpu_micros in &options.shop_cpu_micros {
+        for pinned in &pinnings {
+            measure_throughput(&wasm, options, *pinned, *shop_cpu_micros).await?;
+        }
     }
     Ok(())
 }
@@ -248,20 +265,10 @@ async fn measure_calls(wasm: &Path, calls: usize) -> anyhow::Result<()> {
         plugin_micros.push(started.elapsed().as_secs_f64() * 1e6);
     }
 
-    let mut round_trip_micros = Vec::with_capacity(calls);
-    for _ in 0..calls {
-        let started = Instant::now();
-        tokio::task::spawn_blocking(|| ()).await?;
-        round_trip_micros.push(started.elapsed().as_secs_f64() * 1e6);
-    }
-
     println!("\nplugin calls: {calls} after {warm_up} warm-up calls, {} form fields, sequential", FORM.len());
     println!("{:<44} {:>8} {:>8} {:>10}", "measure", "p50 µs", "p99 µs", "goal p99");
     let (p50, p99) = percentiles(&mut plugin_micros);
     println!("{:<44} {p50:>8.1} {p99:>8.1} {CALL_GOAL_P99_MICROS:>10.0}", "PluginHost::call (instantiate + call)");
-    let (p50, p99) = percentiles(&mut round_trip_micros);
-    println!("{:<44} {p50:>8.1} {p99:>8.1} {:>10}", "empty spawn_blocking round trip", "-");
-    println!("synchronous call: not measured, because PluginHost has no public synchronous call");
     Ok(())
 }
 
@@ -417,9 +424,10 @@ fn run_load(target: SocketAddr, connections: usize, seconds: f64, cpu: Option<u3
 }
 
 /// Part two, one set: upstream, both Footprints, alternating load runs.
-async fn measure_throughput(wasm: &Path, options: &Options, pinned: bool) -> anyhow::Result<()> {
+async fn measure_throughput(wasm: &Path, options: &Options, pinned: bool, shop_cpu_micros: u64) -> anyhow::Result<()> {
     let (proxy_cpu, load_cpu) = if pinned { (Some(0), Some(1)) } else { (None, None) };
-    let upstream = Started::spawn(&["--upstream"], load_cpu)?;
+    let work = shop_cpu_micros.to_string();
+    let upstream = Started::spawn(&["--upstream", "--work-us", &work], load_cpu)?;
     let upstream_addr = upstream.addr.to_string();
     let wasm_arg = wasm.display().to_string();
     let without = Started::spawn(&["--proxy", "--upstream", &upstream_addr], proxy_cpu)?;
@@ -444,7 +452,8 @@ async fn measure_throughput(wasm: &Path, options: &Options, pinned: bool) -> any
 
     let placement = if pinned { "pinned: Footprint on CPU 0, upstream and load on CPU 1" } else { "unpinned" };
     println!(
-        "\nform POST through Footprint, {placement}; {} connections, {} s per run, {} runs each, alternating",
+        "\nform POST through Footprint, {placement}; upstream CPU {shop_cpu_micros} µs/request; \
+         {} connections, {} s per run, {} runs each, alternating",
         options.connections, options.seconds, options.rounds
     );
     println!(
@@ -524,8 +533,11 @@ async fn captured_city(footprint: &Started) -> anyhow::Result<Option<String>> {
     Ok(None)
 }
 
-/// `--upstream`: responds 303 to every request after reading its body.
-async fn serve_upstream() -> anyhow::Result<()> {
+/// `--upstream --work-us N`: responds 303 to every request after reading
+/// its body and spending N µs of CPU time, as a shop handling the form
+/// would.
+async fn serve_upstream(work_micros: u64) -> anyhow::Result<()> {
+    let work = Duration::from_micros(work_micros);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     println!("listening {}", listener.local_addr()?);
 
@@ -533,14 +545,19 @@ async fn serve_upstream() -> anyhow::Result<()> {
         let (stream, _) = listener.accept().await?;
         stream.set_nodelay(true)?;
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(answer_form);
+            let service = hyper::service::service_fn(move |request| answer_form(request, work));
             let _ = hyper::server::conn::http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
         });
     }
 }
 
-async fn answer_form(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+async fn answer_form(request: Request<Incoming>, work: Duration) -> Result<Response<Full<Bytes>>, hyper::Error> {
     request.into_body().collect().await?;
+
+    let started = Instant::now();
+    while started.elapsed() < work {
+        std::hint::spin_loop();
+    }
 
     let mut response = Response::new(Full::new(Bytes::new()));
     *response.status_mut() = StatusCode::SEE_OTHER;

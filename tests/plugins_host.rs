@@ -177,6 +177,33 @@ async fn infinite_loop_times_out() {
     assert!(matches!(fault, PluginFault::Timeout { timeout_ms: 50 }), "{fault:?}");
 }
 
+/// `#[tokio::test]` runs on one thread, so the ticker below advances only
+/// when the looping call yields that thread back to the executor.
+#[tokio::test]
+async fn looping_call_shares_its_thread() {
+    let limits = PluginLimits { timeout_ms: 200, ..test_limits() };
+    let (host, _cache) = start_one("shared", &fixture_plugin(), limits).await;
+    let ticks = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let ticker = tokio::spawn({
+        let ticks = ticks.clone();
+        async move {
+            loop {
+                ticks.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                tokio::task::yield_now().await;
+            }
+        }
+    });
+    tokio::task::yield_now().await;
+    let before = ticks.load(std::sync::atomic::Ordering::Relaxed);
+
+    let fault = call(&host, "shared", &[("mode", "loop")]).await.expect_err("the call times out");
+
+    let during = ticks.load(std::sync::atomic::Ordering::Relaxed) - before;
+    ticker.abort();
+    assert_eq!(fault.kind(), "timeout", "{fault}");
+    assert!(during > 10, "other tasks ran only {during} times while the plugin looped");
+}
+
 #[tokio::test]
 async fn memory_growth_hits_limit() {
     let limits = PluginLimits { memory_bytes: 4 << 20, ..test_limits() };

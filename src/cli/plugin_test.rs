@@ -81,11 +81,7 @@ pub async fn run(options: PluginTestOptions) -> anyhow::Result<i32> {
     limits.timeout_ms = options.timeout_ms.unwrap_or(limits.timeout_ms);
     limits.memory_bytes = options.memory_bytes.unwrap_or(limits.memory_bytes);
 
-    let file = options.file.clone();
-    let measured =
-        tokio::task::spawn_blocking(move || plugins::measure(&file, &limits, &PluginGrants::default(), submission))
-            .await
-            .context("the plugin call failed in the host")?;
+    let measured = plugins::measure(&options.file, &limits, &PluginGrants::default(), submission).await;
     let measured = match measured {
         Ok(measured) => measured,
         Err(error) => {

@@ -12,6 +12,7 @@ mod generated {
     wasmtime::component::bindgen!({
         path: "plugins/wit",
         world: "field-capture",
+        exports: { default: async },
     });
 }
 

@@ -12,9 +12,10 @@
 use std::thread;
 use std::time::Duration;
 
-use wasmtime::{Config, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig};
+use wasmtime::{Config, Enabled, Engine, EngineWeak, InstanceAllocationStrategy, PoolingAllocationConfig};
 
-/// Time between two epoch increments: the granularity of call deadlines.
+/// Time between two epoch increments: the granularity of call deadlines
+/// and how often a running call yields to the executor.
 pub(crate) const EPOCH_TICK: Duration = Duration::from_millis(1);
 
 /// Core instances, memories and tables allowed per call. A Rust component
@@ -66,12 +67,16 @@ pub(crate) fn build_engine(settings: EngineSettings) -> wasmtime::Result<Engine>
         pool.max_memory_size(memory_bytes);
         // Resetting with `madvise` made the next call fault its pages in
         // again, and each reset sent TLB shootdowns to every CPU running the
-        // proxy. Resident pages are reset in place instead: on Linux 6.7 and
-        // later wasmtime 47 finds the dirty ones with the PAGEMAP_SCAN ioctl,
-        // and older kernels reset the whole resident part. BENCHMARKS.md has
-        // the measurement.
+        // proxy. Resident pages are reset in place instead. On Linux 6.7 and
+        // later the PAGEMAP_SCAN ioctl finds the pages a call dirtied (a few
+        // for a typical plugin), so only those are reset; without it the
+        // whole resident part is filled on every call, about 2 MiB. Older
+        // kernels fall back to that. BENCHMARKS.md has the measurements.
+        pool.pagemap_scan(Enabled::Auto);
         pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
         pool.table_keep_resident(KEEP_RESIDENT_BYTES);
+        // Calls run on fibers (see `loaded`), one stack per call in flight.
+        pool.total_stacks(calls);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
     }
 
@@ -84,14 +89,6 @@ pub(crate) fn build_engine(settings: EngineSettings) -> wasmtime::Result<Engine>
 pub(crate) fn default_pooled_calls() -> u32 {
     let cpus = thread::available_parallelism().map_or(2, |count| count.get()) as u32;
     (cpus * 4).clamp(8, 64)
-}
-
-/// Epoch ticks from now until `timeout_ms` has passed. One extra tick
-/// covers the part of the current tick that has already gone by, so a call
-/// never gets less than its timeout.
-pub(crate) fn deadline_ticks(timeout_ms: u64) -> u64 {
-    let tick_ms = EPOCH_TICK.as_millis().max(1) as u64;
-    timeout_ms.div_ceil(tick_ms) + 1
 }
 
 /// Starts a thread that increments the engine's epoch every
@@ -111,12 +108,6 @@ pub(crate) fn start_epoch_ticker(engine: &Engine) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn deadline_covers_whole_timeout() {
-        assert_eq!(deadline_ticks(20), 21);
-        assert_eq!(deadline_ticks(0), 1);
-    }
 
     #[test]
     fn pooled_engine_builds_with_small_memory() {

@@ -5,9 +5,9 @@
 //! A call takes the plugin's current compiled version (an `Arc`) and keeps
 //! it until the call ends, so a reload swaps the version for later calls
 //! while calls in flight finish on the one they started with. Calls run on
-//! tokio's blocking threads because wasmtime calls are synchronous. A
-//! semaphore sized to the instance pool makes extra calls wait for a slot
-//! instead of failing to instantiate.
+//! the task that awaits them (see [`super::loaded`]). A semaphore sized to
+//! the instance pool makes extra calls wait for a slot instead of failing
+//! to instantiate.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -40,7 +40,7 @@ struct Runtime {
     engine: Engine,
     linker: Arc<Linker<CallState>>,
     cache_dir: Option<PathBuf>,
-    call_permits: Arc<Semaphore>,
+    call_permits: Semaphore,
     /// Serialises reloads, so two never compile the same file at once.
     reload_lock: tokio::sync::Mutex<()>,
 }
@@ -113,7 +113,7 @@ impl PluginHost {
             engine,
             linker: Arc::new(linker),
             cache_dir,
-            call_permits: Arc::new(Semaphore::new(pooled_calls as usize)),
+            call_permits: Semaphore::new(pooled_calls as usize),
             reload_lock: tokio::sync::Mutex::new(()),
         };
         let mut slots = HashMap::new();
@@ -190,25 +190,14 @@ impl PluginHost {
 
         // No code closes this semaphore, so acquiring cannot fail today; a
         // closed one would mean the host is shutting down.
-        let Ok(permit) = runtime.call_permits.clone().acquire_owned().await else {
+        let Ok(_permit) = runtime.call_permits.acquire().await else {
             return Err(PluginFault::NotLoaded);
         };
-        let limits = slot.rule.limits;
-        let grants = slot.rule.grants.clone();
         let started = Instant::now();
-        let joined = tokio::task::spawn_blocking(move || {
-            let output = plugin.run(submission, &limits, &grants, None);
-            drop(permit);
-            output
-        })
-        .await;
+        let output = plugin.run(submission, &slot.rule.limits, &slot.rule.grants, None).await;
         let elapsed = started.elapsed();
 
-        let result = match joined {
-            Ok(output) => output.result,
-            Err(error) => Err(PluginFault::Trap { reason: format!("plugin call failed in the host: {error}") }),
-        };
-        self.settle(slot, result, elapsed)
+        self.settle(slot, output.result, elapsed)
     }
 
     /// Counts a fault found after the call, such as output that fails

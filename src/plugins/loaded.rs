@@ -3,18 +3,23 @@
 //! Every call gets a fresh `Store` and a fresh instance from the
 //! `InstancePre` built at load, so nothing a plugin keeps in memory
 //! survives into the next submission.
+//!
+//! Calls are asynchronous: wasmtime runs the plugin on a fiber of its own
+//! stack, on the thread that polls the call, so a call costs no hand-off
+//! to another thread. At every epoch tick the call yields to the executor,
+//! so a plugin that loops shares its thread with other requests until its
+//! deadline traps it.
 
 use std::path::Path;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
 
 use sha2::{Digest, Sha256};
 use wasmtime::component::Linker;
-use wasmtime::{Engine, Store, Trap};
+use wasmtime::{Engine, Store, Trap, UpdateDeadline};
 
 use super::bindings::{wit, FieldCapturePre};
 use super::cache::{self, CacheOutcome};
 use super::caps;
-use super::engine::deadline_ticks;
 use super::error::LoadError;
 use super::sandbox::CallState;
 use super::{Capture, PluginFault, Submission};
@@ -83,9 +88,9 @@ impl LoadedPlugin {
         Ok(LoadedPlugin { pre, sha256, stamp, cache })
     }
 
-    /// Runs one call to completion on the current thread. `fuel` is set only
-    /// on an engine with fuel metering on.
-    pub(crate) fn run(
+    /// Runs one call to completion. `fuel` is set only on an engine with
+    /// fuel metering on.
+    pub(crate) async fn run(
         &self,
         submission: Submission,
         limits: &PluginLimits,
@@ -94,15 +99,17 @@ impl LoadedPlugin {
     ) -> CallOutput {
         let mut store = Store::new(self.pre.engine(), CallState::new(grants, limits.memory_bytes));
         store.limiter(|state| &mut state.limiter);
-        store.set_epoch_deadline(deadline_ticks(limits.timeout_ms));
-        store.epoch_deadline_trap();
+        set_deadline(&mut store, Duration::from_millis(limits.timeout_ms));
         let mut fuel_error = None;
         if let Some(fuel) = fuel {
             fuel_error = store.set_fuel(fuel).err();
         }
 
         let input = wit::Submission::from(submission);
-        let outcome = self.pre.instantiate(&mut store).and_then(|plugin| plugin.call_capture(&mut store, &input));
+        let outcome = match self.pre.instantiate_async(&mut store).await {
+            Ok(plugin) => plugin.call_capture(&mut store, &input).await,
+            Err(error) => Err(error),
+        };
 
         let result = match (fuel_error, outcome) {
             (Some(error), _) => Err(PluginFault::Trap { reason: short_reason(&error.to_string()) }),
@@ -117,6 +124,21 @@ impl LoadedPlugin {
 
         CallOutput { result, memory_peak_bytes: store.data().limiter.peak_bytes, fuel_consumed }
     }
+}
+
+/// Lets the call yield to the executor at every epoch tick and traps it
+/// with [`Trap::Interrupt`] at the first tick after `timeout` has passed.
+/// Time spent waiting to be polled again counts, so the timeout is wall
+/// clock time.
+fn set_deadline(store: &mut Store<CallState>, timeout: Duration) {
+    let started = Instant::now();
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |_| {
+        if started.elapsed() >= timeout {
+            return Ok(UpdateDeadline::Interrupt);
+        }
+        Ok(UpdateDeadline::Yield(1))
+    });
 }
 
 /// Maps a failed instantiation or call to a fault kind.

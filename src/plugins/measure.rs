@@ -37,7 +37,7 @@ pub struct Measured {
 
 /// Loads the component at `path` and runs it once on `submission` with the
 /// given limits and grants.
-pub fn measure(
+pub async fn measure(
     path: &Path,
     limits: &PluginLimits,
     grants: &PluginGrants,
@@ -52,7 +52,7 @@ pub fn measure(
 
     let input_fields_dropped = caps::truncate_input(&mut submission, limits);
     let started = Instant::now();
-    let output = plugin.run(submission, limits, grants, Some(u64::MAX));
+    let output = plugin.run(submission, limits, grants, Some(u64::MAX)).await;
     let elapsed = started.elapsed();
 
     Ok(Measured {

@@ -1,6 +1,6 @@
 //! The plugin sandbox: WASI 0.2 linked deny-all, and a memory limiter.
 //!
-//! Every WASI 0.2 interface is linked (`wasmtime_wasi::p2::add_to_linker_sync`)
+//! Every WASI 0.2 interface is linked (`wasmtime_wasi::p2::add_to_linker_async`)
 //! because components built for `wasm32-wasip2` import several of them
 //! even when the plugin never calls them, and an unlinked import fails
 //! instantiation. Without grants, a plugin gets:
@@ -67,7 +67,7 @@ const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 /// Shadowing replaces the whole monotonic clock instance, so `now` and
 /// `resolution` are defined here too, from the call's grants.
 pub(crate) fn link_wasi(linker: &mut Linker<CallState>) -> wasmtime::Result<()> {
-    wasmtime_wasi::p2::add_to_linker_sync(linker)?;
+    wasmtime_wasi::p2::add_to_linker_async(linker)?;
 
     linker.allow_shadowing(true);
     let mut clock = linker.instance(MONOTONIC_CLOCK)?;
