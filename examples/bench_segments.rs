@@ -29,20 +29,27 @@
 //! 4. `Scheduler::run_once` after each simulated minute, while the oldest
 //!    product visit of the `--flips` contacts leaves the 7-day window.
 //!
-//! Segment evaluation reads a manual clock that stays at the load's start
-//! until step 4 moves it, so every expected count follows from the
-//! generator ([`Generated`]). The benchmark stops with an error when a
-//! build, a segment size or a scheduler pass does not match it. Nothing
-//! leaves loopback, and the Redis server stops when the benchmark ends.
+//! Activity times are relative to the start of the run, and the
+//! generated activities leave or enter no window during steps 1 to 3, so
+//! every expected count follows from the generator ([`Generated`]). The
+//! benchmark stops with an error when a build, a segment size or a
+//! scheduler pass does not match it. Nothing leaves loopback, and the
+//! Redis server stops when the benchmark ends.
+//!
+//! The clock of segment evaluation ([`BenchClock`]) is the system clock
+//! until step 4 sets it. So contact changes get distinct `updated_at`
+//! times, as in production. The contacts list pages through runs of equal
+//! times slowly (it skips them from their start on every page), so a
+//! clock that stood still would turn a build into a quadratic walk.
 
 use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure, Context as _};
-use footprint::segments::{build, Clock, Evaluator, ManualClock, Scheduler, Segment, SegmentKind};
+use footprint::segments::{build, Clock, Evaluator, Scheduler, Segment, SegmentKind};
 use footprint::store::redis::RedisStore;
 use footprint::store::{
     now_millis, Activity, ActivityKind, BuildState, ContactId, DefinitionWrite, FieldDefinition, FieldType, IndexKind,
@@ -61,6 +68,11 @@ const POOL: usize = 2_000;
 const CHANGE_GOAL_MS: f64 = 1.0;
 /// Clock ticks per second of /proc/PID/stat times (`USER_HZ`, 100 on Linux).
 const USER_HZ: f64 = 100.0;
+/// How far after the start of the run the flip contacts' scheduler run
+/// begins. It is later than steps 1 to 3 can take, and earlier than any
+/// other generated activity leaves or enters a window (the page visits of
+/// an hour ago, after 23 hours).
+const SCHEDULE_START: Millis = 12 * HOUR;
 /// Key prefix of a second store view that has no segment definitions,
 /// for the evaluations with no segment.
 const EMPTY_PREFIX: &str = "fp-no-segments:";
@@ -127,7 +139,7 @@ impl Redis {
             .current_dir(dir.path())
             .stdout(Stdio::null())
             .spawn()
-            .context("cannot start redis-server; is it installed?")?;
+            .context("failed to start redis-server; check that it is installed")?;
         Ok(Redis { child, port, _dir: dir })
     }
 
@@ -158,6 +170,29 @@ fn cpu_seconds(stat_path: &str) -> anyhow::Result<f64> {
     let utime: u64 = fields.get(11).context("no utime in /proc/PID/stat")?.parse()?;
     let stime: u64 = fields.get(12).context("no stime in /proc/PID/stat")?.parse()?;
     Ok((utime + stime) as f64 / USER_HZ)
+}
+
+/// The clock of segment evaluation: the system clock until [`BenchClock::set`]
+/// fixes it, for the scheduler run.
+#[derive(Debug, Default)]
+struct BenchClock {
+    /// The fixed time, or 0 while the system clock is used.
+    fixed: AtomicI64,
+}
+
+impl BenchClock {
+    fn set(&self, at: Millis) {
+        self.fixed.store(at, Ordering::SeqCst);
+    }
+}
+
+impl Clock for BenchClock {
+    fn now(&self) -> Millis {
+        match self.fixed.load(Ordering::SeqCst) {
+            0 => now_millis(),
+            fixed => fixed,
+        }
+    }
 }
 
 /// Wall and CPU time of one measured step: this process (the benchmark
@@ -196,20 +231,21 @@ impl<'a> Meter<'a> {
 }
 
 /// The generator of contact number `index`'s data, and the segment
-/// conditions that its expected counts follow from. `now` is the manual
-/// clock's time during the load and the builds.
+/// conditions that its expected counts follow from. `start` is the start
+/// of the run, and "ago" below is counted from it.
 ///
 /// - Email for two contacts in three (`index % 3 != 0`), city
 ///   `CITIES[index % 4]`, and a push subscription for `index % 10 == 5`.
 /// - `index % 10` in 0..=2: two product visits in the last 7 days (2 days
 ///   and 1 day ago). For a flip contact ([`Generated::flip_minute`]) the
-///   older one is instead almost 7 days old, and it leaves the window
-///   during that minute of the scheduler run.
+///   older one is instead younger than 7 days by [`SCHEDULE_START`] plus
+///   part of a minute, so it leaves the window during that minute of the
+///   scheduler run.
 /// - `index % 10 == 3`: product visits 10 days and 1 day ago (one inside).
 /// - Every other contact: one page visit an hour ago.
 /// - A purchase 100 days ago (`index % 7 == 0`, 50 EUR) or 20 days ago
 ///   (`index % 7 == 1`, 120 EUR), and a cart update 3 hours ago
-///   (`index % 11 == 0`) or 30 minutes ago (`index % 11 == 1`).
+///   (`index % 11 == 0`), which has been abandoned for more than 2 hours.
 struct Generated {
     flips: usize,
     minutes: usize,
@@ -229,8 +265,8 @@ impl Generated {
         Generated::city(index) == "Madrid" && Generated::has_email(index)
     }
 
-    /// Returns true when the contact matches step 2's segment at the
-    /// clock's start.
+    /// Returns true when the contact matches step 2's segment before the
+    /// scheduler run.
     fn visits_twice_in_week(index: usize) -> bool {
         index % 10 < 3
     }
@@ -244,7 +280,7 @@ impl Generated {
     /// Returns the contact's activities, oldest first. Timeline reads walk
     /// streams newest first and stop at the first activity outside a
     /// window, so the stream order must follow the activities' times.
-    fn activities(&self, index: usize, now: Millis) -> Vec<Activity> {
+    fn activities(&self, index: usize, start: Millis) -> Vec<Activity> {
         let product = format!("sku-{}", index % 5);
         let visit = |at: Millis| {
             activity(at, ActivityKind::ProductVisit, &format!("/product/{product}"), &[("product_id", &product)])
@@ -253,23 +289,24 @@ impl Generated {
             0..=2 => {
                 let older = match self.flip_minute(index) {
                     // 1 ms to 59.999 s into the minute, never on its edges.
-                    Some(minute) => now - 7 * DAY + minute as Millis * MINUTE + 1 + (index as Millis * 7_919) % 59_998,
-                    None => now - 2 * DAY,
+                    Some(minute) => {
+                        let into_minute = 1 + (index as Millis * 7_919) % 59_998;
+                        start - 7 * DAY + SCHEDULE_START + minute as Millis * MINUTE + into_minute
+                    }
+                    None => start - 2 * DAY,
                 };
-                vec![visit(older), visit(now - DAY)]
+                vec![visit(older), visit(start - DAY)]
             }
-            3 => vec![visit(now - 10 * DAY), visit(now - DAY)],
-            _ => vec![activity(now - HOUR, ActivityKind::PageVisit, "/", &[])],
+            3 => vec![visit(start - 10 * DAY), visit(start - DAY)],
+            _ => vec![activity(start - HOUR, ActivityKind::PageVisit, "/", &[])],
         };
         match index % 7 {
-            0 => activities.push(purchase(now - 100 * DAY, index, "50.00")),
-            1 => activities.push(purchase(now - 20 * DAY, index, "120.00")),
+            0 => activities.push(purchase(start - 100 * DAY, index, "50.00")),
+            1 => activities.push(purchase(start - 20 * DAY, index, "120.00")),
             _ => {}
         }
-        match index % 11 {
-            0 => activities.push(cart_update(now - 3 * HOUR, &product)),
-            1 => activities.push(cart_update(now - 30 * MINUTE, &product)),
-            _ => {}
+        if index.is_multiple_of(11) {
+            activities.push(cart_update(start - 3 * HOUR, &product));
         }
         activities.sort_by_key(|activity| activity.at);
         activities
@@ -314,14 +351,15 @@ async fn main() -> anyhow::Result<()> {
     let generated = Arc::new(Generated { flips: options.flips, minutes: options.minutes });
     let redis = Redis::start()?;
     let store = connect(&redis.url(), "fp:").await?;
-    let clock = Arc::new(ManualClock::new(now_millis()));
+    let clock = Arc::new(BenchClock::default());
+    let start = clock.now();
     let evaluator = Arc::new(Evaluator::new(store.clone(), clock.clone()));
     print_machine(&options)?;
 
     let city = create_city_field(store.as_ref()).await?;
     let ids: Ids = Arc::new((0..options.contacts).map(|_| (ContactId::new(), TrackerId::new())).collect());
     let meter = Meter::start(&redis)?;
-    load(store.clone(), ids.clone(), generated.clone(), &city, clock.now()).await?;
+    load(store.clone(), ids.clone(), generated.clone(), &city, start).await?;
     let usage = meter.stop()?;
     println!(
         "load: {:.1} s for {} contacts ({:.0} contacts/s); redis memory {:.0} bytes per contact",
@@ -366,11 +404,7 @@ async fn main() -> anyhow::Result<()> {
     print_changes(zero, twenty);
 
     // 4. The scheduler while the flip contacts leave step 2's segment.
-    let flips: Vec<usize> = (0..options.contacts).filter(|&index| generated.flip_minute(index).is_some()).collect();
-    for &index in &flips {
-        evaluator.evaluate(ids[index].0).await?;
-    }
-    run_schedule(&redis, &evaluator, &clock, &ids, &generated, &flips, &visitors).await?;
+    run_schedule(&redis, &evaluator, &clock, start, &ids, &generated, &visitors).await?;
     println!("load average at the end: {}", load_average()?);
     Ok(())
 }
@@ -456,7 +490,7 @@ async fn load(
     ids: Ids,
     generated: Arc<Generated>,
     city: &str,
-    now: Millis,
+    start: Millis,
 ) -> anyhow::Result<()> {
     let next = Arc::new(AtomicUsize::new(0));
     let mut tasks = Vec::new();
@@ -469,7 +503,7 @@ async fn load(
                 if index >= ids.len() {
                     return anyhow::Ok(());
                 }
-                load_one(store.as_ref(), ids[index], &generated, index, &city, now).await?;
+                load_one(store.as_ref(), ids[index], &generated, index, &city, start).await?;
                 if index % 100_000 == 0 && index > 0 {
                     eprintln!("loaded {index} contacts");
                 }
@@ -488,7 +522,7 @@ async fn load_one(
     generated: &Generated,
     index: usize,
     city: &str,
-    now: Millis,
+    start: Millis,
 ) -> anyhow::Result<()> {
     let mut fields = std::collections::BTreeMap::from([
         ("first_name".to_owned(), format!("Name{index}")),
@@ -499,15 +533,17 @@ async fn load_one(
         store.claim_index(IndexKind::Email, &email, contact).await?;
         fields.insert("email".to_owned(), email);
     }
-    store.set_fields(contact, &fields, false, now).await?;
+    // The system clock's time, so that contacts get distinct update times.
+    let changed_at = now_millis();
+    store.set_fields(contact, &fields, false, changed_at).await?;
     store.bind_tracker(tracker, contact, None).await?;
 
     let source = Source::Tracker { tracker, contact };
     let batch: Vec<(Source, Activity)> =
-        generated.activities(index, now).into_iter().map(|activity| (source, activity)).collect();
+        generated.activities(index, start).into_iter().map(|activity| (source, activity)).collect();
     store.append_activities(&batch).await?;
     if index % 10 == 5 {
-        store.add_push_subscription(contact, &format!("endpoint-{index}"), now).await?;
+        store.add_push_subscription(contact, &format!("endpoint-{index}"), changed_at).await?;
     }
     Ok(())
 }
@@ -718,18 +754,27 @@ fn print_changes(mut zero: Vec<f64>, mut twenty: Vec<f64>) {
 /// Moves the clock one minute at a time and runs the scheduler once per
 /// minute. Checks that each pass evaluates exactly the contacts of its
 /// minute and that each of them left the segment `visitors`.
+///
+/// The flip contacts are evaluated once first, unmeasured, so that their
+/// memberships of the 20 segments are current and the passes measure the
+/// flips alone.
 async fn run_schedule(
     redis: &Redis,
     evaluator: &Arc<Evaluator>,
-    clock: &ManualClock,
+    clock: &BenchClock,
+    run_start: Millis,
     ids: &Ids,
     generated: &Generated,
-    flips: &[usize],
     visitors: &Segment,
 ) -> anyhow::Result<()> {
     let store = evaluator.store().clone();
+    let flips: Vec<usize> = (0..ids.len()).filter(|&index| generated.flip_minute(index).is_some()).collect();
+    for &index in &flips {
+        evaluator.evaluate(ids[index].0).await?;
+    }
     let scheduler = Scheduler::new(evaluator.clone());
-    let start = clock.now();
+    let start = run_start + SCHEDULE_START;
+    clock.set(start);
     let mut size = store.segment_size(visitors.id).await?;
     ensure!(scheduler.run_once().await? == 0, "a contact was due before the first minute");
 
