@@ -10,8 +10,8 @@ use footprint::segments::{Segment, SegmentKind, MAX_SEGMENTS};
 use footprint::store::keys::{list_shard, LIST_SHARDS};
 use footprint::store::redis::RedisStore;
 use footprint::store::{
-    ActivityKind, ActivityQuery, ContactFilter, ContactId, ContactListQuery, ListPosition, Retention, SegmentId,
-    SegmentWrite, Source, StatusUpdate, Store, SEGMENT_DELETE_CHUNK,
+    ActivityKind, ActivityQuery, ContactFilter, ContactId, ContactListQuery, ContactSnapshot, ListPosition, Retention,
+    SegmentChange, SegmentId, SegmentWrite, Source, StatusUpdate, Store, SEGMENT_DELETE_CHUNK,
 };
 use redis::AsyncCommands;
 use serde_json::json;
@@ -27,6 +27,9 @@ on_both_stores!(
     add_member_once_with_activity,
     add_member_needs_live_contact,
     remove_member_once_with_activity,
+    batched_changes_apply_in_order,
+    batched_changes_need_live_contact,
+    snapshot_reads_what_evaluation_needs,
     members_page_newest_first_without_gaps,
     members_move_when_contact_changes,
     member_order_follows_every_change,
@@ -222,6 +225,80 @@ async fn remove_member_once_with_activity(store: Arc<dyn Store>) {
     let listed: Vec<ContactId> =
         list_all(&*store, ContactFilter::default(), 10).await.iter().map(|position| position.id).collect();
     assert_eq!(listed, vec![contact], "leaving a segment keeps the contact listed");
+}
+
+async fn batched_changes_apply_in_order(store: Arc<dyn Store>) {
+    let (vip, buyers, lapsed) = (
+        segment("vip", SegmentKind::Dynamic),
+        segment("buyers", SegmentKind::Dynamic),
+        segment("lapsed", SegmentKind::Dynamic),
+    );
+    for each in [&vip, &buyers, &lapsed] {
+        create(&*store, each).await;
+    }
+    let contact = contact_at(&*store, 1000).await;
+    store.add_segment_member(&lapsed, contact, 1500).await.expect("add");
+
+    let changes = [SegmentChange::Enter(&vip), SegmentChange::Enter(&buyers), SegmentChange::Leave(&lapsed)];
+    let changed = store.change_segment_members(contact, &changes, 2000).await.expect("first batch");
+    assert_eq!(changed, vec![true, true, true]);
+    let changes = [SegmentChange::Enter(&vip), SegmentChange::Leave(&buyers), SegmentChange::Leave(&lapsed)];
+    let changed = store.change_segment_members(contact, &changes, 3000).await.expect("second batch");
+    assert_eq!(changed, vec![false, true, false], "only the change to buyers changes anything");
+
+    assert_eq!(store.contact_segments(contact).await.expect("segments"), vec![vip.id]);
+    assert_eq!(member_ids(&*store, vip.id).await, vec![contact]);
+    assert!(member_ids(&*store, buyers.id).await.is_empty(), "the index follows the leave");
+    assert!(member_ids(&*store, lapsed.id).await.is_empty(), "the index follows the leave");
+    let recorded: Vec<(ActivityKind, String)> =
+        own_activities(&*store, contact).await.into_iter().map(|(kind, id, _)| (kind, id)).collect();
+    assert_eq!(
+        recorded,
+        vec![
+            (ActivityKind::SegmentLeft, buyers.id.to_string()),
+            (ActivityKind::SegmentLeft, lapsed.id.to_string()),
+            (ActivityKind::SegmentEntered, buyers.id.to_string()),
+            (ActivityKind::SegmentEntered, vip.id.to_string()),
+            (ActivityKind::SegmentEntered, lapsed.id.to_string()),
+        ],
+        "one activity per change that changed something, newest first"
+    );
+    let record = store.contact(contact).await.expect("read").expect("exists");
+    assert_eq!(record.updated_at, 3000, "the last change raised updated_at");
+    let listed = list_all(&*store, ContactFilter::default(), 10).await;
+    assert_eq!(listed, vec![ListPosition { updated_at: 3000, id: contact }], "the list follows updated_at");
+}
+
+async fn batched_changes_need_live_contact(store: Arc<dyn Store>) {
+    let vip = segment("vip", SegmentKind::Dynamic);
+    create(&*store, &vip).await;
+    let missing = ContactId::new();
+
+    let changed = store.change_segment_members(missing, &[SegmentChange::Enter(&vip)], 2000).await.expect("batch");
+
+    assert_eq!(changed, vec![false]);
+    assert_eq!(store.contact(missing).await.expect("read"), None, "no contact is created");
+    assert_eq!(store.segment_size(vip.id).await.expect("size"), 0);
+    assert!(store.change_segment_members(missing, &[], 2000).await.expect("empty batch").is_empty());
+}
+
+async fn snapshot_reads_what_evaluation_needs(store: Arc<dyn Store>) {
+    let vip = segment("vip", SegmentKind::Static);
+    create(&*store, &vip).await;
+    let contact = contact_at(&*store, 1000).await;
+    store.add_segment_member(&vip, contact, 2000).await.expect("add");
+    store.add_push_subscription(contact, "endpoint-1", 2000).await.expect("push");
+    store.set_next_flip(contact, Some(9000)).await.expect("schedule");
+
+    let snapshot = store.contact_snapshot(contact).await.expect("snapshot");
+
+    assert_eq!(snapshot.record, store.contact(contact).await.expect("read"));
+    assert_eq!(snapshot.push_subscriptions, 1);
+    assert_eq!(snapshot.sources, store.sources(contact).await.expect("sources"));
+    assert_eq!(snapshot.segments, vec![vip.id]);
+    assert_eq!(store.next_flip(contact).await.expect("next flip"), Some(9000));
+    let missing = store.contact_snapshot(ContactId::new()).await.expect("snapshot of a missing contact");
+    assert_eq!(missing, ContactSnapshot::default());
 }
 
 async fn members_page_newest_first_without_gaps(store: Arc<dyn Store>) {

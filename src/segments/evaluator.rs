@@ -2,12 +2,15 @@
 //!
 //! Every change to a contact (an activity the recorder wrote, an
 //! identification or merge, an admin edit, a status or push change) calls
-//! [`Evaluator::evaluate`] for the contact. It reads the contact's record
-//! and only what the loaded conditions need (see [`super::reads`]), once
-//! for all segments. Then it matches every dynamic and dynamic plus
-//! segment and adds or removes memberships with the store's member
-//! operations, which record `segment_entered` and `segment_left`. Last, it
-//! stores the contact's next flip time for the scheduler.
+//! [`Evaluator::evaluate`] for the contact. It reads the contact's record,
+//! sources and memberships in one store call ([`Store::contact_snapshot`]),
+//! concurrently with its next flip time, and then only the activities the
+//! loaded conditions need (see [`super::reads`]), once for all segments. Then it
+//! matches every dynamic and dynamic plus segment and applies the
+//! membership changes in one store call
+//! ([`Store::change_segment_members`]), which records `segment_entered`
+//! and `segment_left`. Last, it stores the contact's next flip time for
+//! the scheduler when it changed.
 //!
 //! Parsed conditions are cached. A segment or field definition change in
 //! this process drops the cache at once ([`Evaluator::invalidate`]). A
@@ -19,10 +22,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use futures_util::future::try_join;
+
 use super::clock::Clock;
 use super::reads;
 use super::rules::{Rule, Rules};
-use crate::store::{is_listable, ContactId, Millis, SegmentId, Store, StoreError};
+use crate::store::{is_listable, ContactId, Millis, SegmentChange, SegmentId, Store, StoreError};
 
 /// How long parsed conditions are reused before they are read again, so
 /// that changes made through another instance apply within this time.
@@ -117,25 +122,38 @@ impl Evaluator {
         if rules.rules.is_empty() {
             return Ok(evaluation);
         }
-        let Some(record) = self.store.contact(contact).await?.filter(is_listable) else {
+        // The stored flip time is read only to skip writing an unchanged one.
+        let scheduling = schedule && rules.time_dependent;
+        let stored_flip = async {
+            if scheduling {
+                self.store.next_flip(contact).await
+            } else {
+                Ok(None)
+            }
+        };
+        let (snapshot, stored_flip) = try_join(self.store.contact_snapshot(contact), stored_flip).await?;
+        let Some(record) = snapshot.record.filter(is_listable) else {
             return Ok(evaluation);
         };
 
         let now = self.clock.now();
-        let view = reads::view(self.store.as_ref(), contact, record, &rules.needs, now).await?;
-        let current: BTreeSet<SegmentId> = self.store.contact_segments(contact).await?.into_iter().collect();
+        let store = self.store.as_ref();
+        let view =
+            reads::view_with(store, record, snapshot.push_subscriptions, &snapshot.sources, &rules.needs, now).await?;
+        let current: BTreeSet<SegmentId> = snapshot.segments.into_iter().collect();
 
+        let mut changes = Vec::new();
         for Rule { segment, condition } in &rules.rules {
             let matches = condition.matches(&view, now);
             let member = current.contains(&segment.id);
             if matches {
                 evaluation.matched.push(segment.id);
             }
-            if matches && !member && self.store.add_segment_member(segment, contact, now).await? {
-                evaluation.entered.push(segment.id);
+            if matches && !member {
+                changes.push(SegmentChange::Enter(segment));
             }
-            if !matches && member && self.store.remove_segment_member(segment, contact, now).await? {
-                evaluation.left.push(segment.id);
+            if !matches && member {
+                changes.push(SegmentChange::Leave(segment));
             }
             if condition.depends_on_time() {
                 // A flip at or before `now` would keep the contact due
@@ -148,10 +166,20 @@ impl Evaluator {
             }
         }
 
+        let changed = store.change_segment_members(contact, &changes, now).await?;
+        for (change, changed) in changes.iter().zip(changed) {
+            match change {
+                SegmentChange::Enter(segment) if changed => evaluation.entered.push(segment.id),
+                SegmentChange::Leave(segment) if changed => evaluation.left.push(segment.id),
+                _ => {}
+            }
+        }
+
         // Without time-dependent rules there is nothing to schedule. An entry
-        // left from an earlier condition is removed when it comes due.
-        if schedule && rules.time_dependent {
-            self.store.set_next_flip(contact, evaluation.next_flip).await?;
+        // left from an earlier condition is removed when it comes due. The
+        // time is written after the memberships, and only when it changed.
+        if scheduling && evaluation.next_flip != stored_flip {
+            store.set_next_flip(contact, evaluation.next_flip).await?;
         }
         if !evaluation.entered.is_empty() || !evaluation.left.is_empty() {
             tracing::debug!(

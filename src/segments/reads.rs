@@ -3,13 +3,17 @@
 //! [`Needs`] unites what every loaded condition reads, so one view serves
 //! all segments of a contact change. Conditions on fields and statuses
 //! need only the contact's record, which the caller has already read. Push
-//! terms add one read. Behaviour terms add timeline reads bounded by the
-//! largest `lookback` (see `condition::view` for the contract).
+//! terms need the number of push subscriptions, which [`view`] reads and
+//! [`view_with`] takes from the caller. Behaviour terms add one walk of
+//! the timeline, bounded by the largest `lookback` (see `condition::view`
+//! for the contract).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::condition::{Behaviour, Condition, ContactView};
-use crate::store::{ActivityKind, ActivityQuery, ContactId, ContactRecord, Millis, Store, StoreError};
+use crate::store::{
+    Activity, ActivityKind, ActivityQuery, ContactId, ContactRecord, Millis, Source, Store, StoreError,
+};
 
 /// Activities read per timeline call.
 const PAGE: usize = 500;
@@ -49,53 +53,138 @@ pub async fn view(
     now: Millis,
 ) -> Result<ContactView, StoreError> {
     let push_subscriptions = if needs.push { store.push_subscriptions(contact).await?.len() } else { 0 };
-    let behaviour = if needs.behaviour() { behaviour(store, contact, needs, now).await? } else { Behaviour::default() };
-    ContactView::new(record, push_subscriptions, behaviour)
+    let sources = if needs.behaviour() { store.sources(contact).await? } else { Vec::new() };
+    view_with(store, record, push_subscriptions, &sources, needs, now).await
+}
+
+/// Builds a view from the parts of [`crate::store::ContactSnapshot`] that
+/// the caller has read, adding the activity reads that `needs` requires.
+pub async fn view_with(
+    store: &dyn Store,
+    record: ContactRecord,
+    push_subscriptions: usize,
+    sources: &[Source],
+    needs: &Needs,
+    now: Millis,
+) -> Result<ContactView, StoreError> {
+    let behaviour = if needs.behaviour() { behaviour(store, sources, needs, now).await? } else { Behaviour::default() };
+    ContactView::new(record, if needs.push { push_subscriptions } else { 0 }, behaviour)
 }
 
 /// Reads the activities younger than the lookback, the newest time of each
-/// named type and, when needed, the basket.
-async fn behaviour(store: &dyn Store, contact: ContactId, needs: &Needs, now: Millis) -> Result<Behaviour, StoreError> {
-    let sources = store.sources(contact).await?;
-    let lookback_start = now.saturating_sub(needs.lookback);
+/// named type and, when needed, the basket, in one walk of the timeline
+/// newest first. A first page that reaches the end of the timeline settles
+/// everything, which is one read for most contacts. Otherwise the
+/// counters, read once, tell which types ever happened, so the walk stops
+/// as soon as no older activity can change the view.
+async fn behaviour(store: &dyn Store, sources: &[Source], needs: &Needs, now: Millis) -> Result<Behaviour, StoreError> {
+    let mut query = ActivityQuery { kinds: needs.kinds.clone(), limit: PAGE, ..ActivityQuery::default() };
+    let mut page = store.activities(sources, &query).await?;
+    let mut walk = Walk::new(needs, now.saturating_sub(needs.lookback));
+    let mut counters = None;
 
-    let mut recent = Vec::new();
-    if needs.lookback > 0 {
-        let mut query = ActivityQuery { kinds: needs.kinds.clone(), limit: PAGE, ..ActivityQuery::default() };
-        'pages: loop {
-            let page = store.activities(&sources, &query).await?;
-            for stored in page.items {
-                if stored.activity.at <= lookback_start {
-                    break 'pages;
-                }
-                recent.push(stored.activity);
+    loop {
+        for stored in page.items {
+            walk.add(stored.activity);
+        }
+        let Some(next) = page.next else {
+            break;
+        };
+        let counters = match &counters {
+            Some(counters) => counters,
+            None => counters.insert(store.counters(sources).await?),
+        };
+        if walk.is_complete(counters) {
+            break;
+        }
+        query.before = Some(next);
+        page = store.activities(sources, &query).await?;
+    }
+    Ok(walk.finish())
+}
+
+/// The state of a timeline walk, newest first, over the types that
+/// `needs` names.
+struct Walk<'a> {
+    needs: &'a Needs,
+    lookback_start: Millis,
+    /// Activities before the first one at or before `lookback_start`. The
+    /// walk follows stream order, so an activity stored later with an older
+    /// time ends the window early, as it always has.
+    recent: Vec<Activity>,
+    window_closed: bool,
+    /// The time of the first activity of each type met in the walk.
+    first_at: BTreeMap<ActivityKind, Millis>,
+    /// Purchases and cart updates up to and including the newest purchase,
+    /// which is all the basket depends on.
+    basket_activities: Vec<Activity>,
+    purchase_seen: bool,
+    cart_updates_seen: u64,
+}
+
+impl<'a> Walk<'a> {
+    fn new(needs: &'a Needs, lookback_start: Millis) -> Walk<'a> {
+        Walk {
+            needs,
+            lookback_start,
+            recent: Vec::new(),
+            window_closed: needs.lookback == 0,
+            first_at: BTreeMap::new(),
+            basket_activities: Vec::new(),
+            purchase_seen: false,
+            cart_updates_seen: 0,
+        }
+    }
+
+    fn add(&mut self, activity: Activity) {
+        self.first_at.entry(activity.kind).or_insert(activity.at);
+
+        let basket_kind = matches!(activity.kind, ActivityKind::Purchase | ActivityKind::CartUpdate);
+        if self.needs.basket && basket_kind && !self.purchase_seen {
+            self.purchase_seen = activity.kind == ActivityKind::Purchase;
+            self.cart_updates_seen += u64::from(activity.kind == ActivityKind::CartUpdate);
+            self.basket_activities.push(activity.clone());
+        }
+
+        if !self.window_closed {
+            if activity.at <= self.lookback_start {
+                self.window_closed = true;
+            } else {
+                self.recent.push(activity);
             }
-            match page.next {
-                Some(next) => query.before = Some(next),
-                None => break,
-            }
         }
     }
 
-    // The counters tell which types ever happened, so a type with none
-    // costs no timeline read.
-    let mut last_at = std::collections::BTreeMap::new();
-    for activity in &recent {
-        let newest = last_at.entry(activity.kind).or_insert(activity.at);
-        *newest = (*newest).max(activity.at);
-    }
-    let missing: Vec<ActivityKind> = needs.kinds.iter().filter(|kind| !last_at.contains_key(kind)).copied().collect();
-    let counters = if missing.is_empty() { Default::default() } else { store.counters(&sources).await? };
-    for kind in &missing {
-        if counters.get(kind).copied().unwrap_or(0) == 0 {
-            continue;
-        }
-        let query = ActivityQuery { kinds: BTreeSet::from([*kind]), limit: 1, ..ActivityQuery::default() };
-        if let Some(newest) = store.activities(&sources, &query).await?.items.first() {
-            last_at.insert(*kind, newest.activity.at);
-        }
+    /// Returns true when no older activity can change the view. That is the
+    /// case once the window is closed and the newest activity of every type
+    /// that ever happened (by `counters`) is found. With a basket term, the
+    /// walk must also have met a purchase or every cart update counted.
+    fn is_complete(&self, counters: &BTreeMap<ActivityKind, u64>) -> bool {
+        let count = |kind: &ActivityKind| counters.get(kind).copied().unwrap_or(0);
+        let times_found = self.needs.kinds.iter().all(|kind| self.first_at.contains_key(kind) || count(kind) == 0);
+        let cart_updates = count(&ActivityKind::CartUpdate);
+        let basket_settled = !self.needs.basket || self.purchase_seen || self.cart_updates_seen >= cart_updates;
+        self.window_closed && times_found && basket_settled
     }
 
-    let basket = if needs.basket { crate::ecommerce::summarise(store, &sources).await?.basket } else { None };
-    Ok(Behaviour { recent, last_at, basket })
+    fn finish(self) -> Behaviour {
+        // Inside the window the newest time of a type is the largest there,
+        // because stream order and activity times may differ. Outside it,
+        // the newest time is that of the first activity met.
+        let mut last_at = BTreeMap::new();
+        for activity in &self.recent {
+            let newest = last_at.entry(activity.kind).or_insert(activity.at);
+            *newest = (*newest).max(activity.at);
+        }
+        for (kind, at) in &self.first_at {
+            last_at.entry(*kind).or_insert(*at);
+        }
+
+        let basket = if self.needs.basket {
+            crate::ecommerce::summarise_activities(&self.basket_activities).basket
+        } else {
+            None
+        };
+        Behaviour { recent: self.recent, last_at, basket }
+    }
 }

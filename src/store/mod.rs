@@ -379,9 +379,43 @@ pub trait Store: Send + Sync + 'static {
     /// changed.
     async fn remove_segment_member(&self, segment: &Segment, contact: ContactId, at: Millis) -> Result<bool>;
 
+    /// Applies `changes` to `contact`'s memberships as
+    /// [`Store::add_segment_member`] and [`Store::remove_segment_member`]
+    /// do, in order, and returns for each change whether it changed the
+    /// membership. Redis applies every change to the contact's set in one
+    /// transaction, then updates the segment index and the contacts list in
+    /// a second step. A failure can leave the set changed and the index
+    /// behind, which the next list refresh repairs.
+    async fn change_segment_members(
+        &self,
+        contact: ContactId,
+        changes: &[SegmentChange<'_>],
+        at: Millis,
+    ) -> Result<Vec<bool>> {
+        let mut changed = Vec::with_capacity(changes.len());
+        for change in changes {
+            changed.push(match change {
+                SegmentChange::Enter(segment) => self.add_segment_member(segment, contact, at).await?,
+                SegmentChange::Leave(segment) => self.remove_segment_member(segment, contact, at).await?,
+            });
+        }
+        Ok(changed)
+    }
+
     /// Returns the ids in `contact`'s segments set, ordered. The set may
     /// name a deleted segment; callers ignore ids without a definition.
     async fn contact_segments(&self, contact: ContactId) -> Result<Vec<SegmentId>>;
+
+    /// Reads what a segment evaluation needs of `contact` before its
+    /// activities. Redis reads it with one pipeline in the contact's slot.
+    async fn contact_snapshot(&self, contact: ContactId) -> Result<ContactSnapshot> {
+        Ok(ContactSnapshot {
+            record: self.contact(contact).await?,
+            push_subscriptions: self.push_subscriptions(contact).await?.len(),
+            sources: self.sources(contact).await?,
+            segments: self.contact_segments(contact).await?,
+        })
+    }
 
     /// Removes `contact` from every segment without recording activities
     /// (a merged contact hands its memberships to the survivor), index
@@ -406,6 +440,9 @@ pub trait Store: Send + Sync + 'static {
     /// its schedule bucket ([`flip_bucket`]), or removes it with `None`.
     /// Idempotent.
     async fn set_next_flip(&self, contact: ContactId, at: Option<Millis>) -> Result<()>;
+
+    /// Returns the next flip time stored for `contact`, if any.
+    async fn next_flip(&self, contact: ContactId) -> Result<Option<Millis>>;
 
     /// Returns up to `limit` contacts of `bucket` whose next flip is at or
     /// before `now`, earliest first. They stay scheduled until

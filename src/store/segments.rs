@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Activity, ActivityKind, Millis};
+use super::{Activity, ActivityKind, ContactRecord, Millis, SegmentId, Source};
 use crate::segments::Segment;
 
 /// The outcome of a segment definition write that did not fail in the
@@ -51,6 +51,30 @@ pub fn membership_activity(kind: ActivityKind, segment: &Segment, at: Millis) ->
             ("segment_name".to_owned(), segment.name.clone()),
         ]),
     }
+}
+
+/// The data of one contact that a segment evaluation reads before its
+/// activities, in one call ([`crate::store::Store::contact_snapshot`]).
+/// On Redis all of it is in the contact's own slot.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ContactSnapshot {
+    /// The stored record; `None` when the contact never existed or was
+    /// erased. Not resolved through `merged_into`.
+    pub record: Option<ContactRecord>,
+    /// Number of push subscriptions.
+    pub push_subscriptions: usize,
+    pub sources: Vec<Source>,
+    /// The ids in the contact's segments set, ordered.
+    pub segments: Vec<SegmentId>,
+}
+
+/// One membership change that an evaluation applies.
+#[derive(Clone, Copy, Debug)]
+pub enum SegmentChange<'a> {
+    /// Add the contact, as [`crate::store::Store::add_segment_member`].
+    Enter(&'a Segment),
+    /// Remove the contact, as [`crate::store::Store::remove_segment_member`].
+    Leave(&'a Segment),
 }
 
 /// Number of buckets of the next-flip schedule. Each bucket is one sorted

@@ -1,20 +1,20 @@
 //! The contact data that evaluating a condition reads.
 //!
 //! The view is plain data, so evaluation is pure and the same view can be
-//! evaluated at several moments. Building it takes these store reads:
+//! evaluated at several moments. It contains (`segments::reads` reads it):
 //!
-//! - the contact's record (profile fields and status entries), one read;
-//! - the number of push subscriptions, one read;
+//! - the contact's record (profile fields and status entries);
+//! - the number of push subscriptions;
 //! - the activities of the types the condition names
 //!   ([`super::Condition::activity_kinds`]) that are younger than
 //!   [`super::Condition::lookback`], read newest first from the timeline;
 //! - the time of the newest activity of each type the condition names,
 //!   whatever its age, for `since_last` terms. The per-type counters
 //!   ([`crate::store::Store::counters`]) tell which types ever happened,
-//!   and a timeline read of one item filtered by type returns the newest;
-//! - the basket as [`crate::ecommerce::summarise`] derives it, which
-//!   reads every purchase and cart update the contact has (retention bounds
-//!   them) and replays the cart updates since the newest purchase.
+//!   so the timeline is read further back only for those;
+//! - the basket as [`crate::ecommerce::summarise_activities`] derives it
+//!   from the cart updates since the newest purchase (all of them when the
+//!   contact never bought), which retention bounds.
 //!
 //! A view built with a shorter lookback than the condition needs gives
 //! wrong counts, because activities missing from it count as absent. A

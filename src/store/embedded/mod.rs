@@ -307,6 +307,10 @@ impl Store for EmbeddedStore {
         Ok(())
     }
 
+    async fn next_flip(&self, contact: ContactId) -> Result<Option<Millis>> {
+        Ok(self.schedule().next_flip(contact))
+    }
+
     async fn due_flips(&self, bucket: u8, now: Millis, limit: usize) -> Result<Vec<ContactId>> {
         Ok(self.schedule().due(bucket, now, limit))
     }

@@ -28,6 +28,10 @@ impl Schedule {
         }
     }
 
+    pub fn next_flip(&self, contact: ContactId) -> Option<Millis> {
+        self.next_flips.get(&contact).copied()
+    }
+
     pub fn due(&self, bucket: u8, now: Millis, limit: usize) -> Vec<ContactId> {
         let Some(entries) = self.buckets.get(&bucket) else {
             return Vec::new();

@@ -26,12 +26,94 @@ use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Value};
 
 use super::decode::{self, corrupt, FIELD_PREFIX};
-use super::scripts::Scripts;
+use super::scripts::{Scripts, REFRESH_LISTING};
 use crate::store::keys::{list_shard, Keys, ListSet, LIST_SHARDS};
 use crate::store::{
     is_listable, ContactFilter, ContactId, ContactListPage, ContactListQuery, ContactRecord, ListPosition, Millis,
     Result, SegmentId, StoreError, CELLPHONE_FIELD, EMAIL_FIELD,
 };
+
+/// The contact state that its list entries follow, read in one `MULTI`
+/// ([`add_state_reads`]) so that the fields, update time and push count
+/// come from the same state of the contact.
+pub(super) struct ListingState {
+    /// The update time as the refresh script takes it: empty when the
+    /// contact is missing or merged, which removes every entry.
+    updated: String,
+    has_email: bool,
+    has_cellphone: bool,
+    has_push: bool,
+    segments: Vec<SegmentId>,
+}
+
+/// Adds the three reads of `contact`'s [`ListingState`] to `pipeline`,
+/// which must be atomic and may hold other commands of the contact's slot.
+pub(super) fn add_state_reads(pipeline: &mut redis::Pipeline, keys: &Keys, contact: ContactId) {
+    pipeline
+        .cmd("HMGET")
+        .arg(keys.contact(contact))
+        .arg("created")
+        .arg("updated")
+        .arg("merged_into")
+        .arg(format!("{FIELD_PREFIX}{EMAIL_FIELD}"))
+        .arg(format!("{FIELD_PREFIX}{CELLPHONE_FIELD}"));
+    pipeline.hlen(keys.push_subscriptions(contact));
+    pipeline.smembers(keys.contact_segments(contact));
+}
+
+/// Decodes the replies of [`add_state_reads`], in order.
+pub(super) fn decode_state(contact: ContactId, replies: [Value; 3]) -> Result<ListingState> {
+    let [state, push_count, segments] = replies;
+    let state: Vec<Option<String>> = redis::from_redis_value(state).map_err(::redis::RedisError::from)?;
+    let push_count: u64 = redis::from_redis_value(push_count).map_err(::redis::RedisError::from)?;
+    let segments: Vec<SegmentId> = decode::parsed(segments, "segments set")?;
+
+    let [created, updated, merged_into, email, cellphone] = <[Option<String>; 5]>::try_from(state)
+        .map_err(|_| corrupt("contact", format!("HMGET of contact {contact} returned the wrong number of values")))?;
+    let listed = created.is_some() && merged_into.is_none();
+    let updated = match updated.or(created) {
+        Some(updated) if listed => {
+            let millis: Millis = updated
+                .parse()
+                .map_err(|_| corrupt("contact", format!("invalid updated {updated:?} of contact {contact}")))?;
+            millis.to_string()
+        }
+        _ => String::new(),
+    };
+    let non_empty = |value: &Option<String>| value.as_deref().is_some_and(|value| !value.is_empty());
+    Ok(ListingState {
+        updated,
+        has_email: non_empty(&email),
+        has_cellphone: non_empty(&cellphone),
+        has_push: push_count > 0,
+        segments,
+    })
+}
+
+/// Returns the keys and arguments of the refresh script for `state`.
+fn refresh_invocation(keys: &Keys, contact: ContactId, state: &ListingState) -> (Vec<String>, [String; 5]) {
+    let shard = list_shard(contact);
+    let mut set_keys: Vec<String> = ListSet::ALL.iter().map(|set| keys.list_set(shard, *set)).collect();
+    set_keys.extend(state.segments.iter().map(|segment| keys.segment_bucket(shard, *segment)));
+    let flag = |present: bool| if present { "1" } else { "0" }.to_owned();
+    let arguments = [
+        contact.to_string(),
+        state.updated.clone(),
+        flag(state.has_email),
+        flag(state.has_cellphone),
+        flag(state.has_push),
+    ];
+    (set_keys, arguments)
+}
+
+/// Adds the refresh of `contact`'s entries for `state` to `pipeline`, as
+/// EVAL with the script's source, because the crate does not load a
+/// missing script (NOSCRIPT) inside a pipeline. Every key is in the
+/// contact's list shard.
+pub(super) fn add_refresh(pipeline: &mut redis::Pipeline, keys: &Keys, contact: ContactId, state: &ListingState) {
+    let (set_keys, arguments) = refresh_invocation(keys, contact, state);
+    pipeline.cmd("EVAL").arg(REFRESH_LISTING).arg(set_keys.len()).arg(set_keys).arg(arguments.as_slice()).ignore();
+}
 
 /// Brings `contact`'s entries in its list shard, segment buckets included,
 /// in line with the contact's current state. Idempotent. It does not remove
@@ -43,52 +125,14 @@ pub(super) async fn refresh(
     scripts: &Scripts,
     contact: ContactId,
 ) -> Result<()> {
-    // One MULTI, so that the fields, update time and push count are read
-    // from the same state of the contact.
     let mut pipeline = redis::pipe();
     pipeline.atomic();
-    pipeline
-        .cmd("HMGET")
-        .arg(keys.contact(contact))
-        .arg("created")
-        .arg("updated")
-        .arg("merged_into")
-        .arg(format!("{FIELD_PREFIX}{EMAIL_FIELD}"))
-        .arg(format!("{FIELD_PREFIX}{CELLPHONE_FIELD}"));
-    pipeline.hlen(keys.push_subscriptions(contact));
-    pipeline.smembers(keys.contact_segments(contact));
-    let (state, push_count, segments): (Vec<Option<String>>, u64, Value) = pipeline.query_async(connection).await?;
-    let segments: Vec<SegmentId> = decode::parsed(segments, "segments set")?;
+    add_state_reads(&mut pipeline, keys, contact);
+    let replies: (Value, Value, Value) = pipeline.query_async(connection).await?;
+    let state = decode_state(contact, [replies.0, replies.1, replies.2])?;
 
-    let [created, updated, merged_into, email, cellphone] = <[Option<String>; 5]>::try_from(state)
-        .map_err(|_| corrupt("contact", format!("HMGET of contact {contact} returned the wrong number of values")))?;
-    let listed = created.is_some() && merged_into.is_none();
-    let updated_arg = match updated.or(created) {
-        Some(updated) if listed => {
-            let millis: Millis = updated
-                .parse()
-                .map_err(|_| corrupt("contact", format!("invalid updated {updated:?} of contact {contact}")))?;
-            millis.to_string()
-        }
-        // An empty time removes the contact from every set of its shard.
-        _ => String::new(),
-    };
-    let flag = |present: bool| if present { "1" } else { "0" };
-    let non_empty = |value: &Option<String>| value.as_deref().is_some_and(|value| !value.is_empty());
-
-    let shard = list_shard(contact);
-    let mut set_keys: Vec<String> = ListSet::ALL.iter().map(|set| keys.list_set(shard, *set)).collect();
-    set_keys.extend(segments.iter().map(|segment| keys.segment_bucket(shard, *segment)));
-    let _: i64 = scripts
-        .refresh_listing
-        .key(set_keys)
-        .arg(contact.to_string())
-        .arg(updated_arg)
-        .arg(flag(non_empty(&email)))
-        .arg(flag(non_empty(&cellphone)))
-        .arg(flag(push_count > 0))
-        .invoke_async(connection)
-        .await?;
+    let (set_keys, arguments) = refresh_invocation(keys, contact, &state);
+    let _: i64 = scripts.refresh_listing.key(set_keys).arg(arguments.as_slice()).invoke_async(connection).await?;
     Ok(())
 }
 

@@ -29,6 +29,7 @@
 mod decode;
 mod definitions;
 mod listing;
+mod membership;
 mod schedule;
 mod scripts;
 mod segments;
@@ -47,8 +48,9 @@ use self::scripts::Scripts;
 use super::keys::Keys;
 use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
-    ContactRecord, DefinitionWrite, FieldDefinition, IndexKind, MergeIntent, Millis, PushSubscription, Result,
-    Retention, SegmentBuild, SegmentId, SegmentWrite, Source, StatusUpdate, Store, StoreError, TrackerId,
+    ContactRecord, ContactSnapshot, DefinitionWrite, FieldDefinition, IndexKind, MergeIntent, Millis, PushSubscription,
+    Result, Retention, SegmentBuild, SegmentChange, SegmentId, SegmentWrite, Source, StatusUpdate, Store, StoreError,
+    TrackerId,
 };
 use crate::segments::Segment;
 
@@ -818,8 +820,21 @@ impl Store for RedisStore {
         self.remove_member(segment, contact, at).await
     }
 
+    async fn change_segment_members(
+        &self,
+        contact: ContactId,
+        changes: &[SegmentChange<'_>],
+        at: Millis,
+    ) -> Result<Vec<bool>> {
+        self.change_members(contact, changes, at).await
+    }
+
     async fn contact_segments(&self, contact: ContactId) -> Result<Vec<SegmentId>> {
         self.segments_of(contact).await
+    }
+
+    async fn contact_snapshot(&self, contact: ContactId) -> Result<ContactSnapshot> {
+        self.snapshot(contact).await
     }
 
     async fn leave_all_segments(&self, contact: ContactId) -> Result<Vec<SegmentId>> {
@@ -840,6 +855,10 @@ impl Store for RedisStore {
 
     async fn set_next_flip(&self, contact: ContactId, at: Option<Millis>) -> Result<()> {
         self.write_next_flip(contact, at).await
+    }
+
+    async fn next_flip(&self, contact: ContactId) -> Result<Option<Millis>> {
+        self.read_next_flip(contact).await
     }
 
     async fn due_flips(&self, bucket: u8, now: Millis, limit: usize) -> Result<Vec<ContactId>> {

@@ -36,6 +36,12 @@ end
 return 0
 ";
 
+/// Converts a schedule score to milliseconds. Scores are whole
+/// milliseconds, which doubles hold exactly up to 2^53.
+pub(super) fn score_millis(score: f64) -> Millis {
+    score as Millis
+}
+
 impl RedisStore {
     pub(super) async fn read_build(&self, id: SegmentId) -> Result<Option<SegmentBuild>> {
         let key = &self.keys.segment_builds();
@@ -65,6 +71,15 @@ impl RedisStore {
                 None => connection.zrem::<_, _, ()>(key, contact.to_string()).await?,
             }
             Ok(())
+        })
+        .await
+    }
+
+    pub(super) async fn read_next_flip(&self, contact: ContactId) -> Result<Option<Millis>> {
+        let key = &self.keys.flip_bucket(flip_bucket(contact));
+        self.retrying("next_flip", |mut connection| async move {
+            let score: Option<f64> = connection.zscore(key, contact.to_string()).await?;
+            Ok(score.map(score_millis))
         })
         .await
     }

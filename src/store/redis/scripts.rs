@@ -7,6 +7,14 @@ use redis::Script;
 /// where the crate does not load a missing script (NOSCRIPT) by itself.
 pub(super) const TOUCH: &str = include_str!("touch.lua");
 
+/// Source of the `refresh_listing` script, also sent with EVAL inside
+/// pipelines.
+pub(super) const REFRESH_LISTING: &str = include_str!("refresh_listing.lua");
+
+/// Source of the `segment_membership` script, also sent with EVAL inside
+/// transactions.
+pub(super) const SEGMENT_MEMBERSHIP: &str = include_str!("segment_membership.lua");
+
 /// The scripts, hashed once when the store is built.
 #[derive(Debug)]
 pub(super) struct Scripts {
@@ -40,7 +48,7 @@ impl Scripts {
             claim_index: Script::new(include_str!("claim_index.lua")),
             release_index: Script::new(include_str!("release_index.lua")),
             push_subscription: Script::new(include_str!("push_subscription.lua")),
-            refresh_listing: Script::new(include_str!("refresh_listing.lua")),
+            refresh_listing: Script::new(REFRESH_LISTING),
             list_shard: Script::new(include_str!("list_shard.lua")),
             forget_tracker: Script::new(include_str!("forget_tracker.lua")),
             update_statuses: Script::new(include_str!("update_statuses.lua")),
@@ -50,7 +58,7 @@ impl Scripts {
             create_segment: Script::new(include_str!("create_segment.lua")),
             replace_segment: Script::new(include_str!("replace_segment.lua")),
             delete_segment: Script::new(include_str!("delete_segment.lua")),
-            segment_membership: Script::new(include_str!("segment_membership.lua")),
+            segment_membership: Script::new(SEGMENT_MEMBERSHIP),
         }
     }
 }

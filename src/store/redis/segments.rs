@@ -6,18 +6,17 @@
 //! A membership change runs one script in the contact's slot (the set, the
 //! activity and `updated`), then updates the index in the shard's slot. A
 //! crash between the two leaves the index behind the set; list readers
-//! check the set and skip (and remove) what it does not confirm.
+//! check the set and skip (and remove) what it does not confirm. The
+//! membership changes themselves are in [`super::membership`].
 
 use redis::aio::ConnectionManager;
 use redis::{AsyncCommands, Value};
 
 use super::decode::{self, corrupt};
-use super::{encode, RedisStore};
+use super::RedisStore;
 use crate::segments::{Segment, MAX_SEGMENTS};
 use crate::store::keys::{list_shard, LIST_SHARDS};
-use crate::store::{
-    membership_activity, ActivityKind, ContactId, Millis, Result, SegmentId, SegmentWrite, Source, SEGMENT_DELETE_CHUNK,
-};
+use crate::store::{ContactId, Result, SegmentId, SegmentWrite, SEGMENT_DELETE_CHUNK};
 
 fn decode_segment(json: &str) -> Result<Segment> {
     serde_json::from_str(json).map_err(|error| corrupt("segment", error.to_string()))
@@ -35,13 +34,6 @@ fn decode_outcome(reply: &str) -> Result<SegmentWrite> {
         "not_found" => Ok(SegmentWrite::NotFound),
         other => Err(corrupt("segment", format!("unexpected script reply {other:?}"))),
     }
-}
-
-/// Whether a membership script adds or removes.
-#[derive(Clone, Copy, Debug)]
-enum MembershipChange {
-    Add,
-    Remove,
 }
 
 impl RedisStore {
@@ -153,66 +145,6 @@ impl RedisStore {
             pipeline.zrem(bucket, &members).ignore();
             let () = pipeline.query_async(connection).await?;
         }
-    }
-
-    pub(super) async fn add_member(&self, segment: &Segment, contact: ContactId, at: Millis) -> Result<bool> {
-        let changed = self.change_membership(MembershipChange::Add, segment, contact, at).await?;
-        self.refresh_listing(contact).await?;
-        Ok(changed)
-    }
-
-    pub(super) async fn remove_member(&self, segment: &Segment, contact: ContactId, at: Millis) -> Result<bool> {
-        let changed = self.change_membership(MembershipChange::Remove, segment, contact, at).await?;
-
-        let bucket = &self.keys.segment_bucket(list_shard(contact), segment.id);
-        self.retrying("remove_segment_member", |mut connection| async move {
-            let _: i64 = connection.zrem(bucket, contact.to_string()).await?;
-            Ok(())
-        })
-        .await?;
-        self.refresh_listing(contact).await?;
-        Ok(changed)
-    }
-
-    /// Runs the membership script once: a repeat after a lost reply could
-    /// append the activity twice.
-    async fn change_membership(
-        &self,
-        change: MembershipChange,
-        segment: &Segment,
-        contact: ContactId,
-        at: Millis,
-    ) -> Result<bool> {
-        let own = Source::Contact(contact);
-        let (action, kind) = match change {
-            MembershipChange::Add => ("add", ActivityKind::SegmentEntered),
-            MembershipChange::Remove => ("remove", ActivityKind::SegmentLeft),
-        };
-        let activity = membership_activity(kind, segment, at);
-        let script_keys = [
-            self.keys.contact(contact),
-            self.keys.contact_segments(contact),
-            self.keys.contact_sources(contact),
-            self.keys.stream(&own),
-            self.keys.counters(&own),
-        ];
-
-        let mut connection = self.connection.clone();
-        let changed: i64 = self
-            .scripts
-            .segment_membership
-            .key(script_keys.as_slice())
-            .arg(action)
-            .arg(segment.id.to_string())
-            .arg(at)
-            .arg(own.to_string())
-            .arg(self.retention.max_activities)
-            .arg(self.min_id().map(|id| id.to_string()).unwrap_or_default())
-            .arg(encode(&activity)?)
-            .arg(kind.as_str())
-            .invoke_async(&mut connection)
-            .await?;
-        Ok(changed == 1)
     }
 
     pub(super) async fn segments_of(&self, contact: ContactId) -> Result<Vec<SegmentId>> {
