@@ -17,8 +17,6 @@
 //! subscription.
 
 use std::collections::BTreeMap;
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,43 +25,15 @@ use anyhow::{bail, Context as _};
 use footprint::config::AdminToken;
 use footprint::demo::{self, DemoOptions};
 use footprint::store::redis::RedisStore;
+#[path = "support/redis.rs"]
+mod redis_server;
+
 use footprint::store::{now_millis, Activity, ActivityKind, ContactId, IndexKind, Retention, Source, Store, TrackerId};
+use redis_server::Redis;
 
 const TOKEN: &str = "bench-admin-token-0123456789abcdef";
 const WRITERS: usize = 64;
 const SAMPLES: usize = 2000;
-
-/// A private redis-server, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    fn start() -> anyhow::Result<Redis> {
-        let dir = tempfile::tempdir()?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .context("cannot start redis-server; is it installed?")?;
-        Ok(Redis { child, port, _dir: dir })
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn contacts_from_args() -> anyhow::Result<usize> {
     let args: Vec<String> = std::env::args().collect();

@@ -41,6 +41,11 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 
+#[path = "support/args.rs"]
+mod args;
+
+use args::option;
+
 /// The component `cargo build` writes for `plugins/profile`.
 const PLUGIN_WASM: &str = "target/plugins/wasm32-wasip2/release/footprint_plugin_profile.wasm";
 const BUILD_COMMAND: &str = "cargo build --release --target wasm32-wasip2 --target-dir target/plugins \
@@ -133,17 +138,6 @@ fn micros_list(list: &str) -> anyhow::Result<Vec<u64>> {
         bail!("--shop-cpu-us needs at least one value");
     }
     Ok(values)
-}
-
-/// Returns the value after `name`, or `default` when `name` is absent.
-fn option<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> anyhow::Result<T> {
-    match args.iter().position(|arg| arg == name) {
-        Some(index) => {
-            let value = args.get(index + 1).with_context(|| format!("{name} needs a value"))?;
-            value.parse().map_err(|_| anyhow::anyhow!("invalid value {value:?} for {name}"))
-        }
-        None => Ok(default),
-    }
 }
 
 async fn orchestrate(options: &Options) -> anyhow::Result<()> {

@@ -43,8 +43,6 @@
 //! times slowly (it skips them from their start on every page), so a
 //! clock that stood still would turn a build into a quadratic walk.
 
-use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -57,6 +55,14 @@ use footprint::store::{
     Millis, Retention, SegmentId, SegmentWrite, Source, Store, TrackerId,
 };
 use serde_json::{json, Value};
+
+#[path = "support/args.rs"]
+mod args;
+#[path = "support/redis.rs"]
+mod redis_server;
+
+use args::option;
+use redis_server::Redis;
 
 const WRITERS: usize = 64;
 const MINUTE: Millis = 60_000;
@@ -110,53 +116,6 @@ impl Options {
             bail!("--minutes must be between 1 and 60, so that no other generated flip falls inside the run");
         }
         Ok(options)
-    }
-}
-
-/// Returns the value after `name`, or `default` when `name` is absent.
-fn option<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> anyhow::Result<T> {
-    match args.iter().position(|arg| arg == name) {
-        Some(index) => {
-            let value = args.get(index + 1).with_context(|| format!("{name} needs a value"))?;
-            value.parse().map_err(|_| anyhow::anyhow!("invalid value {value:?} for {name}"))
-        }
-        None => Ok(default),
-    }
-}
-
-/// A private redis-server, killed on drop.
-struct Redis {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Redis {
-    fn start() -> anyhow::Result<Redis> {
-        let dir = tempfile::tempdir()?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let child = Command::new("redis-server")
-            .args(["--bind", "127.0.0.1", "--port", &port.to_string(), "--save", "", "--appendonly", "no"])
-            .current_dir(dir.path())
-            .stdout(Stdio::null())
-            .spawn()
-            .context("failed to start redis-server; check that it is installed")?;
-        Ok(Redis { child, port, _dir: dir })
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}/", self.port)
-    }
-
-    fn cpu_seconds(&self) -> anyhow::Result<f64> {
-        cpu_seconds(&format!("/proc/{}/stat", self.child.id()))
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -218,7 +177,7 @@ impl<'a> Meter<'a> {
             redis,
             started: Instant::now(),
             own_cpu: cpu_seconds("/proc/self/stat")?,
-            redis_cpu: redis.cpu_seconds()?,
+            redis_cpu: cpu_seconds(&format!("/proc/{}/stat", redis.pid()))?,
         })
     }
 
@@ -226,7 +185,7 @@ impl<'a> Meter<'a> {
         Ok(Usage {
             wall: self.started.elapsed().as_secs_f64(),
             own_cpu: cpu_seconds("/proc/self/stat")? - self.own_cpu,
-            redis_cpu: self.redis.cpu_seconds()? - self.redis_cpu,
+            redis_cpu: cpu_seconds(&format!("/proc/{}/stat", self.redis.pid()))? - self.redis_cpu,
         })
     }
 }
@@ -441,7 +400,7 @@ fn print_machine(options: &Options) -> anyhow::Result<()> {
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
         .context("no MemTotal in /proc/meminfo")?;
     let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
-    let redis_version = Command::new("redis-server").arg("--version").output()?;
+    let redis_version = std::process::Command::new("redis-server").arg("--version").output()?;
     let date = time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339)?;
 
     println!("date: {date}");
@@ -578,7 +537,7 @@ async fn measure_build(
     let size = store.segment_size(segment.id).await?;
     if build.members != expected as u64 || size != expected as u64 {
         bail!(
-            "segment {name}: the build found {} members and the index holds {size}, expected {expected}",
+            "segment {name}: the build found {} members and the index contains {size}, expected {expected}",
             build.members
         );
     }
@@ -734,7 +693,7 @@ fn percentiles(values: &mut [f64]) -> (f64, f64) {
 }
 
 /// Prints the latencies of [`measure_changes`], where `segments` is the
-/// number of segments the second evaluator sees.
+/// number of segments the second evaluator evaluates.
 fn print_changes(segments: usize, mut zero: Vec<f64>, mut twenty: Vec<f64>) {
     let mut added: Vec<f64> = twenty.iter().zip(&zero).map(|(with, without)| with - without).collect();
     let (zero_p50, zero_p99) = percentiles(&mut zero);

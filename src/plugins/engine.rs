@@ -66,12 +66,12 @@ pub(crate) fn build_engine(settings: EngineSettings) -> wasmtime::Result<Engine>
         pool.total_tables(calls * TABLES_PER_CALL);
         pool.max_memory_size(memory_bytes);
         // Resetting with `madvise` made the next call fault its pages in
-        // again, and each reset sent TLB shootdowns to every CPU running the
-        // proxy. Resident pages are reset in place instead. On Linux 6.7 and
-        // later the PAGEMAP_SCAN ioctl finds the pages a call dirtied (a few
-        // for a typical plugin), so only those are reset; without it the
-        // whole resident part is filled on every call, about 2 MiB. Older
-        // kernels fall back to that. BENCHMARKS.md has the measurements.
+        // again and sent TLB shootdowns to every CPU running the proxy, so
+        // resident pages are reset in place instead. On Linux 6.7 and later
+        // the PAGEMAP_SCAN ioctl finds the pages a call dirtied (about 5 for
+        // the profile plugin), and only those are reset. Older kernels fill
+        // the whole resident part, 2 MiB, after every call. BENCHMARKS.md
+        // has the measurements.
         pool.pagemap_scan(Enabled::Auto);
         pool.linear_memory_keep_resident(KEEP_RESIDENT_BYTES);
         pool.table_keep_resident(KEEP_RESIDENT_BYTES);

@@ -27,8 +27,7 @@ use crate::store::{BuildState, ContactId, ContactListQuery, ListPosition, Segmen
 pub const BUILD_PAGE: usize = 200;
 
 /// Contacts of a page evaluated at once. Contacts are independent, so
-/// overlapping their store round trips lets the store batch them instead
-/// of answering one request after the other.
+/// their store requests can overlap instead of waiting one after another.
 const CONCURRENT_EVALUATIONS: usize = 16;
 
 /// Stores a new build of `segment`'s condition and runs it in a task.
