@@ -39,9 +39,7 @@
 //!
 //! The clock of segment evaluation ([`BenchClock`]) is the system clock
 //! until step 4 sets it. So contact changes get distinct `updated_at`
-//! times, as in production. The contacts list pages through runs of equal
-//! times slowly (it skips them from their start on every page), so a
-//! clock that stood still would turn a build into a quadratic walk.
+//! times, as in production.
 
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -381,6 +379,46 @@ async fn connect(url: &str, prefix: &str) -> anyhow::Result<Arc<dyn Store>> {
     bail!("redis-server at {url} did not respond; check that it started")
 }
 
+async fn redis_command(redis: &Redis, arguments: &[&str]) -> anyhow::Result<String> {
+    let client = redis::Client::open(redis.url())?;
+    let mut connection = client.get_multiplexed_async_connection().await?;
+    let mut command = redis::cmd(arguments[0]);
+    for argument in &arguments[1..] {
+        command.arg(*argument);
+    }
+    let reply: redis::Value = command.query_async(&mut connection).await?;
+    Ok(match reply {
+        redis::Value::BulkString(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+        redis::Value::VerbatimString { text, .. } => text,
+        other => format!("{other:?}"),
+    })
+}
+
+/// Prints the Redis commands that took the most server time since the
+/// last `CONFIG RESETSTAT`, from `INFO commandstats`: where a step's Redis
+/// CPU goes.
+async fn print_busiest_commands(redis: &Redis) -> anyhow::Result<()> {
+    let info = redis_command(redis, &["INFO", "commandstats"]).await?;
+    let mut commands: Vec<(String, u64, u64)> = info
+        .lines()
+        .filter_map(|line| {
+            let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let stat = |key: &str| {
+                stats.split(',').find_map(|pair| pair.strip_prefix(key)?.strip_prefix('=')?.parse::<u64>().ok())
+            };
+            Some((name.to_owned(), stat("calls")?, stat("usec")?))
+        })
+        .collect();
+    commands.sort_by_key(|(_, _, usec)| std::cmp::Reverse(*usec));
+    let busiest: Vec<String> = commands
+        .iter()
+        .take(6)
+        .map(|(name, calls, usec)| format!("{name} {calls} calls {:.1} s", *usec as f64 / 1e6))
+        .collect();
+    println!("  redis time by command: {}", busiest.join(", "));
+    Ok(())
+}
+
 async fn used_memory(url: &str) -> anyhow::Result<u64> {
     let client = redis::Client::open(url)?;
     let mut connection = client.get_multiplexed_async_connection().await?;
@@ -523,6 +561,7 @@ async fn measure_build(
     ensure!(store.create_segment(&segment).await? == SegmentWrite::Written, "failed to store segment {name}");
     evaluator.invalidate();
 
+    redis_command(redis, &["CONFIG", "RESETSTAT"]).await?;
     let meter = Meter::start(redis)?;
     build::start(evaluator.clone(), &segment).await?;
     let build = loop {
@@ -533,6 +572,7 @@ async fn measure_build(
         }
     };
     let usage = meter.stop()?;
+    print_busiest_commands(redis).await?;
 
     let size = store.segment_size(segment.id).await?;
     if build.members != expected as u64 || size != expected as u64 {

@@ -109,6 +109,7 @@ conformance!(
     push_subscription_raises_updated_at,
     list_pages_newest_first_without_gaps,
     list_orders_same_millisecond_by_id,
+    list_pages_through_equal_times_among_others,
     list_filters_alone_and_combined,
     list_follows_field_and_push_changes,
     list_moves_touched_contact_to_front,
@@ -897,6 +898,31 @@ mod cases {
         }
     }
 
+    pub async fn list_pages_through_equal_times_among_others(backend: &Backend) {
+        let store = backend.store().await;
+        let mut created = Vec::new();
+        let times = (0..10).map(|offset| 4000 + offset).chain([5000; 30]).chain((0..10).map(|offset| 6000 + offset));
+        for (index, at) in times.enumerate() {
+            let contact = ContactId::new();
+            store.touch(contact, Source::Contact(contact), at).await.unwrap();
+            if index % 2 == 0 {
+                store.set_fields(contact, &fields(&[("email", "a@example.com")]), false, at).await.unwrap();
+            }
+            created.push((ListPosition { updated_at: at, id: contact }, index % 2 == 0));
+        }
+        created.sort();
+        created.reverse();
+        let every: Vec<ContactId> = created.iter().map(|(position, _)| position.id).collect();
+        let with_email: Vec<ContactId> =
+            created.iter().filter(|(_, email)| *email).map(|(position, _)| position.id).collect();
+
+        let email_filter = ContactFilter { has_email: true, ..Default::default() };
+        for limit in [1, 7, 50] {
+            assert_eq!(ids(&list_all(store.as_ref(), ContactFilter::default(), limit).await), every, "limit {limit}");
+            assert_eq!(ids(&list_all(store.as_ref(), email_filter, limit).await), with_email, "limit {limit}");
+        }
+    }
+
     pub async fn list_filters_alone_and_combined(backend: &Backend) {
         let store = backend.store().await;
         let created = contacts_at_distinct_times(store.as_ref(), 24).await;
@@ -921,12 +947,15 @@ mod cases {
             (ContactFilter { has_cellphone: true, ..Default::default() }, (false, true, false)),
             (ContactFilter { has_push: true, ..Default::default() }, (false, false, true)),
             (
-                ContactFilter { has_email: true, has_cellphone: true, has_push: false, segment: None },
+                ContactFilter { has_email: true, has_cellphone: true, has_push: false, segment: None, shard: None },
                 (true, true, false),
             ),
-            (ContactFilter { has_email: true, has_cellphone: true, has_push: true, segment: None }, (true, true, true)),
             (
-                ContactFilter { has_email: false, has_cellphone: true, has_push: true, segment: None },
+                ContactFilter { has_email: true, has_cellphone: true, has_push: true, segment: None, shard: None },
+                (true, true, true),
+            ),
+            (
+                ContactFilter { has_email: false, has_cellphone: true, has_push: true, segment: None, shard: None },
                 (false, true, true),
             ),
         ];

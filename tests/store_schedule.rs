@@ -1,6 +1,7 @@
 //! The store contract for dynamic segment evaluation on both backends:
-//! build progress, the next-flip schedule and leases. Also a build that
-//! resumes from its stored position.
+//! build progress, the next-flip schedule, leases, batched snapshots and
+//! the contacts list of one shard. Also a build that resumes from its
+//! stored position.
 
 mod support;
 
@@ -8,15 +9,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use footprint::segments::{build, Evaluator, ManualClock, Segment, SegmentKind};
+use footprint::store::keys::{list_shard, LIST_SHARDS};
 use footprint::store::{
-    flip_bucket, now_millis, ActivityKind, ActivityQuery, BuildState, ContactId, ContactListQuery, SegmentBuild,
-    SegmentId, SegmentWrite, Source, Store,
+    flip_bucket, now_millis, ActivityKind, ActivityQuery, BuildState, ContactFilter, ContactId, ContactListQuery,
+    SegmentBuild, SegmentId, SegmentWrite, Source, Store,
 };
 use serde_json::json;
 
 on_both_stores!(
     build_progress_round_trips,
     due_flips_follow_schedule,
+    lowering_flips_keeps_earlier_times,
+    snapshots_match_single_reads,
+    shard_filter_splits_the_list,
     lease_excludes_other_owner,
     build_resumes_after_stored_position,
 );
@@ -76,6 +81,75 @@ async fn due_flips_follow_schedule(store: Arc<dyn Store>) {
     assert_eq!(store.due_flips(bucket, 1_000, 10).await.expect("due"), vec![early]);
 }
 
+async fn lowering_flips_keeps_earlier_times(store: Arc<dyn Store>) {
+    let (earlier, later) = same_bucket_pair();
+    let unscheduled = ContactId::new();
+    store.set_next_flip(earlier, Some(100)).await.expect("scheduled");
+    store.set_next_flip(later, Some(500)).await.expect("scheduled");
+
+    let flips = [(earlier, 300), (later, 200), (unscheduled, 400)];
+    store.lower_next_flips(&flips).await.expect("lowered");
+    store.lower_next_flips(&flips).await.expect("lowering again changes nothing");
+
+    assert_eq!(store.next_flip(earlier).await.expect("read"), Some(100), "an earlier time stays");
+    assert_eq!(store.next_flip(later).await.expect("read"), Some(200), "a later time moves earlier");
+    assert_eq!(store.next_flip(unscheduled).await.expect("read"), Some(400), "a missing time is added");
+    assert_eq!(store.due_flips(flip_bucket(later), 250, 10).await.expect("due"), vec![earlier, later]);
+    store.lower_next_flips(&[]).await.expect("an empty batch is fine");
+}
+
+async fn snapshots_match_single_reads(store: Arc<dyn Store>) {
+    let named = ContactId::new();
+    let fields = [("first_name".to_owned(), "Ana".to_owned())].into_iter().collect();
+    store.set_fields(named, &fields, false, now_millis()).await.expect("contact stored");
+    store.add_push_subscription(named, "endpoint-1", now_millis()).await.expect("push stored");
+    let touched = ContactId::new();
+    store.touch(touched, Source::Contact(touched), now_millis()).await.expect("contact stored");
+    let missing = ContactId::new();
+
+    let contacts = [touched, missing, named];
+    let snapshots = store.contact_snapshots(&contacts).await.expect("snapshots");
+
+    assert_eq!(snapshots.len(), 3);
+    for (contact, snapshot) in contacts.iter().zip(&snapshots) {
+        assert_eq!(*snapshot, store.contact_snapshot(*contact).await.expect("snapshot"), "contact {contact}");
+    }
+    assert!(snapshots[1].record.is_none(), "a missing contact has no record");
+    assert_eq!(snapshots[2].push_subscriptions, 1);
+    assert!(store.contact_snapshots(&[]).await.expect("no contacts").is_empty());
+}
+
+async fn shard_filter_splits_the_list(store: Arc<dyn Store>) {
+    let mut stored = Vec::new();
+    for index in 0..40 {
+        let contact = ContactId::new();
+        store.touch(contact, Source::Contact(contact), now_millis() + index).await.expect("contact stored");
+        stored.push(contact);
+    }
+
+    let mut listed = Vec::new();
+    for shard in 0..LIST_SHARDS {
+        let mut after = None;
+        loop {
+            let filter = ContactFilter { shard: Some(shard), ..ContactFilter::default() };
+            let page = store.list_contacts(&ContactListQuery { filter, after, limit: 3 }).await.expect("page");
+            for record in &page.items {
+                let contact = record.id.expect("listed contacts have ids");
+                assert_eq!(list_shard(contact), shard, "contact {contact} listed in the wrong shard");
+                listed.push(contact);
+            }
+            after = page.next;
+            if after.is_none() {
+                break;
+            }
+        }
+    }
+
+    listed.sort();
+    stored.sort();
+    assert_eq!(listed, stored, "the shards together list every contact once");
+}
+
 async fn lease_excludes_other_owner(store: Arc<dyn Store>) {
     let ttl = Duration::from_secs(30);
     assert!(store.acquire_lease("flips:3", "a", ttl).await.expect("lease"));
@@ -96,9 +170,17 @@ async fn lease_excludes_other_owner(store: Arc<dyn Store>) {
 async fn build_resumes_after_stored_position(store: Arc<dyn Store>) {
     let clock = Arc::new(ManualClock::new(now_millis()));
     let evaluator = Arc::new(Evaluator::new(store.clone(), clock));
+    // Every contact in one list shard, so that the interruption below
+    // falls inside that shard.
+    let shard = 3;
     let mut contacts = Vec::new();
     for index in 0..5 {
-        let contact = ContactId::new();
+        let contact = loop {
+            let contact = ContactId::new();
+            if list_shard(contact) == shard {
+                break contact;
+            }
+        };
         let fields = [("first_name".to_owned(), "Ana".to_owned())].into_iter().collect();
         store.set_fields(contact, &fields, false, now_millis() + index).await.expect("contact stored");
         contacts.push(contact);
@@ -116,11 +198,13 @@ async fn build_resumes_after_stored_position(store: Arc<dyn Store>) {
     };
     assert_eq!(store.create_segment(&segment).await.expect("stored"), SegmentWrite::Written);
 
-    // A build interrupted after the first two contacts of the list.
-    let page = store.list_contacts(&ContactListQuery { limit: 2, ..Default::default() }).await.expect("page");
+    // A build interrupted after the first two contacts of the shard. A
+    // build's position is `<shard>/<list position>`.
+    let filter = ContactFilter { shard: Some(shard), ..ContactFilter::default() };
+    let page = store.list_contacts(&ContactListQuery { filter, after: None, limit: 2 }).await.expect("page");
     let mut interrupted = progress(condition);
     interrupted.evaluated = 2;
-    interrupted.after = page.next.map(|position| position.to_string());
+    interrupted.after = page.next.map(|position| format!("{shard}/{position}"));
     store.set_segment_build(segment.id, &interrupted).await.expect("stored");
 
     build::run(&evaluator, segment.id).await.expect("build finished");

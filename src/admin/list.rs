@@ -136,6 +136,7 @@ pub async fn list_contacts(
         has_cellphone: flag("has_cellphone", &params.has_cellphone)?,
         has_push: flag("push", &params.push)?,
         segment,
+        shard: None,
     };
     let limit = match params.limit.as_deref() {
         None => DEFAULT_PAGE,

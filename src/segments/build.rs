@@ -1,9 +1,9 @@
 //! Segment builds: evaluating every live contact after a dynamic segment's
 //! condition is set, in a background task.
 //!
-//! A build pages through the contacts list (never a key scan), evaluates
-//! each contact and stores its progress ([`SegmentBuild`]) after every
-//! page, so the segment's JSON shows it and a restart resumes after the
+//! A build pages through the contacts list one list shard after another
+//! (never a key scan), evaluates each contact and stores its progress
+//! ([`SegmentBuild`]) after every page, so the segment's JSON shows it and a restart resumes after the
 //! last stored page ([`resume_all`]). Repeating a page is harmless,
 //! because adding an existing member or removing a non-member records
 //! nothing. A build stops when the segment is deleted or its condition
@@ -12,16 +12,28 @@
 //! A contact that changes while the build runs moves to the front of the
 //! list, behind the build's position, so the build skips it. That is fine:
 //! the change itself re-evaluates the contact with the new condition.
+//!
+//! A build evaluates its own segment only. A page reads list positions
+//! only, then the snapshots of its contacts in one store call. The
+//! contacts of a page are evaluated several at a time. A time-dependent
+//! condition lowers each contact's stored flip time to its own next flip
+//! instead of recomputing it over every segment.
 
+use std::fmt;
 use std::sync::Arc;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
 
 use super::condition;
-use super::evaluator::Evaluator;
+use super::evaluator::{decide, Evaluator};
+use super::reads;
 use super::rules::{Rule, Rules};
 use super::Segment;
-use crate::store::{BuildState, ContactId, ContactListQuery, ListPosition, SegmentBuild, SegmentId, StoreError};
+use crate::store::keys::LIST_SHARDS;
+use crate::store::{
+    is_listable, BuildState, ContactFilter, ContactId, ContactListQuery, ListPosition, Millis, SegmentBuild, SegmentId,
+    StoreError,
+};
 
 /// Contacts evaluated between two progress writes.
 pub const BUILD_PAGE: usize = 200;
@@ -98,33 +110,18 @@ pub async fn run(evaluator: &Evaluator, id: SegmentId) -> Result<(), StoreError>
                 return store.set_segment_build(id, &build).await;
             }
         };
-        // A time-dependent condition changes the contact's next flip, which
-        // only an evaluation of every segment computes right.
-        let full = condition.depends_on_time();
         let only = Rules::only(Rule { segment: segment.clone(), condition });
 
-        let after = build.after.as_deref().and_then(|text| text.parse::<ListPosition>().ok());
-        let page = store.list_contacts(&ContactListQuery { after, limit: BUILD_PAGE, ..Default::default() }).await?;
-        let contacts: Vec<ContactId> = page.items.iter().filter_map(|record| record.id).collect();
-        let matched: Vec<bool> = futures_util::stream::iter(contacts)
-            .map(|contact| {
-                let only = &only;
-                async move {
-                    let evaluation = if full {
-                        evaluator.evaluate(contact).await?
-                    } else {
-                        evaluator.evaluate_rules(contact, only, false).await?
-                    };
-                    Ok::<_, StoreError>(evaluation.matched.contains(&id))
-                }
-            })
-            .buffer_unordered(CONCURRENT_EVALUATIONS)
-            .try_collect()
-            .await?;
+        let cursor = Cursor::parse(build.after.as_deref());
+        let filter = ContactFilter { shard: Some(cursor.shard), ..ContactFilter::default() };
+        let query = ContactListQuery { filter, after: cursor.after, limit: BUILD_PAGE };
+        let page = store.list_positions(&query).await?;
+        let contacts: Vec<ContactId> = page.positions.iter().map(|position| position.id).collect();
+        let matched = evaluate_page(evaluator, &only, &contacts).await?;
         build.evaluated += matched.len() as u64;
         build.members += matched.iter().filter(|is_member| **is_member).count() as u64;
 
-        build.after = page.next.map(|position| position.to_string());
+        build.after = cursor.next(page.next).map(|cursor| cursor.to_string());
         if build.after.is_none() {
             build.state = BuildState::Finished;
             build.finished_at = Some(evaluator.now());
@@ -137,6 +134,116 @@ pub async fn run(evaluator: &Evaluator, id: SegmentId) -> Result<(), StoreError>
         if build.state == BuildState::Finished {
             tracing::info!(segment.id = %id, evaluated = build.evaluated, members = build.members, "segment built");
             return Ok(());
+        }
+    }
+}
+
+/// A build's position: a list shard and the last contact done in it.
+/// Stored as `<shard>/<list position>`, or `<shard>/` at a shard's start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Cursor {
+    shard: u8,
+    after: Option<ListPosition>,
+}
+
+impl Cursor {
+    /// Reads a stored position. A missing or unreadable one starts from the
+    /// beginning, which repeats work but changes no result.
+    fn parse(stored: Option<&str>) -> Cursor {
+        let start = Cursor { shard: 0, after: None };
+        let Some((shard, after)) = stored.and_then(|text| text.split_once('/')) else {
+            return start;
+        };
+        let Some(shard) = shard.parse::<u8>().ok().filter(|shard| *shard < LIST_SHARDS) else {
+            return start;
+        };
+        match after {
+            "" => Cursor { shard, after: None },
+            after => after.parse().map_or(start, |after| Cursor { shard, after: Some(after) }),
+        }
+    }
+
+    /// Returns the position after a page that ended at `next` (`None` when
+    /// the page was the shard's last), or `None` when every shard is done.
+    fn next(self, next: Option<ListPosition>) -> Option<Cursor> {
+        match next {
+            Some(after) => Some(Cursor { shard: self.shard, after: Some(after) }),
+            None if self.shard + 1 < LIST_SHARDS => Some(Cursor { shard: self.shard + 1, after: None }),
+            None => None,
+        }
+    }
+}
+
+impl fmt::Display for Cursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.after {
+            Some(after) => write!(f, "{}/{after}", self.shard),
+            None => write!(f, "{}/", self.shard),
+        }
+    }
+}
+
+/// Evaluates `contacts` against the one rule in `only` and applies their
+/// membership changes. Returns, for each contact, whether it is a member;
+/// a contact erased or merged since the list was read is not. Snapshots come in one store call for the page; activities,
+/// when the condition reads any, per contact, several at once.
+///
+/// A time-dependent condition adds its flip times with
+/// [`crate::store::Store::lower_next_flips`]: the stored times already cover
+/// the other segments, so evaluating them again is not needed.
+async fn evaluate_page(evaluator: &Evaluator, only: &Rules, contacts: &[ContactId]) -> Result<Vec<bool>, StoreError> {
+    let store = evaluator.store().as_ref();
+    let now = evaluator.now();
+    let snapshots = store.contact_snapshots(contacts).await?;
+
+    let outcomes: Vec<Option<(bool, Option<(ContactId, Millis)>)>> =
+        futures_util::stream::iter(contacts.iter().copied().zip(snapshots))
+            .map(|(contact, snapshot)| async move {
+                let Some(record) = snapshot.record.filter(is_listable) else {
+                    return Ok(None);
+                };
+                let view =
+                    reads::view_with(store, record, snapshot.push_subscriptions, &snapshot.sources, &only.needs, now)
+                        .await?;
+                let decision = decide(only, &view, &snapshot.segments, now);
+
+                store.change_segment_members(contact, &decision.changes, now).await?;
+                let flip = decision.next_flip.map(|at| (contact, at));
+                Ok::<_, StoreError>(Some((!decision.matched.is_empty(), flip)))
+            })
+            .buffer_unordered(CONCURRENT_EVALUATIONS)
+            .try_collect()
+            .await?;
+
+    let flips: Vec<(ContactId, Millis)> = outcomes.iter().flatten().filter_map(|(_, flip)| *flip).collect();
+    store.lower_next_flips(&flips).await?;
+    Ok(outcomes.into_iter().map(|outcome| outcome.is_some_and(|(member, _)| member)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ContactId;
+
+    #[test]
+    fn cursor_round_trips_and_walks_every_shard() {
+        let position = ListPosition { updated_at: 1_700_000_000_000, id: ContactId::new() };
+        let within = Cursor { shard: 3, after: Some(position) };
+        let start_of_shard = Cursor { shard: 4, after: None };
+
+        assert_eq!(Cursor::parse(Some(&within.to_string())), within);
+        assert_eq!(Cursor::parse(Some(&start_of_shard.to_string())), start_of_shard);
+        assert_eq!(within.next(None), Some(start_of_shard));
+        assert_eq!(start_of_shard.next(Some(position)), Some(Cursor { shard: 4, after: Some(position) }));
+        assert_eq!(Cursor { shard: LIST_SHARDS - 1, after: None }.next(None), None);
+    }
+
+    #[test]
+    fn unreadable_cursor_starts_over() {
+        let start = Cursor { shard: 0, after: None };
+
+        for stored in [None, Some(""), Some("1700000000000-not-an-id"), Some("16/"), Some("x/"), Some("2/garbage")] {
+            assert_eq!(Cursor::parse(stored), start, "{stored:?}");
         }
     }
 }

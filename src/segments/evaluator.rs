@@ -17,7 +17,6 @@
 //! change made by another instance on the same store applies within
 //! [`RULES_TTL`].
 
-use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
@@ -25,6 +24,7 @@ use std::time::{Duration, Instant};
 use futures_util::future::try_join;
 
 use super::clock::Clock;
+use super::condition::ContactView;
 use super::reads;
 use super::rules::{Rule, Rules};
 use crate::store::{is_listable, ContactId, Millis, SegmentChange, SegmentId, Store, StoreError};
@@ -140,31 +140,10 @@ impl Evaluator {
         let store = self.store.as_ref();
         let view =
             reads::view_with(store, record, snapshot.push_subscriptions, &snapshot.sources, &rules.needs, now).await?;
-        let current: BTreeSet<SegmentId> = snapshot.segments.into_iter().collect();
-
-        let mut changes = Vec::new();
-        for Rule { segment, condition } in &rules.rules {
-            let matches = condition.matches(&view, now);
-            let member = current.contains(&segment.id);
-            if matches {
-                evaluation.matched.push(segment.id);
-            }
-            if matches && !member {
-                changes.push(SegmentChange::Enter(segment));
-            }
-            if !matches && member {
-                changes.push(SegmentChange::Leave(segment));
-            }
-            if condition.depends_on_time() {
-                // A flip at or before `now` would keep the contact due
-                // forever under a clock that does not move.
-                let flip = condition.next_flip(&view, now).map(|at| at.max(now + 1));
-                evaluation.next_flip = match (evaluation.next_flip, flip) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-            }
-        }
+        let decision = decide(rules, &view, &snapshot.segments, now);
+        evaluation.matched = decision.matched;
+        evaluation.next_flip = decision.next_flip;
+        let changes = decision.changes;
 
         let changed = store.change_segment_members(contact, &changes, now).await?;
         for (change, changed) in changes.iter().zip(changed) {
@@ -201,4 +180,44 @@ impl Evaluator {
             tracing::warn!(contact.id = %contact, %error, "segment evaluation failed; memberships may lag");
         }
     }
+}
+
+/// What a contact's view means for its memberships under some rules.
+pub(super) struct Decision<'r> {
+    /// The segments the view matches.
+    pub matched: Vec<SegmentId>,
+    /// The entries and exits that make the memberships follow `matched`.
+    pub changes: Vec<SegmentChange<'r>>,
+    /// The earliest time at which time alone may change a result.
+    pub next_flip: Option<Millis>,
+}
+
+/// Matches `view` against every rule. `current` holds the contact's
+/// segments, ordered.
+pub(super) fn decide<'r>(rules: &'r Rules, view: &ContactView, current: &[SegmentId], now: Millis) -> Decision<'r> {
+    let mut decision = Decision { matched: Vec::new(), changes: Vec::new(), next_flip: None };
+    for Rule { segment, condition } in &rules.rules {
+        let matches = condition.matches(view, now);
+        let member = current.binary_search(&segment.id).is_ok();
+        if matches {
+            decision.matched.push(segment.id);
+        }
+        if matches && !member {
+            decision.changes.push(SegmentChange::Enter(segment));
+        }
+        if !matches && member {
+            decision.changes.push(SegmentChange::Leave(segment));
+        }
+
+        if condition.depends_on_time() {
+            // A flip at or before `now` would keep the contact due
+            // forever under a clock that does not move.
+            let flip = condition.next_flip(view, now).map(|at| at.max(now + 1));
+            decision.next_flip = match (decision.next_flip, flip) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+    }
+    decision
 }

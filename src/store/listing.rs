@@ -64,6 +64,10 @@ pub struct ContactFilter {
     /// Only members of this segment. The list then walks the segment's
     /// index instead of all contacts.
     pub segment: Option<SegmentId>,
+    /// Only contacts of this list shard (see [`crate::store::keys::list_shard`]).
+    /// A segment build walks the shards one after another, so that each
+    /// page reads one shard instead of merging all of them.
+    pub shard: Option<u8>,
 }
 
 impl ContactFilter {
@@ -99,6 +103,15 @@ impl Default for ContactListQuery {
 pub struct ContactListPage {
     /// Each contact's record, with `id` set.
     pub items: Vec<ContactRecord>,
+    /// Pass as `after` to read the next page; `None` on the last page.
+    pub next: Option<ListPosition>,
+}
+
+/// A page of contacts-list positions (see
+/// [`crate::store::Store::list_positions`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListPositions {
+    pub positions: Vec<ListPosition>,
     /// Pass as `after` to read the next page; `None` on the last page.
     pub next: Option<ListPosition>,
 }

@@ -241,6 +241,21 @@ pub trait Store: Send + Sync + 'static {
     /// stale. A page reads the list indexes only, never every contact.
     async fn list_contacts(&self, query: &ContactListQuery) -> Result<ContactListPage>;
 
+    /// Reads the positions of one page of the contacts list as
+    /// [`Store::list_contacts`] would, without reading the contacts. Entries
+    /// that a crash left behind may be among them, for contacts that are
+    /// gone or merged. A segment build reads each contact's snapshot
+    /// anyway, so it reads positions only, and skips such contacts itself.
+    async fn list_positions(&self, query: &ContactListQuery) -> Result<ListPositions> {
+        let page = self.list_contacts(query).await?;
+        let positions = page
+            .items
+            .iter()
+            .filter_map(|record| record.id.map(|id| ListPosition { updated_at: record.updated_at, id }))
+            .collect();
+        Ok(ListPositions { positions, next: page.next })
+    }
+
     // ---- unique indexes -------------------------------------------------
 
     /// Claims `value` in the index for `contact` unless another contact owns
@@ -415,6 +430,32 @@ pub trait Store: Send + Sync + 'static {
             sources: self.sources(contact).await?,
             segments: self.contact_segments(contact).await?,
         })
+    }
+
+    /// Reads the snapshots of several contacts, in order, as
+    /// [`Store::contact_snapshot`] does for one. Redis sends every read in
+    /// one pipeline, so a segment build pays one round trip per page.
+    async fn contact_snapshots(&self, contacts: &[ContactId]) -> Result<Vec<ContactSnapshot>> {
+        let mut snapshots = Vec::with_capacity(contacts.len());
+        for contact in contacts {
+            snapshots.push(self.contact_snapshot(*contact).await?);
+        }
+        Ok(snapshots)
+    }
+
+    /// Moves each contact's next flip time earlier to the given time, or
+    /// sets it when there is none, and keeps a stored time that is earlier
+    /// already. A segment build uses it to add its own segment's flips to a
+    /// schedule that already covers the other segments: an early entry only
+    /// makes the scheduler evaluate the contact once more.
+    async fn lower_next_flips(&self, flips: &[(ContactId, Millis)]) -> Result<()> {
+        for (contact, at) in flips {
+            let stored = self.next_flip(*contact).await?;
+            if stored.is_none_or(|stored| *at < stored) {
+                self.set_next_flip(*contact, Some(*at)).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Removes `contact` from every segment without recording activities

@@ -110,8 +110,8 @@ pub struct SegmentBuild {
     pub members: u64,
     pub started_at: Millis,
     pub finished_at: Option<Millis>,
-    /// The contacts-list position of the last evaluated contact, where a
-    /// resumed build continues.
+    /// Where a resumed build continues: the list shard and the
+    /// contacts-list position of the last evaluated contact in it.
     /// NOTE: it contains that contact's id until the build moves on or
     /// finishes, also when the contact is erased in between.
     pub after: Option<String>,

@@ -12,6 +12,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::ops::Bound;
 
+use crate::store::keys::list_shard;
 use crate::store::{ContactFilter, ContactId, ContactRecord, ListPosition, SegmentId, CELLPHONE_FIELD, EMAIL_FIELD};
 
 /// The list entries of every listed contact.
@@ -118,6 +119,7 @@ impl Listing {
         let mut matching = primary
             .range((Bound::Unbounded, upper))
             .rev()
+            .filter(|position| filter.shard.is_none_or(|shard| list_shard(position.id) == shard))
             .filter(|position| others.iter().all(|set| set.contains(position)))
             .copied();
         let page: Vec<ListPosition> = matching.by_ref().take(limit).collect();

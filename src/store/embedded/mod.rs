@@ -307,6 +307,16 @@ impl Store for EmbeddedStore {
         Ok(())
     }
 
+    async fn lower_next_flips(&self, flips: &[(ContactId, Millis)]) -> Result<()> {
+        let mut schedule = self.schedule();
+        for (contact, at) in flips {
+            if schedule.next_flip(*contact).is_none_or(|stored| *at < stored) {
+                schedule.set_next_flip(*contact, Some(*at));
+            }
+        }
+        Ok(())
+    }
+
     async fn next_flip(&self, contact: ContactId) -> Result<Option<Millis>> {
         Ok(self.schedule().next_flip(contact))
     }

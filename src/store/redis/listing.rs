@@ -29,8 +29,8 @@ use super::decode::{self, corrupt, FIELD_PREFIX};
 use super::scripts::{Scripts, REFRESH_LISTING};
 use crate::store::keys::{list_shard, Keys, ListSet, LIST_SHARDS};
 use crate::store::{
-    is_listable, ContactFilter, ContactId, ContactListPage, ContactListQuery, ContactRecord, ListPosition, Millis,
-    Result, SegmentId, StoreError, CELLPHONE_FIELD, EMAIL_FIELD,
+    is_listable, ContactFilter, ContactId, ContactListPage, ContactListQuery, ContactRecord, ListPosition,
+    ListPositions, Millis, Result, SegmentId, StoreError, CELLPHONE_FIELD, EMAIL_FIELD,
 };
 
 /// The contact state that its list entries follow, read in one `MULTI`
@@ -193,6 +193,22 @@ pub(super) async fn read_page(
 /// Returns up to `count` entries after `after` that are in every set
 /// `filter` requests (the segment's bucket among them), merged over all
 /// shards, newest first.
+/// Reads the positions of one page without loading the contacts (see
+/// [`crate::store::Store::list_positions`]).
+pub(super) async fn read_positions(
+    connection: &ConnectionManager,
+    keys: &Keys,
+    scripts: &Scripts,
+    query: &ContactListQuery,
+) -> Result<ListPositions> {
+    let limit = query.limit.max(1);
+    let mut positions = next_entries(connection, keys, scripts, query.filter, query.after, limit + 1).await?;
+    let more = positions.len() > limit;
+    positions.truncate(limit);
+    let next = if more { positions.last().copied() } else { None };
+    Ok(ListPositions { positions, next })
+}
+
 async fn next_entries(
     connection: &ConnectionManager,
     keys: &Keys,
@@ -217,7 +233,8 @@ async fn next_entries(
     let max = after.map_or_else(|| "+inf".to_owned(), |after| after.updated_at.to_string());
     let after_id = after.map(|after| after.id.to_string()).unwrap_or_default();
 
-    let reads = (0..LIST_SHARDS).map(|shard| {
+    let shards = (0..LIST_SHARDS).filter(|shard| filter.shard.is_none_or(|only| only == *shard));
+    let reads = shards.map(|shard| {
         let mut connection = connection.clone();
         let mut set_keys: Vec<String> = sets.iter().map(|set| keys.list_set(shard, *set)).collect();
         set_keys.extend(filter.segment.map(|segment| keys.segment_bucket(shard, segment)));

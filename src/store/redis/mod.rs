@@ -48,9 +48,9 @@ use self::scripts::Scripts;
 use super::keys::Keys;
 use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
-    ContactRecord, ContactSnapshot, DefinitionWrite, FieldDefinition, IndexKind, MergeIntent, Millis, PushSubscription,
-    Result, Retention, SegmentBuild, SegmentChange, SegmentId, SegmentWrite, Source, StatusUpdate, Store, StoreError,
-    TrackerId,
+    ContactRecord, ContactSnapshot, DefinitionWrite, FieldDefinition, IndexKind, ListPositions, MergeIntent, Millis,
+    PushSubscription, Result, Retention, SegmentBuild, SegmentChange, SegmentId, SegmentWrite, Source, StatusUpdate,
+    Store, StoreError, TrackerId,
 };
 use crate::segments::Segment;
 
@@ -578,6 +578,13 @@ impl Store for RedisStore {
         .await
     }
 
+    async fn list_positions(&self, query: &ContactListQuery) -> Result<ListPositions> {
+        self.retrying("list_positions", |connection| async move {
+            listing::read_positions(&connection, &self.keys, &self.scripts, query).await
+        })
+        .await
+    }
+
     async fn list_contacts(&self, query: &ContactListQuery) -> Result<ContactListPage> {
         self.retrying("list_contacts", |mut connection| async move {
             listing::read_page(&mut connection, &self.keys, &self.scripts, query).await
@@ -835,6 +842,14 @@ impl Store for RedisStore {
 
     async fn contact_snapshot(&self, contact: ContactId) -> Result<ContactSnapshot> {
         self.snapshot(contact).await
+    }
+
+    async fn contact_snapshots(&self, contacts: &[ContactId]) -> Result<Vec<ContactSnapshot>> {
+        self.snapshots(contacts).await
+    }
+
+    async fn lower_next_flips(&self, flips: &[(ContactId, Millis)]) -> Result<()> {
+        self.lower_flips(flips).await
     }
 
     async fn leave_all_segments(&self, contact: ContactId) -> Result<Vec<SegmentId>> {

@@ -84,6 +84,25 @@ impl RedisStore {
         .await
     }
 
+    /// Lowers or adds each contact's flip time with `ZADD ... LT` in one
+    /// pipeline; repeating it changes nothing.
+    pub(super) async fn lower_flips(&self, flips: &[(ContactId, Millis)]) -> Result<()> {
+        if flips.is_empty() {
+            return Ok(());
+        }
+        let mut pipeline = redis::pipe();
+        for (contact, at) in flips {
+            let key = self.keys.flip_bucket(flip_bucket(*contact));
+            pipeline.cmd("ZADD").arg(key).arg("LT").arg(*at).arg(contact.to_string()).ignore();
+        }
+        let pipeline = &pipeline;
+        self.retrying("lower_next_flips", |mut connection| async move {
+            let () = pipeline.query_async(&mut connection).await?;
+            Ok(())
+        })
+        .await
+    }
+
     pub(super) async fn read_due_flips(&self, bucket: u8, now: Millis, limit: usize) -> Result<Vec<ContactId>> {
         let key = &self.keys.flip_bucket(bucket);
         let limit = isize::try_from(limit).unwrap_or(isize::MAX);

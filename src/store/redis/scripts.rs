@@ -11,10 +11,6 @@ pub(super) const TOUCH: &str = include_str!("touch.lua");
 /// pipelines.
 pub(super) const REFRESH_LISTING: &str = include_str!("refresh_listing.lua");
 
-/// Source of the `segment_membership` script, also sent with EVAL inside
-/// transactions.
-pub(super) const SEGMENT_MEMBERSHIP: &str = include_str!("segment_membership.lua");
-
 /// The scripts, hashed once when the store is built.
 #[derive(Debug)]
 pub(super) struct Scripts {
@@ -58,7 +54,7 @@ impl Scripts {
             create_segment: Script::new(include_str!("create_segment.lua")),
             replace_segment: Script::new(include_str!("replace_segment.lua")),
             delete_segment: Script::new(include_str!("delete_segment.lua")),
-            segment_membership: Script::new(SEGMENT_MEMBERSHIP),
+            segment_membership: Script::new(include_str!("segment_membership.lua")),
         }
     }
 }
