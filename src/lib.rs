@@ -23,6 +23,8 @@
 //! - [`plugins`]: field-capture plugins and how their captures are applied.
 //! - [`store`]: the storage trait and its Redis and embedded
 //!   implementations.
+//! - [`transfer`]: contact imports: CSV and NDJSON rows read, mapped and
+//!   checked into contact values, streamed in bounded memory.
 //! - [`admin`]: the admin API (the contacts list, contact edits, timelines,
 //!   health, metrics).
 //! - [`app`]: starts and stops all of the above together.
@@ -86,3 +88,4 @@ pub mod status;
 pub mod store;
 pub mod telemetry;
 pub mod tracking;
+pub mod transfer;

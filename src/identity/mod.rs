@@ -17,6 +17,7 @@
 //! - Junk identities (`null`, `undefined`, invalid addresses) never
 //!   identify anyone.
 
+mod customer_id;
 mod email;
 mod erase;
 mod identify;
@@ -25,6 +26,7 @@ mod phone;
 
 use std::sync::Arc;
 
+pub use customer_id::{normalise_customer_id, CustomerIdError, MAX_CUSTOMER_ID_CHARS};
 pub use email::normalise_email;
 pub use erase::Erased;
 pub use identify::{Identified, IdentityKey};

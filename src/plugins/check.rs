@@ -12,13 +12,10 @@ use serde_json::Value;
 use time::Date;
 
 use super::{Capture, Channel, Identity, PluginFault};
-use crate::identity::{normalise_email, normalise_phone, IdentityKey, PhoneCountry};
+use crate::identity::{normalise_customer_id, normalise_email, normalise_phone, IdentityKey, PhoneCountry};
 use crate::standard_fields::StandardField;
 use crate::status::{FormChannel, FormConsent};
 use crate::store::{FieldDefinition, FieldType, IndexKind, CELLPHONE_FIELD, EMAIL_FIELD};
-
-/// Maximum length of a customer id, in characters.
-const MAX_CUSTOMER_ID_CHARS: usize = 200;
 
 /// A capture that passed every check, in the form the store takes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -127,15 +124,7 @@ fn identity_key(identity: &Identity, country: PhoneCountry) -> Result<IdentityKe
             Ok(IdentityKey { kind: IndexKind::Phone, key: e164.clone(), field: Some((CELLPHONE_FIELD, e164)) })
         }
         Identity::CustomerId(id) => {
-            let id = id.trim();
-            if id.is_empty() {
-                return Err(invalid("identity.customer_id", "empty customer id"));
-            }
-            if id.chars().count() > MAX_CUSTOMER_ID_CHARS || id.chars().any(char::is_control) {
-                let reason =
-                    format!("customer id longer than {MAX_CUSTOMER_ID_CHARS} characters or with a control character");
-                return Err(invalid("identity.customer_id", reason));
-            }
+            let id = normalise_customer_id(id).map_err(|reason| invalid("identity.customer_id", reason))?;
             Ok(IdentityKey { kind: IndexKind::CustomerId, key: id.to_owned(), field: None })
         }
     }
@@ -291,7 +280,7 @@ mod tests {
             Identity::Email("null".to_owned()),
             Identity::Phone("12".to_owned()),
             Identity::CustomerId(" ".to_owned()),
-            Identity::CustomerId("x".repeat(MAX_CUSTOMER_ID_CHARS + 1)),
+            Identity::CustomerId("x".repeat(crate::identity::MAX_CUSTOMER_ID_CHARS + 1)),
             Identity::CustomerId("a\nb".to_owned()),
         ];
 
