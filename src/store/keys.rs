@@ -29,6 +29,8 @@
 //! | `{sg}:builds` | hash | segment id to the JSON progress of its latest build |
 //! | `{f:N}:flips` | sorted set | contacts of schedule bucket N, score = next flip time (ms) |
 //! | `{l:NAME}:lease` | string | the instance holding lease NAME, with a TTL |
+//! | `{tr}:jobs` | hash | import and export jobs: id to job JSON (at most 10,000) |
+//! | `{tr}:order` | sorted set | the ids of `{tr}:jobs`, all with score 0, so ordered by id (UUID v7: creation order) |
 //! | `{i:K:V}` | string | unique index K (`email`, `phone`, `customer_id`): value V to contact id |
 //! | `{o:O}` | string | claimed shop order id O |
 //! | `{m}:pending` | set | merge intents `FROM>INTO` not finished yet |
@@ -176,6 +178,14 @@ impl Keys {
     /// their next flip time (ms).
     pub fn flip_bucket(&self, bucket: u8) -> String {
         format!("{}{{f:{bucket}}}:flips", self.prefix)
+    }
+
+    pub fn transfer_jobs(&self) -> String {
+        format!("{}{{tr}}:jobs", self.prefix)
+    }
+
+    pub fn transfer_order(&self) -> String {
+        format!("{}{{tr}}:order", self.prefix)
     }
 
     pub fn lease(&self, name: &str) -> String {

@@ -46,6 +46,7 @@ pub mod listing;
 pub mod model;
 pub mod redis;
 pub mod segments;
+pub mod transfers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
@@ -56,6 +57,7 @@ pub use definitions::*;
 pub use listing::*;
 pub use model::*;
 pub use segments::*;
+pub use transfers::*;
 
 use crate::segments::Segment;
 
@@ -496,4 +498,18 @@ pub trait Store: Send + Sync + 'static {
 
     /// Releases the lease `name` when `owner` holds it.
     async fn release_lease(&self, name: &str, owner: &str) -> Result<()>;
+
+    // ---- import and export history ---------------------------------------
+
+    /// Stores `job`, replacing an earlier state of the same job. A new job
+    /// beyond [`MAX_TRANSFERS`] drops the oldest one.
+    async fn save_transfer(&self, job: &TransferJob) -> Result<()>;
+
+    /// Returns the job with this id, or `None` when it is unknown or was
+    /// dropped from the history.
+    async fn transfer(&self, id: TransferId) -> Result<Option<TransferJob>>;
+
+    /// Returns up to `limit` jobs, newest first, created before the job
+    /// `before` (from the newest when `None`).
+    async fn transfers(&self, before: Option<TransferId>, limit: usize) -> Result<Vec<TransferJob>>;
 }

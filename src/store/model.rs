@@ -65,6 +65,10 @@ uuid_id!(
     /// A segment of contacts (see `crate::segments`).
     SegmentId
 );
+uuid_id!(
+    /// An import or export job (see `crate::store::TransferJob`).
+    TransferId
+);
 
 /// The type of a recorded activity. Serialized in snake_case, which is also
 /// the spelling used in `config.toml` and in the admin API.

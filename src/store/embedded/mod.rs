@@ -19,6 +19,7 @@ mod state;
 mod stream;
 
 use std::collections::BTreeMap;
+use std::ops::Bound;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -31,7 +32,8 @@ use self::state::State;
 use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
     ContactRecord, DefinitionWrite, FieldDefinition, IndexKind, MergeIntent, Millis, PushSubscription, Result,
-    Retention, SegmentBuild, SegmentId, SegmentWrite, Source, StatusUpdate, Store, TrackerId,
+    Retention, SegmentBuild, SegmentId, SegmentWrite, Source, StatusUpdate, Store, TrackerId, TransferId, TransferJob,
+    MAX_TRANSFERS,
 };
 use crate::segments::Segment;
 
@@ -47,6 +49,8 @@ pub struct EmbeddedStore {
     segments: Mutex<SegmentDefinitions>,
     /// Build progress, next flips and leases; needs no other lock.
     schedule: Mutex<Schedule>,
+    /// Import and export jobs by id, so oldest first; needs no other lock.
+    transfers: Mutex<BTreeMap<TransferId, TransferJob>>,
 }
 
 impl EmbeddedStore {
@@ -57,6 +61,7 @@ impl EmbeddedStore {
             definitions: Mutex::new(Definitions::default()),
             segments: Mutex::new(SegmentDefinitions::default()),
             schedule: Mutex::new(Schedule::default()),
+            transfers: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -80,6 +85,10 @@ impl EmbeddedStore {
 
     fn schedule(&self) -> MutexGuard<'_, Schedule> {
         self.schedule.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn transfers(&self) -> MutexGuard<'_, BTreeMap<TransferId, TransferJob>> {
+        self.transfers.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -332,5 +341,24 @@ impl Store for EmbeddedStore {
     async fn release_lease(&self, name: &str, owner: &str) -> Result<()> {
         self.schedule().release_lease(name, owner);
         Ok(())
+    }
+
+    async fn save_transfer(&self, job: &TransferJob) -> Result<()> {
+        let mut transfers = self.transfers();
+        transfers.insert(job.id, job.clone());
+        while transfers.len() > MAX_TRANSFERS {
+            transfers.pop_first();
+        }
+        Ok(())
+    }
+
+    async fn transfer(&self, id: TransferId) -> Result<Option<TransferJob>> {
+        Ok(self.transfers().get(&id).cloned())
+    }
+
+    async fn transfers(&self, before: Option<TransferId>, limit: usize) -> Result<Vec<TransferJob>> {
+        let transfers = self.transfers();
+        let newer_bound = before.map_or(Bound::Unbounded, Bound::Excluded);
+        Ok(transfers.range((Bound::Unbounded, newer_bound)).rev().take(limit).map(|(_, job)| job.clone()).collect())
     }
 }

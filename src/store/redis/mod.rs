@@ -34,6 +34,7 @@ mod schedule;
 mod scripts;
 mod segments;
 mod timeline;
+mod transfers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::future::Future;
@@ -50,7 +51,7 @@ use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
     ContactRecord, ContactSnapshot, DefinitionWrite, FieldDefinition, IndexKind, ListPositions, MergeIntent, Millis,
     PushSubscription, Result, Retention, SegmentBuild, SegmentChange, SegmentId, SegmentWrite, Source, StatusUpdate,
-    Store, StoreError, TrackerId,
+    Store, StoreError, TrackerId, TransferId, TransferJob,
 };
 use crate::segments::Segment;
 
@@ -886,5 +887,17 @@ impl Store for RedisStore {
 
     async fn release_lease(&self, name: &str, owner: &str) -> Result<()> {
         self.drop_lease(name, owner).await
+    }
+
+    async fn save_transfer(&self, job: &TransferJob) -> Result<()> {
+        self.write_transfer(job).await
+    }
+
+    async fn transfer(&self, id: TransferId) -> Result<Option<TransferJob>> {
+        self.read_transfer(id).await
+    }
+
+    async fn transfers(&self, before: Option<TransferId>, limit: usize) -> Result<Vec<TransferJob>> {
+        self.read_transfers(before, limit).await
     }
 }

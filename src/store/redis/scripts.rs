@@ -32,6 +32,7 @@ pub(super) struct Scripts {
     pub replace_segment: Script,
     pub delete_segment: Script,
     pub segment_membership: Script,
+    pub save_transfer: Script,
 }
 
 impl Scripts {
@@ -55,6 +56,7 @@ impl Scripts {
             replace_segment: Script::new(include_str!("replace_segment.lua")),
             delete_segment: Script::new(include_str!("delete_segment.lua")),
             segment_membership: Script::new(include_str!("segment_membership.lua")),
+            save_transfer: Script::new(include_str!("save_transfer.lua")),
         }
     }
 }
