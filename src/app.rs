@@ -6,6 +6,8 @@
 //! closes the queue, so the writer writes what is left and ends. The admin
 //! API stops last, so it reports readiness until then.
 
+use crate::transfer::import::Importer;
+use crate::transfer::jobs::TransferFiles;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -130,8 +132,15 @@ pub async fn start_with_clock(
     }
 
     let store_name = store.backend();
+    let transfer_dir = match &config.admin.transfer_dir {
+        Some(dir) => config.resolve_path(dir),
+        None => std::env::temp_dir().join("footprint-transfers"),
+    };
+    let identity = Identity::new(store.clone());
     let state = AdminState {
-        identity: Identity::new(store.clone()),
+        importer: Arc::new(Importer::new(store.clone(), identity.clone(), segments.clone())),
+        files: TransferFiles::new(transfer_dir),
+        identity,
         store,
         metrics,
         phone_country,

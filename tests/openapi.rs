@@ -12,7 +12,7 @@ use serde_json::Value;
 use support::app::{client, TestApp};
 
 /// Every route of the README's "Admin API" table, with its methods.
-const ADMIN_ROUTES: [(&str, &[&str]); 18] = [
+const ADMIN_ROUTES: [(&str, &[&str]); 22] = [
     ("/api/v1/contacts", &["get", "post"]),
     ("/api/v1/contacts/{id}", &["get", "patch", "delete"]),
     ("/api/v1/contacts/{id}/push-subscriptions", &["post"]),
@@ -31,6 +31,10 @@ const ADMIN_ROUTES: [(&str, &[&str]); 18] = [
     ("/api/v1/segments/{id}", &["get", "patch", "delete"]),
     ("/api/v1/segments/{id}/members", &["get"]),
     ("/api/v1/segments/{id}/members/{contact_id}", &["put", "delete"]),
+    ("/api/v1/imports", &["post"]),
+    ("/api/v1/imports/{id}", &["get"]),
+    ("/api/v1/imports/{id}/rejects", &["get"]),
+    ("/api/v1/transfers", &["get"]),
 ];
 
 const HTTP_METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];

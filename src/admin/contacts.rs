@@ -385,13 +385,7 @@ pub struct ActivityPageView {
 
 impl ActivityParams {
     fn query(&self) -> Result<ActivityQuery, Problem> {
-        let limit = match &self.limit {
-            None => 50,
-            Some(text) => match text.parse::<usize>() {
-                Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
-                _ => return Err(Problem::invalid("limit", format!("expected a whole number from 1 to {MAX_PAGE}"))),
-            },
-        };
+        let limit = super::query::page_limit(self.limit.as_deref(), 50, MAX_PAGE)?;
         let cursor = |field: &str, text: &Option<String>| -> Result<Option<Cursor>, Problem> {
             text.as_deref()
                 .map(|text| text.parse().map_err(|reason: String| Problem::invalid(field, reason)))

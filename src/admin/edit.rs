@@ -24,7 +24,8 @@ use super::contacts::{parse_id, profile};
 use super::fields::{FieldValue, StandardField};
 use super::{AdminName, AdminState, Problem};
 use crate::custom::{self, StoredValue};
-use crate::store::{now_millis, Activity, ActivityKind, ContactId, FieldDefinition, IndexKind, Source};
+use crate::identity::{FieldChange, FieldWriteError, UniqueChange};
+use crate::store::{now_millis, Activity, ActivityKind, ContactId, FieldDefinition, Source};
 
 /// One requested change: a new value, or `None` to remove the field.
 struct Change {
@@ -174,32 +175,30 @@ async fn apply(
     admin: &AdminName,
 ) -> Result<(), Problem> {
     let at = now_millis();
-    let (claimed, to_release) = claim_unique_values(state, contact, current, &changes.standard).await?;
-
-    // An empty value removes the field (see `Store::set_fields`).
-    let mut values: BTreeMap<String, String> = changes
-        .standard
-        .iter()
-        .map(|change| {
-            let value = change.value.as_ref().map(|value| value.stored.clone()).unwrap_or_default();
-            (change.field.name().to_owned(), value)
-        })
-        .collect();
-    for (_, value) in &changes.custom {
-        values.insert(value.storage_name.clone(), value.text.clone().unwrap_or_default());
-    }
-    if let Err(error) = state.store.set_fields(contact, &values, false, at).await {
-        release_all(state, contact, &claimed).await;
-        return Err(error.into());
-    }
-
-    // Claim first, release second. At every moment the contact owns the
-    // value its fields show (the old one, then the new one), so no other
-    // contact can take either in between. A 409 on the new value leaves
-    // the old one claimed. A crash before the release leaves the old value
-    // owned by this contact and blocked for others.
-    for (kind, key) in &to_release {
-        state.store.release_index(*kind, key, contact).await?;
+    let standard = changes.standard.iter().map(|change| {
+        let name = change.field.name();
+        let unique = change.field.index().map(|kind| UniqueChange {
+            kind,
+            old_key: current.get(name).and_then(|old| change.field.index_key_of_stored(old, state.phone_country)),
+            new_key: change.value.as_ref().and_then(|value| value.index_key.clone()),
+        });
+        FieldChange { name: name.to_owned(), stored: change.value.as_ref().map(|value| value.stored.clone()), unique }
+    });
+    let custom = changes.custom.iter().map(|(_, value)| FieldChange {
+        name: value.storage_name.clone(),
+        stored: value.text.clone(),
+        unique: None,
+    });
+    let writes: Vec<FieldChange> = standard.chain(custom).collect();
+    match state.identity.write_fields(contact, &writes, at).await {
+        Ok(()) => {}
+        Err(FieldWriteError::Taken { field, owner }) => {
+            return Err(Problem::conflict(
+                format!("fields.{field}"),
+                format!("another contact ({owner}) already has this {field}"),
+            ));
+        }
+        Err(FieldWriteError::Store(error)) => return Err(error.into()),
     }
 
     let standard_names = changes.standard.iter().map(|change| change.field.name());
@@ -218,73 +217,4 @@ async fn apply(
 
     state.segments.evaluate_logged(contact).await;
     Ok(())
-}
-
-/// Claims the new email and cellphone keys of `changes` for `contact`.
-/// Returns the keys claimed and the old keys to release once the fields
-/// are written. On a conflict, releases what it claimed and returns 409.
-async fn claim_unique_values(
-    state: &AdminState,
-    contact: ContactId,
-    current: &BTreeMap<String, String>,
-    changes: &[Change],
-) -> Result<(Vec<(IndexKind, String)>, Vec<(IndexKind, String)>), Problem> {
-    let mut claimed = Vec::new();
-    let mut to_release = Vec::new();
-
-    for change in changes {
-        let Some(kind) = change.field.index() else {
-            continue;
-        };
-        let old_key =
-            current.get(change.field.name()).and_then(|old| change.field.index_key_of_stored(old, state.phone_country));
-        let new_key = change.value.as_ref().and_then(|value| value.index_key.clone());
-        if new_key == old_key {
-            continue;
-        }
-
-        if let Some(new_key) = new_key {
-            let owner = match state.store.claim_index(kind, &new_key, contact).await {
-                Ok(owner) => owner,
-                Err(error) => {
-                    release_all(state, contact, &claimed).await;
-                    return Err(error.into());
-                }
-            };
-            if owner != contact && !owned_through_merge(state, owner, contact).await? {
-                release_all(state, contact, &claimed).await;
-                let name = change.field.name();
-                tracing::info!(contact.id = %contact, owner.id = %owner, field = name, "unique value already taken");
-                return Err(Problem::conflict(
-                    format!("fields.{name}"),
-                    format!("another contact ({owner}) already has this {name}"),
-                ));
-            }
-            claimed.push((kind, new_key));
-        }
-        if let Some(old_key) = old_key {
-            to_release.push((kind, old_key));
-        }
-    }
-    Ok((claimed, to_release))
-}
-
-/// Returns true when `owner` is a contact merged into `contact`, so the
-/// value already belongs to `contact`.
-async fn owned_through_merge(state: &AdminState, owner: ContactId, contact: ContactId) -> Result<bool, Problem> {
-    let live = state.identity.resolve(owner).await?.map(|(live, _)| live);
-    Ok(live == Some(contact))
-}
-
-/// Releases claims made by a request that failed. Errors are logged, not
-/// returned, because the request already fails with its own error.
-///
-/// NOTE: a claim left behind by a failed release (or a crash) keeps its
-/// value blocked for other contacts, and nothing repairs it yet.
-async fn release_all(state: &AdminState, contact: ContactId, claimed: &[(IndexKind, String)]) {
-    for (kind, key) in claimed {
-        if let Err(error) = state.store.release_index(*kind, key, contact).await {
-            tracing::warn!(contact.id = %contact, index = kind.as_str(), %error, "failed to release a claimed value");
-        }
-    }
 }

@@ -138,13 +138,7 @@ pub async fn list_contacts(
         segment,
         shard: None,
     };
-    let limit = match params.limit.as_deref() {
-        None => DEFAULT_PAGE,
-        Some(text) => match text.parse::<usize>() {
-            Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
-            _ => return Err(Problem::invalid("limit", format!("expected a whole number from 1 to {MAX_PAGE}"))),
-        },
-    };
+    let limit = super::query::page_limit(params.limit.as_deref(), DEFAULT_PAGE, MAX_PAGE)?;
     let after = params
         .cursor
         .as_deref()

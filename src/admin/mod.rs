@@ -15,6 +15,7 @@ mod definitions;
 mod edit;
 mod email_events;
 mod erase;
+mod imports;
 pub use crate::standard_fields as fields;
 mod list;
 pub mod openapi;
@@ -60,6 +61,10 @@ pub struct AdminState {
     /// Renders the Prometheus exposition; `None` when no recorder was
     /// installed (several apps in one test process).
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Applies the rows of import jobs.
+    pub importer: Arc<crate::transfer::import::Importer>,
+    /// Where uploads and reject reports are kept.
+    pub files: crate::transfer::jobs::TransferFiles,
 }
 
 /// Builds the admin router.
@@ -116,6 +121,10 @@ fn api_routes() -> OpenApiRouter<AdminState> {
         .routes(routes!(segments::get, segments::update, segments::delete))
         .routes(routes!(segment_members::list))
         .routes(routes!(segment_members::add, segment_members::remove))
+        .routes(routes!(imports::start))
+        .routes(routes!(imports::get))
+        .routes(routes!(imports::rejects))
+        .routes(routes!(imports::history))
 }
 
 /// `GET /api/v1/openapi.json`, documented like the other routes.

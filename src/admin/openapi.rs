@@ -38,6 +38,7 @@ pub const BEARER_SCHEME: &str = "bearer";
         (name = "activities", description = "A contact's recorded activities."),
         (name = "statuses", description = "Email, newsletter, cellphone and SMS statuses, and email provider events."),
         (name = "segments", description = "Segments of contacts, their definitions and members."),
+        (name = "transfers", description = "Imports of contacts from files, their reject reports, and the history of imports and exports."),
         (name = "description", description = "This OpenAPI description.")
     )
 )]

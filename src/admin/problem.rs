@@ -102,6 +102,29 @@ impl Problem {
         }
     }
 
+    /// Returns a 413: the request body is larger than the route accepts.
+    pub fn too_large(detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: "/problems/too-large",
+            title: "Request body too large",
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            detail: detail.into(),
+            field: Some("body".to_owned()),
+        }
+    }
+
+    /// Returns a 503 for a failure of this server's own resources (disk,
+    /// tasks), which the caller has logged.
+    pub fn unavailable(detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: "/problems/unavailable",
+            title: "Service unavailable",
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            detail: detail.into(),
+            field: None,
+        }
+    }
+
     /// Logs `error` and returns a 503 that does not reveal it.
     pub fn store_unavailable(error: &crate::store::StoreError) -> Problem {
         tracing::warn!(%error, "admin request failed in the store");

@@ -23,3 +23,15 @@ pub fn parse<T: DeserializeOwned>(raw: Option<&str>, allowed: &[&str]) -> Result
     serde_json::from_value(serde_json::Value::Object(values.into_iter().collect()))
         .map_err(|error| Problem::invalid("query", error.to_string()))
 }
+
+/// Reads a `limit` parameter: `default` when absent, else a whole number
+/// from 1 to `max`.
+pub fn page_limit(text: Option<&str>, default: usize, max: usize) -> Result<usize, Problem> {
+    let Some(text) = text else {
+        return Ok(default);
+    };
+    match text.parse::<usize>() {
+        Ok(limit) if (1..=max).contains(&limit) => Ok(limit),
+        _ => Err(Problem::invalid("limit", format!("expected a whole number from 1 to {max}"))),
+    }
+}

@@ -86,13 +86,7 @@ pub async fn list(
 ) -> Result<Json<ListPage>, Problem> {
     let segment = existing(&state, &id).await?;
     let params: MemberParams = super::query::parse(raw.as_deref(), &["limit", "cursor"])?;
-    let limit = match params.limit.as_deref() {
-        None => DEFAULT_PAGE,
-        Some(text) => match text.parse::<usize>() {
-            Ok(limit) if (1..=MAX_PAGE).contains(&limit) => limit,
-            _ => return Err(Problem::invalid("limit", format!("expected a whole number from 1 to {MAX_PAGE}"))),
-        },
-    };
+    let limit = super::query::page_limit(params.limit.as_deref(), DEFAULT_PAGE, MAX_PAGE)?;
     let after = params
         .cursor
         .as_deref()

@@ -352,11 +352,15 @@ pub struct AdminConfig {
     pub listen: SocketAddr,
     /// Bearer tokens; the name is what activity records and logs show.
     pub tokens: Vec<AdminToken>,
+    /// Directory for import uploads and reject reports, relative to the
+    /// configuration file. Default: `footprint-transfers` in the system's
+    /// temporary directory, which a reboot may empty.
+    pub transfer_dir: Option<PathBuf>,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        AdminConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8081)), tokens: Vec::new() }
+        AdminConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8081)), tokens: Vec::new(), transfer_dir: None }
     }
 }
 

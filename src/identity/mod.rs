@@ -20,6 +20,7 @@
 mod customer_id;
 mod email;
 mod erase;
+mod fields;
 mod identify;
 mod merge;
 mod phone;
@@ -29,6 +30,7 @@ use std::sync::Arc;
 pub use customer_id::{normalise_customer_id, CustomerIdError, MAX_CUSTOMER_ID_CHARS};
 pub use email::normalise_email;
 pub use erase::Erased;
+pub use fields::{FieldChange, FieldWriteError, UniqueChange};
 pub use identify::{Identified, IdentityKey};
 pub use phone::{normalise_phone, PhoneCountry};
 

@@ -196,28 +196,34 @@ async fn evaluate_page(evaluator: &Evaluator, only: &Rules, contacts: &[ContactI
     let now = evaluator.now();
     let snapshots = store.contact_snapshots(contacts).await?;
 
-    let outcomes: Vec<Option<(bool, Option<(ContactId, Millis)>)>> =
-        futures_util::stream::iter(contacts.iter().copied().zip(snapshots))
-            .map(|(contact, snapshot)| async move {
-                let Some(record) = snapshot.record.filter(is_listable) else {
-                    return Ok(None);
-                };
-                let view =
-                    reads::view_with(store, record, snapshot.push_subscriptions, &snapshot.sources, &only.needs, now)
-                        .await?;
-                let decision = decide(only, &view, &snapshot.segments, now);
+    let outcomes: Vec<Outcome> = futures_util::stream::iter(contacts.iter().copied().zip(snapshots))
+        .map(|(contact, snapshot)| async move {
+            let Some(record) = snapshot.record.filter(is_listable) else {
+                return Ok(Outcome { member: false, flip: None });
+            };
+            let view =
+                reads::view_with(store, record, snapshot.push_subscriptions, &snapshot.sources, &only.needs, now)
+                    .await?;
+            let decision = decide(only, &view, &snapshot.segments, now);
 
-                store.change_segment_members(contact, &decision.changes, now).await?;
-                let flip = decision.next_flip.map(|at| (contact, at));
-                Ok::<_, StoreError>(Some((!decision.matched.is_empty(), flip)))
-            })
-            .buffer_unordered(CONCURRENT_EVALUATIONS)
-            .try_collect()
-            .await?;
+            store.change_segment_members(contact, &decision.changes, now).await?;
+            let flip = decision.next_flip.map(|at| (contact, at));
+            Ok::<_, StoreError>(Outcome { member: !decision.matched.is_empty(), flip })
+        })
+        .buffer_unordered(CONCURRENT_EVALUATIONS)
+        .try_collect()
+        .await?;
 
-    let flips: Vec<(ContactId, Millis)> = outcomes.iter().flatten().filter_map(|(_, flip)| *flip).collect();
+    let flips: Vec<(ContactId, Millis)> = outcomes.iter().filter_map(|outcome| outcome.flip).collect();
     store.lower_next_flips(&flips).await?;
-    Ok(outcomes.into_iter().map(|outcome| outcome.is_some_and(|(member, _)| member)).collect())
+    Ok(outcomes.iter().map(|outcome| outcome.member).collect())
+}
+
+/// One contact's result in a build page.
+struct Outcome {
+    member: bool,
+    /// The contact and the time this segment's result can next change.
+    flip: Option<(ContactId, Millis)>,
 }
 
 #[cfg(test)]

@@ -22,6 +22,8 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     running: Option<Running>,
     upstream_task: tokio::task::JoinHandle<()>,
+    /// Import uploads and reject reports, deleted with the app.
+    pub transfers: tempfile::TempDir,
 }
 
 impl TestApp {
@@ -48,9 +50,18 @@ impl TestApp {
         TestApp::start(config, store, task).await
     }
 
-    async fn start(config: Config, store: Arc<dyn Store>, upstream_task: tokio::task::JoinHandle<()>) -> TestApp {
+    async fn start(mut config: Config, store: Arc<dyn Store>, upstream_task: tokio::task::JoinHandle<()>) -> TestApp {
+        let transfers = tempfile::tempdir().expect("a transfer directory");
+        config.admin.transfer_dir = Some(transfers.path().to_owned());
         let running = app::start(&config, store.clone(), None).await.expect("footprint starts");
-        TestApp { proxy: running.proxy_addr, admin: running.admin_addr, store, running: Some(running), upstream_task }
+        TestApp {
+            proxy: running.proxy_addr,
+            admin: running.admin_addr,
+            store,
+            running: Some(running),
+            upstream_task,
+            transfers,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,138 @@
+//! Writing a contact's profile fields, with its unique values claimed
+//! first.
+//!
+//! Email, cellphone and customer id are unique among contacts. A new
+//! value is claimed in its index before the fields are written, and the
+//! old value is released after. So at every moment the contact owns the
+//! value its fields show, and no other contact can take either value in
+//! between.
+//! A value owned by another contact fails the write after the claims this
+//! write made are released again. The admin API's create and edit and the
+//! import share this path.
+
+use std::collections::BTreeMap;
+
+use super::Identity;
+use crate::store::{ContactId, IndexKind, Millis, StoreError};
+
+/// One field to set or remove.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldChange {
+    /// The name in the contact's fields: a standard field's name, or a
+    /// custom field's storage name.
+    pub name: String,
+    /// The value to store; `None` removes the field.
+    pub stored: Option<String>,
+    /// For a unique field, its index keys.
+    pub unique: Option<UniqueChange>,
+}
+
+/// The index keys of a unique field before and after a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UniqueChange {
+    pub kind: IndexKind,
+    /// The key of the value stored now, released after the write.
+    pub old_key: Option<String>,
+    /// The key of the new value, claimed before the write.
+    pub new_key: Option<String>,
+}
+
+/// The reason a field write failed.
+#[derive(Debug, thiserror::Error)]
+pub enum FieldWriteError {
+    /// Another contact owns the new value of field `field`.
+    #[error("another contact ({owner}) already has this {field}")]
+    Taken { field: String, owner: ContactId },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Identity {
+    /// Claims the new unique values of `changes` for `contact`, writes the
+    /// fields (creating the contact when it does not exist) and releases
+    /// the old unique values.
+    pub async fn write_fields(
+        &self,
+        contact: ContactId,
+        changes: &[FieldChange],
+        at: Millis,
+    ) -> Result<(), FieldWriteError> {
+        let (claimed, to_release) = self.claim_unique_values(contact, changes).await?;
+
+        // An empty value removes the field (see `Store::set_fields`).
+        let values: BTreeMap<String, String> =
+            changes.iter().map(|change| (change.name.clone(), change.stored.clone().unwrap_or_default())).collect();
+        if let Err(error) = self.store.set_fields(contact, &values, false, at).await {
+            self.release_all(contact, &claimed).await;
+            return Err(error.into());
+        }
+
+        // A crash before the release leaves the old value owned by this
+        // contact and blocked for others.
+        for (kind, key) in &to_release {
+            self.store.release_index(*kind, key, contact).await?;
+        }
+        Ok(())
+    }
+
+    /// Claims the new keys of `changes` for `contact`. Returns the keys
+    /// claimed and the old keys to release once the fields are written. On
+    /// a conflict, releases what it claimed.
+    async fn claim_unique_values(
+        &self,
+        contact: ContactId,
+        changes: &[FieldChange],
+    ) -> Result<(Vec<(IndexKind, String)>, Vec<(IndexKind, String)>), FieldWriteError> {
+        let mut claimed = Vec::new();
+        let mut to_release = Vec::new();
+
+        for change in changes {
+            let Some(unique) = &change.unique else {
+                continue;
+            };
+            if unique.new_key == unique.old_key {
+                continue;
+            }
+
+            if let Some(new_key) = &unique.new_key {
+                let owner = match self.store.claim_index(unique.kind, new_key, contact).await {
+                    Ok(owner) => owner,
+                    Err(error) => {
+                        self.release_all(contact, &claimed).await;
+                        return Err(error.into());
+                    }
+                };
+                if owner != contact && !self.owned_through_merge(owner, contact).await? {
+                    self.release_all(contact, &claimed).await;
+                    tracing::info!(contact.id = %contact, owner.id = %owner, field = %change.name, "unique value already taken");
+                    return Err(FieldWriteError::Taken { field: change.name.clone(), owner });
+                }
+                claimed.push((unique.kind, new_key.clone()));
+            }
+            if let Some(old_key) = &unique.old_key {
+                to_release.push((unique.kind, old_key.clone()));
+            }
+        }
+        Ok((claimed, to_release))
+    }
+
+    /// Returns true when `owner` is a contact merged into `contact`, so the
+    /// value already belongs to `contact`.
+    async fn owned_through_merge(&self, owner: ContactId, contact: ContactId) -> Result<bool, StoreError> {
+        let live = self.resolve(owner).await?.map(|(live, _)| live);
+        Ok(live == Some(contact))
+    }
+
+    /// Releases claims made by a write that failed. Errors are logged, not
+    /// returned, because the write already fails with its own error.
+    ///
+    /// NOTE: a claim left behind by a failed release (or a crash) keeps its
+    /// value blocked for other contacts, and nothing repairs it yet.
+    async fn release_all(&self, contact: ContactId, claimed: &[(IndexKind, String)]) {
+        for (kind, key) in claimed {
+            if let Err(error) = self.store.release_index(*kind, key, contact).await {
+                tracing::warn!(contact.id = %contact, index = kind.as_str(), %error, "failed to release a claimed value");
+            }
+        }
+    }
+}

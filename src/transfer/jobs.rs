@@ -1,0 +1,248 @@
+//! Import jobs: an uploaded file on disk, read in a blocking task and
+//! applied row by row in the background.
+//!
+//! The reader runs on a blocking thread and sends outcomes through a
+//! bounded channel, so memory stays bounded by the channel and the
+//! longest row whatever the file's size. Progress is saved to the
+//! history every [`PROGRESS_ROWS`] rows or [`PROGRESS_INTERVAL`]. Rejected
+//! rows go to a CSV report beside the upload (`row`, `column`,
+//! `reason`), which the admin API serves. The upload is deleted when the
+//! job ends.
+//!
+//! NOTE: a job runs in the process that received the upload, and a
+//! restart leaves it `running` in the history without resuming it.
+
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use super::import::{ImportSettings, Importer, RowResult};
+use super::{ImportOptions, MappingReport, Reject, RowOutcome};
+use crate::store::{now_millis, TransferId, TransferJob, TransferState};
+
+/// Rows between two progress saves.
+pub const PROGRESS_ROWS: u64 = 1_000;
+
+/// Maximum time between two progress saves while rows arrive.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Row outcomes the reader may run ahead of the writer.
+const CHANNEL_ROWS: usize = 256;
+
+/// The directory of a process's transfer job files.
+#[derive(Clone, Debug)]
+pub struct TransferFiles {
+    dir: PathBuf,
+}
+
+impl TransferFiles {
+    pub fn new(dir: PathBuf) -> TransferFiles {
+        TransferFiles { dir }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Returns the path of job `id`'s uploaded file.
+    pub fn upload(&self, id: TransferId) -> PathBuf {
+        self.dir.join(format!("{id}.upload"))
+    }
+
+    /// Returns the path of job `id`'s reject report.
+    pub fn rejects(&self, id: TransferId) -> PathBuf {
+        self.dir.join(format!("{id}.rejects.csv"))
+    }
+}
+
+/// An import job ready to run: its history entry, with the file already
+/// stored at [`TransferFiles::upload`].
+#[derive(Clone, Debug)]
+pub struct ImportRequest {
+    pub job: TransferJob,
+    pub options: ImportOptions,
+    pub settings: ImportSettings,
+}
+
+/// A message from the reader thread.
+enum Message {
+    Outcome(RowOutcome),
+    /// The reader finished, or failed with `error`.
+    End {
+        report: MappingReport,
+        blank: u64,
+        error: Option<String>,
+    },
+}
+
+/// Runs `request` in a task and returns at once.
+pub fn spawn(importer: Arc<Importer>, files: TransferFiles, request: ImportRequest) {
+    tokio::spawn(async move {
+        let id = request.job.id;
+        if let Err(error) = run(&importer, &files, request).await {
+            tracing::warn!(import.id = %id, %error, "import job stopped; its history entry may show it running");
+        }
+    });
+}
+
+/// Runs an import to its end and returns its final history entry. Only a
+/// failure to save the history is returned as an error; every other
+/// failure ends the job as `failed`.
+pub async fn run(
+    importer: &Importer,
+    files: &TransferFiles,
+    request: ImportRequest,
+) -> Result<TransferJob, crate::store::StoreError> {
+    let ImportRequest { mut job, options, settings } = request;
+    let store = importer.store().clone();
+    let upload = files.upload(job.id);
+
+    let outcome = apply_file(importer, files, &mut job, &options, &settings, &upload).await;
+    job.finished_at = Some(now_millis());
+    match outcome {
+        Ok(()) => job.state = TransferState::Finished,
+        Err(reason) => {
+            tracing::warn!(import.id = %job.id, reason = %reason, "import job failed");
+            job.state = TransferState::Failed;
+            job.error = Some(reason);
+        }
+    }
+    if let Err(error) = std::fs::remove_file(&upload) {
+        tracing::warn!(import.id = %job.id, %error, "failed to delete an import's uploaded file");
+    }
+
+    store.save_transfer(&job).await?;
+    tracing::info!(
+        import.id = %job.id,
+        read = job.counts.read,
+        created = job.counts.created,
+        updated = job.counts.updated,
+        rejected = job.counts.rejected,
+        "import job ended"
+    );
+    Ok(job)
+}
+
+/// Reads the upload and applies its rows, updating `job`'s counts.
+/// Returns the reason when the job cannot go on.
+async fn apply_file(
+    importer: &Importer,
+    files: &TransferFiles,
+    job: &mut TransferJob,
+    options: &ImportOptions,
+    settings: &ImportSettings,
+    upload: &Path,
+) -> Result<(), String> {
+    let store = importer.store().clone();
+    let definitions =
+        store.field_definitions().await.map_err(|error| format!("reading field definitions failed: {error}"))?;
+    let file = File::open(upload).map_err(|error| format!("opening the uploaded file failed: {error}"))?;
+    let rejects_file =
+        File::create(files.rejects(job.id)).map_err(|error| format!("creating the reject report failed: {error}"))?;
+    let mut rejects = csv::Writer::from_writer(BufWriter::new(rejects_file));
+    rejects
+        .write_record(["row", "column", "reason"])
+        .map_err(|error| format!("writing the reject report failed: {error}"))?;
+
+    let (sender, mut receiver) = mpsc::channel(CHANNEL_ROWS);
+    let options = options.clone();
+    let reader = tokio::task::spawn_blocking(move || read_rows(file, &options, &definitions, &sender));
+
+    let mut saved = Instant::now();
+    let mut end = None;
+    while let Some(message) = receiver.recv().await {
+        let outcome = match message {
+            Message::Outcome(outcome) => outcome,
+            Message::End { report, blank, error } => {
+                end = Some((report, blank, error));
+                break;
+            }
+        };
+        job.counts.read += 1;
+        let reject = match outcome {
+            RowOutcome::Reject(reject) => Some(reject),
+            RowOutcome::Row(row) => {
+                let result = importer.apply(settings, &row, now_millis()).await;
+                let result = result.map_err(|error| format!("the contact store failed at row {}: {error}", row.row))?;
+                count(job, result)
+            }
+        };
+        if let Some(reject) = reject {
+            job.counts.rejected += 1;
+            let column = reject.column.unwrap_or_default();
+            let record = [reject.row.to_string(), column, reject.reason];
+            rejects.write_record(&record).map_err(|error| format!("writing the reject report failed: {error}"))?;
+        }
+
+        if job.counts.read % PROGRESS_ROWS == 0 || saved.elapsed() >= PROGRESS_INTERVAL {
+            store.save_transfer(job).await.map_err(|error| format!("saving progress failed: {error}"))?;
+            saved = Instant::now();
+        }
+    }
+    drop(receiver);
+    if let Err(error) = reader.await {
+        return Err(format!("the file reader stopped: {error}"));
+    }
+    rejects.flush().map_err(|error| format!("writing the reject report failed: {error}"))?;
+
+    let Some((report, blank, error)) = end else {
+        return Err("the file reader stopped without a result".to_owned());
+    };
+    job.counts.blank = blank;
+    job.columns = serde_json::to_value(&report).unwrap_or_default();
+    match error {
+        Some(reason) => Err(reason),
+        None => Ok(()),
+    }
+}
+
+/// Adds a row's result to the counts; returns its reject, if any.
+fn count(job: &mut TransferJob, result: RowResult) -> Option<Reject> {
+    match result {
+        RowResult::Created(_) => job.counts.created += 1,
+        RowResult::Updated(_) => job.counts.updated += 1,
+        RowResult::Unchanged(_) => job.counts.unchanged += 1,
+        RowResult::Skipped => job.counts.skipped += 1,
+        RowResult::Rejected(reject) => return Some(reject),
+    }
+    None
+}
+
+/// Reads every row of `file` on the calling (blocking) thread and sends
+/// the outcomes, then the end. Stops early when the receiver is gone.
+fn read_rows(
+    file: File,
+    options: &ImportOptions,
+    definitions: &[crate::store::FieldDefinition],
+    sender: &mpsc::Sender<Message>,
+) {
+    let mut reader = match super::read(std::io::BufReader::new(file), options, definitions) {
+        Ok(reader) => reader,
+        Err(error) => {
+            let end = Message::End { report: MappingReport::default(), blank: 0, error: Some(error.to_string()) };
+            let _ = sender.blocking_send(end);
+            return;
+        }
+    };
+
+    let mut error = None;
+    for item in reader.by_ref() {
+        match item {
+            Ok(outcome) => {
+                if sender.blocking_send(Message::Outcome(outcome)).is_err() {
+                    return;
+                }
+            }
+            Err(failure) => {
+                error = Some(failure.to_string());
+                break;
+            }
+        }
+    }
+    let end = Message::End { report: reader.mapping_report(), blank: reader.blank_rows(), error };
+    let _ = sender.blocking_send(end);
+}
