@@ -23,8 +23,9 @@
 //! - [`plugins`]: field-capture plugins and how their captures are applied.
 //! - [`store`]: the storage trait and its Redis and embedded
 //!   implementations.
-//! - [`transfer`]: contact imports: CSV and NDJSON rows read, mapped and
-//!   checked into contact values, streamed in bounded memory.
+//! - [`transfer`]: contact imports and exports: CSV and NDJSON rows read,
+//!   mapped and checked into contact values, and contacts and activities
+//!   written as rows, streamed in bounded memory.
 //! - [`admin`]: the admin API (the contacts list, contact edits, timelines,
 //!   health, metrics).
 //! - [`app`]: starts and stops all of the above together.

@@ -10,6 +10,10 @@
 //! - An empty cell, JSON `null` or an empty list means no value in this
 //!   row. It never removes a stored value.
 //! - Line breaks written as CR LF inside a cell become LF.
+//! - A CSV cell that starts with `'` and then, after any further `'`, with
+//!   `=`, `+`, `-`, `@`, tab or carriage return loses its first `'`. An
+//!   export adds that quote so that spreadsheets don't run the cell as a
+//!   formula (see [`super::formula`]). NDJSON values are read as they are.
 //! - Dates are `YYYY-MM-DD` or, when [`DateFormat`] is given, that format.
 //!   Date-times are ISO 8601 with an offset, stored as RFC 3339 in UTC.
 //! - Multiple choices are separated by `|` (or a JSON array of strings).
@@ -31,6 +35,7 @@ use time::format_description::OwnedFormatItem;
 use time::macros::{date, datetime, format_description};
 use time::{Date, OffsetDateTime, UtcOffset};
 
+use super::formula;
 use super::mapping::{normalise_name, StatusColumn, Target};
 use crate::custom::{self, StoredValue, ValueError};
 use crate::identity::{normalise_customer_id, PhoneCountry};
@@ -205,12 +210,13 @@ fn check_custom(
     }
 }
 
-/// Returns the trimmed text of a cell, `None` when it is empty. JSON
-/// numbers and booleans give their JSON text.
+/// Returns the trimmed text of a cell, `None` when it is empty. A CSV
+/// cell also loses the quote that neutralises a formula. JSON numbers and
+/// booleans give their JSON text.
 fn cell_text(cell: Cell<'_>) -> Result<Option<Cow<'_, str>>, String> {
     let text = match cell {
         Cell::Missing | Cell::Json(Value::Null) => return Ok(None),
-        Cell::Text(text) => text.trim(),
+        Cell::Text(text) => formula::restore(text.trim()),
         Cell::Json(Value::String(text)) => text.trim(),
         Cell::Json(Value::Number(number)) => return Ok(Some(Cow::Owned(number.to_string()))),
         Cell::Json(Value::Bool(flag)) => return Ok(Some(Cow::Owned(flag.to_string()))),
@@ -548,6 +554,33 @@ mod tests {
 
         assert_eq!(checked, Ok(Some("Prefers delivery\nafter 18:00".to_owned())));
         assert_eq!(custom_text(&note, Cell::Text("a\u{7}b"), &iso), Err(ValueError::ControlCharacter.to_string()));
+    }
+
+    #[test]
+    fn csv_cells_lose_the_formula_quote() {
+        let note = definition(FieldType::Text, &[]);
+        let size = definition(FieldType::Integer, &[]);
+        let choices = definition(FieldType::MultipleChoice, &["-a", "b"]);
+        let iso = rules(None);
+
+        assert_eq!(custom_text(&note, Cell::Text(" '=SUM(A1:A2) "), &iso), Ok(Some("=SUM(A1:A2)".to_owned())));
+        assert_eq!(custom_text(&note, Cell::Text("''@x"), &iso), Ok(Some("'@x".to_owned())));
+        assert_eq!(custom_text(&size, Cell::Text("'-7"), &iso), Ok(Some("-7".to_owned())));
+        assert_eq!(custom_text(&choices, Cell::Text("'-a|b"), &iso), Ok(Some(r#"["-a","b"]"#.to_owned())));
+        assert_eq!(stored(StandardField::Cellphone, "'+34600000001"), "+34600000001");
+    }
+
+    #[test]
+    fn quotes_without_formula_are_kept() {
+        let note = definition(FieldType::Text, &[]);
+        let iso = rules(None);
+
+        assert_eq!(custom_text(&note, Cell::Text("'quoted'"), &iso), Ok(Some("'quoted'".to_owned())));
+        assert_eq!(
+            custom_text(&note, Cell::Json(&json!("'=x")), &iso),
+            Ok(Some("'=x".to_owned())),
+            "NDJSON values are never altered"
+        );
     }
 
     #[test]

@@ -463,7 +463,7 @@ fn resolve_explicit(
 
 /// Finds the target called `name` (normalised): a built-in target first,
 /// then a custom field.
-fn resolve_target(name: &str, definitions: &[FieldDefinition]) -> Option<Target> {
+pub(super) fn resolve_target(name: &str, definitions: &[FieldDefinition]) -> Option<Target> {
     if let Some(field) = StandardField::parse(name) {
         return Some(Target::Standard(field));
     }

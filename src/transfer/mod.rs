@@ -27,11 +27,24 @@
 //! Memory is bounded by the longest row, never the file: records are
 //! streamed through one reused buffer, and a row longer than
 //! [`ImportOptions::max_row_bytes`] is refused without being buffered.
+//!
+//! Writing an export: [`export::ContactWriter`] and
+//! [`export::ActivityWriter`] write contacts and activities as CSV or
+//! NDJSON, one row at a time. A contacts export imports again without an
+//! explicit mapping. CSV cells that a spreadsheet would run as a formula
+//! are neutralised on export and restored on import ([`formula`]).
+//!
+//! Applying an import: [`import::Importer`] writes checked rows to the
+//! store by the import key and mode, and [`jobs`] runs a whole uploaded
+//! file in the background, with progress in the history and a reject
+//! report.
 
 pub mod cells;
 mod csv_rows;
 pub mod dialect;
 pub mod encoding;
+pub mod export;
+pub mod formula;
 pub mod import;
 mod input;
 pub mod jobs;
@@ -45,6 +58,7 @@ mod row;
 mod tests;
 
 pub use encoding::TextEncoding;
+pub use export::{ActivityWriter, ContactWriter, ExportError, ExportOptions};
 pub use mapping::{ColumnReport, MappedBy, MappingError, MappingReport, StatusColumn, Target};
 pub use ndjson_rows::MAX_NDJSON_COLUMNS;
 pub use options::{Delimiter, EncodingChoice, FileFormat, ImportOptions, KeyField, DEFAULT_MAX_ROW_BYTES};
