@@ -48,6 +48,10 @@ enum Command {
     /// Develop field-capture plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Import contacts from a CSV or NDJSON file through a running admin
+    /// API, showing progress. Exit code 0: the import finished (rejected
+    /// rows included); 1: it was rejected or failed.
+    Import(cli::import::ImportCommand),
 }
 
 #[derive(Subcommand)]
@@ -95,6 +99,10 @@ fn main() -> anyhow::Result<()> {
 
     telemetry::init_logging();
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
+    if let Command::Import(command) = cli.command {
+        let code = runtime.block_on(cli::import::run(command))?;
+        std::process::exit(code);
+    }
     if let Command::Plugin(PluginCommand::Test(options)) = cli.command {
         let code = runtime.block_on(cli::plugin_test::run(options))?;
         std::io::Write::flush(&mut std::io::stdout()).context("cannot write the report")?;
@@ -145,6 +153,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
             running.shutdown().await
         }
         Command::Demo(options) => demo::run(options, metrics).await,
-        Command::Keygen | Command::Plugin(_) => Ok(()),
+        Command::Keygen | Command::Plugin(_) | Command::Import(_) => Ok(()),
     }
 }

@@ -100,6 +100,11 @@ impl Footprint {
     }
 
     /// Returns the admin API's base URL without a trailing slash.
+    /// Returns the process id of the `footprint serve` process.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn admin_url(&self) -> String {
         format!("http://{}", self.admin)
     }
