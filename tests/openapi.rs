@@ -12,7 +12,7 @@ use serde_json::Value;
 use support::app::{client, TestApp};
 
 /// Every route of the README's "Admin API" table, with its methods.
-const ADMIN_ROUTES: [(&str, &[&str]); 22] = [
+const ADMIN_ROUTES: [(&str, &[&str]); 25] = [
     ("/api/v1/contacts", &["get", "post"]),
     ("/api/v1/contacts/{id}", &["get", "patch", "delete"]),
     ("/api/v1/contacts/{id}/push-subscriptions", &["post"]),
@@ -34,6 +34,9 @@ const ADMIN_ROUTES: [(&str, &[&str]); 22] = [
     ("/api/v1/imports", &["post"]),
     ("/api/v1/imports/{id}", &["get"]),
     ("/api/v1/imports/{id}/rejects", &["get"]),
+    ("/api/v1/exports", &["post"]),
+    ("/api/v1/exports/{id}", &["get"]),
+    ("/api/v1/exports/{id}/file", &["get"]),
     ("/api/v1/transfers", &["get"]),
 ];
 

@@ -458,7 +458,7 @@ async fn import_job(state: &AdminState, text: &str) -> Result<TransferJob, Probl
 }
 
 /// Reads `file` as a stream of chunks.
-fn file_chunks(
+pub(super) fn file_chunks(
     file: tokio::fs::File,
 ) -> impl futures_util::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send + 'static {
     futures_util::stream::unfold(file, |mut file| async move {

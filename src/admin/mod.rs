@@ -15,6 +15,7 @@ mod definitions;
 mod edit;
 mod email_events;
 mod erase;
+mod exports;
 mod imports;
 pub use crate::standard_fields as fields;
 mod list;
@@ -63,7 +64,7 @@ pub struct AdminState {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Applies the rows of import jobs.
     pub importer: Arc<crate::transfer::import::Importer>,
-    /// Where uploads and reject reports are kept.
+    /// The directory of uploads, reject reports and export files.
     pub files: crate::transfer::jobs::TransferFiles,
 }
 
@@ -125,6 +126,9 @@ fn api_routes() -> OpenApiRouter<AdminState> {
         .routes(routes!(imports::get))
         .routes(routes!(imports::rejects))
         .routes(routes!(imports::history))
+        .routes(routes!(exports::start))
+        .routes(routes!(exports::get))
+        .routes(routes!(exports::file))
 }
 
 /// `GET /api/v1/openapi.json`, documented like the other routes.

@@ -63,6 +63,11 @@ impl TransferFiles {
         self.dir.join(format!("{id}.upload"))
     }
 
+    /// Returns the path of export job `id`'s file.
+    pub fn export(&self, id: TransferId) -> PathBuf {
+        self.dir.join(format!("{id}.export"))
+    }
+
     /// Returns the path of job `id`'s reject report.
     pub fn rejects(&self, id: TransferId) -> PathBuf {
         self.dir.join(format!("{id}.rejects.csv"))

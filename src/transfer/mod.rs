@@ -37,13 +37,15 @@
 //! Applying an import: [`import::Importer`] writes checked rows to the
 //! store by the import key and mode, and [`jobs`] runs a whole uploaded
 //! file in the background, with progress in the history and a reject
-//! report.
+//! report. [`export_job`] writes an export file in the background in the
+//! same way.
 
 pub mod cells;
 mod csv_rows;
 pub mod dialect;
 pub mod encoding;
 pub mod export;
+pub mod export_job;
 pub mod formula;
 pub mod import;
 mod input;

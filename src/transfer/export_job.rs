@@ -1,0 +1,365 @@
+//! Export jobs: contacts or their activities written to a file in the
+//! transfer directory by a background task.
+//!
+//! The task reads one page of contacts at a time, and for activities one
+//! page of a timeline at a time. It hands each batch to the synchronous
+//! writer on a blocking thread. Memory is therefore bounded by
+//! [`PAGE_SIZE`] and [`BATCH_ROWS`], whatever the number of rows. Progress (`counts.read`,
+//! the rows written) is saved to the history every [`PROGRESS_ROWS`] rows.
+//! A failed job deletes its incomplete file.
+//!
+//! NOTE: a job runs in the process that received the request, and a
+//! restart leaves it `running` in the history without resuming it.
+//! Finished files are never deleted, not even when their job leaves the
+//! history.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::BufWriter;
+use std::path::Path;
+use std::sync::Arc;
+
+use super::export::{ActivityWriter, ContactWriter, ExportError, ExportOptions};
+use super::jobs::{TransferFiles, PROGRESS_ROWS};
+use crate::store::{
+    now_millis, Activity, ActivityKind, ActivityQuery, ContactFilter, ContactId, ContactListQuery, ContactRecord,
+    Millis, Store, StoreError, TransferId, TransferJob, TransferState,
+};
+
+/// Contacts read from the store per page.
+pub const PAGE_SIZE: usize = 200;
+
+/// Activities collected before they are handed to the writer.
+pub const BATCH_ROWS: usize = 500;
+
+/// The rows an export writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ExportContent {
+    /// One row per contact that the filter accepts.
+    Contacts,
+    /// One row per activity of each contact that the filter accepts.
+    Activities(ActivityFilter),
+}
+
+/// The activities an activities export keeps.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ActivityFilter {
+    /// Only these types, or every type when empty.
+    pub kinds: BTreeSet<ActivityKind>,
+    /// Only activities at or after this time.
+    pub from: Option<Millis>,
+    /// Only activities at or before this time.
+    pub to: Option<Millis>,
+}
+
+impl ActivityFilter {
+    fn accepts(&self, activity: &Activity) -> bool {
+        self.from.is_none_or(|from| activity.at >= from) && self.to.is_none_or(|to| activity.at <= to)
+    }
+}
+
+/// An export job ready to run: its history entry and what to write.
+#[derive(Clone, Debug)]
+pub struct ExportRequest {
+    pub job: TransferJob,
+    pub content: ExportContent,
+    pub filter: ContactFilter,
+    pub options: ExportOptions,
+}
+
+/// A failure that ends an export job.
+#[derive(Debug, thiserror::Error)]
+enum JobError {
+    #[error("the contact store failed: {0}")]
+    Store(#[from] StoreError),
+    #[error("creating the export file failed: {0}")]
+    Create(#[source] std::io::Error),
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    #[error("the export writer thread stopped: {0}")]
+    Writer(#[from] tokio::task::JoinError),
+}
+
+/// Runs `request` in a task and returns at once.
+pub fn spawn(store: Arc<dyn Store>, files: TransferFiles, request: ExportRequest) {
+    tokio::spawn(async move {
+        let id = request.job.id;
+        if let Err(error) = run(store.as_ref(), &files, request).await {
+            tracing::warn!(export.id = %id, %error, "export job stopped; its history entry may show it running");
+        }
+    });
+}
+
+/// Runs an export to its end and returns its final history entry. Only a
+/// failure to save the history is returned as an error; every other
+/// failure ends the job as `failed`.
+pub async fn run(store: &dyn Store, files: &TransferFiles, request: ExportRequest) -> Result<TransferJob, StoreError> {
+    let ExportRequest { mut job, content, filter, options } = request;
+    let path = files.export(job.id);
+
+    let outcome = match &content {
+        ExportContent::Contacts => write_contacts(store, &mut job, filter, &options, &path).await,
+        ExportContent::Activities(activities) => {
+            write_activities(store, &mut job, filter, activities, &options, &path).await
+        }
+    };
+
+    job.finished_at = Some(now_millis());
+    match outcome {
+        Ok(()) => job.state = TransferState::Finished,
+        Err(error) => {
+            tracing::warn!(export.id = %job.id, %error, "export job failed");
+            job.state = TransferState::Failed;
+            job.error = Some(error.to_string());
+            if let Err(error) = std::fs::remove_file(&path) {
+                tracing::warn!(export.id = %job.id, %error, "failed to delete a failed export's file");
+            }
+        }
+    }
+
+    store.save_transfer(&job).await?;
+    tracing::info!(export.id = %job.id, rows = job.counts.read, skipped = job.counts.skipped, "export job ended");
+    Ok(job)
+}
+
+/// Writes every contact that `filter` accepts.
+async fn write_contacts(
+    store: &dyn Store,
+    job: &mut TransferJob,
+    filter: ContactFilter,
+    options: &ExportOptions,
+    path: &Path,
+) -> Result<(), JobError> {
+    let definitions = store.field_definitions().await?;
+    let output = create(path)?;
+    let mut writer = ContactWriter::new(output, options, &definitions)?;
+
+    let mut query = ContactListQuery { filter, after: None, limit: PAGE_SIZE };
+    loop {
+        let page = store.list_contacts(&query).await?;
+        let records = page.items;
+
+        let id = job.id;
+        let written = tokio::task::spawn_blocking(move || write_contact_page(id, writer, &records)).await?;
+        let (returned, skipped) = written;
+        writer = returned?;
+        job.counts.skipped += skipped;
+        save_progress(store, job, writer.rows_written()).await?;
+
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => break,
+        }
+    }
+
+    writer.finish()?;
+    Ok(())
+}
+
+/// Writes one page of contacts on the calling (blocking) thread. Returns
+/// the writer and the number of contacts skipped because their statuses
+/// do not decode.
+fn write_contact_page(
+    id: TransferId,
+    mut writer: ContactWriter<BufWriter<File>>,
+    records: &[ContactRecord],
+) -> (Result<ContactWriter<BufWriter<File>>, ExportError>, u64) {
+    let mut skipped = 0;
+    for record in records {
+        match writer.write(record) {
+            Ok(()) => {}
+            Err(error @ ExportError::Statuses { .. }) => {
+                tracing::warn!(export.id = %id, %error, "export skipped a contact");
+                skipped += 1;
+            }
+            Err(error) => return (Err(error), skipped),
+        }
+    }
+    (Ok(writer), skipped)
+}
+
+/// Writes the activities that `activities` keeps, of every contact that
+/// `filter` accepts, contact by contact and each timeline newest first.
+async fn write_activities(
+    store: &dyn Store,
+    job: &mut TransferJob,
+    filter: ContactFilter,
+    activities: &ActivityFilter,
+    options: &ExportOptions,
+    path: &Path,
+) -> Result<(), JobError> {
+    let output = create(path)?;
+    let mut writer = ActivityWriter::new(output, options)?;
+    let mut batch: Vec<(ContactId, Activity)> = Vec::with_capacity(BATCH_ROWS);
+
+    let mut contacts = ContactListQuery { filter, after: None, limit: PAGE_SIZE };
+    loop {
+        let page = store.list_contacts(&contacts).await?;
+
+        for contact in page.items.iter().filter_map(|record| record.id) {
+            let sources = store.sources(contact).await?;
+            let mut timeline =
+                ActivityQuery { kinds: activities.kinds.clone(), limit: PAGE_SIZE, ..ActivityQuery::default() };
+            loop {
+                let activity_page = store.activities(&sources, &timeline).await?;
+                let page_activities = activity_page.items.into_iter().map(|stored| stored.activity);
+                batch.extend(
+                    page_activities.filter(|activity| activities.accepts(activity)).map(|activity| (contact, activity)),
+                );
+
+                if batch.len() >= BATCH_ROWS {
+                    writer = write_activity_batch(writer, &mut batch).await?;
+                    save_progress(store, job, writer.rows_written()).await?;
+                }
+                match activity_page.next {
+                    Some(next) => timeline.before = Some(next),
+                    None => break,
+                }
+            }
+        }
+
+        match page.next {
+            Some(next) => contacts.after = Some(next),
+            None => break,
+        }
+    }
+
+    writer = write_activity_batch(writer, &mut batch).await?;
+    save_progress(store, job, writer.rows_written()).await?;
+    writer.finish()?;
+    Ok(())
+}
+
+/// Writes and empties `batch` on a blocking thread, and returns the writer.
+async fn write_activity_batch(
+    mut writer: ActivityWriter<BufWriter<File>>,
+    batch: &mut Vec<(ContactId, Activity)>,
+) -> Result<ActivityWriter<BufWriter<File>>, JobError> {
+    let rows = std::mem::take(batch);
+    let (writer, rows) = tokio::task::spawn_blocking(move || {
+        let written = rows.iter().try_for_each(|(contact, activity)| writer.write(*contact, activity));
+        (written.map(|()| writer), rows)
+    })
+    .await?;
+
+    // Reuses the batch's allocation for the next rows.
+    *batch = rows;
+    batch.clear();
+    Ok(writer?)
+}
+
+fn create(path: &Path) -> Result<BufWriter<File>, JobError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(JobError::Create)?;
+    }
+    File::create(path).map(BufWriter::new).map_err(JobError::Create)
+}
+
+/// Sets `counts.read` to `rows` and saves the job when that passed another
+/// multiple of [`PROGRESS_ROWS`].
+async fn save_progress(store: &dyn Store, job: &mut TransferJob, rows: u64) -> Result<(), StoreError> {
+    let passed = rows / PROGRESS_ROWS > job.counts.read / PROGRESS_ROWS;
+    job.counts.read = rows;
+    if passed {
+        store.save_transfer(job).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::store::embedded::EmbeddedStore;
+    use crate::store::{Retention, TransferCounts, TransferKind};
+    use crate::transfer::FileFormat;
+
+    fn running_job() -> TransferJob {
+        TransferJob {
+            id: TransferId::new(),
+            kind: TransferKind::Export,
+            state: TransferState::Running,
+            created_by: "test".to_owned(),
+            created_at: now_millis(),
+            finished_at: None,
+            file_name: None,
+            format: "csv".to_owned(),
+            options: serde_json::Value::Null,
+            counts: TransferCounts::default(),
+            columns: serde_json::Value::Null,
+            error: None,
+        }
+    }
+
+    fn contacts_request(job: TransferJob, columns: &[&str]) -> ExportRequest {
+        let mut options = ExportOptions::new(FileFormat::Csv);
+        options.columns = Some(columns.iter().map(|name| (*name).to_owned()).collect());
+        ExportRequest { job, content: ExportContent::Contacts, filter: ContactFilter::default(), options }
+    }
+
+    async fn saved_rows(store: &EmbeddedStore, job: &TransferJob) -> Option<u64> {
+        store.transfer(job.id).await.expect("store").map(|saved| saved.counts.read)
+    }
+
+    #[tokio::test]
+    async fn progress_saved_every_thousand_rows() {
+        let store = EmbeddedStore::new(Retention::default());
+        let mut job = running_job();
+
+        save_progress(&store, &mut job, 999).await.expect("store");
+        assert_eq!(saved_rows(&store, &job).await, None, "999 rows are below the first save");
+        assert_eq!(job.counts.read, 999);
+
+        save_progress(&store, &mut job, 1_200).await.expect("store");
+        assert_eq!(saved_rows(&store, &job).await, Some(1_200));
+
+        save_progress(&store, &mut job, 1_900).await.expect("store");
+        assert_eq!(saved_rows(&store, &job).await, Some(1_200), "no save before 2,000 rows");
+
+        save_progress(&store, &mut job, 2_000).await.expect("store");
+        assert_eq!(saved_rows(&store, &job).await, Some(2_000));
+    }
+
+    #[tokio::test]
+    async fn contacts_export_reads_every_page() {
+        let store = Arc::new(EmbeddedStore::new(Retention::default()));
+        let contacts = PAGE_SIZE * 2 + 50;
+        for index in 0..contacts {
+            let fields = BTreeMap::from([("email".to_owned(), format!("c{index}@example.com"))]);
+            store.set_fields(ContactId::new(), &fields, false, 1_000 + index as Millis).await.expect("store");
+        }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let files = TransferFiles::new(dir.path().to_owned());
+
+        let job = run(store.as_ref(), &files, contacts_request(running_job(), &["email"])).await.expect("store");
+
+        assert_eq!(job.state, TransferState::Finished, "{:?}", job.error);
+        assert_eq!(job.counts.read, contacts as u64);
+        assert!(job.finished_at.is_some());
+        assert_eq!(store.transfer(job.id).await.expect("store"), Some(job.clone()), "the final state is saved");
+        let text = std::fs::read_to_string(files.export(job.id)).expect("the export file");
+        let mut lines = text.lines();
+        assert_eq!(lines.next(), Some("email"));
+        let emails: BTreeSet<&str> = lines.collect();
+        assert_eq!(emails.len(), contacts, "each contact once");
+        assert!(emails.contains("c0@example.com"));
+        assert!(emails.contains(format!("c{}@example.com", contacts - 1).as_str()));
+    }
+
+    #[tokio::test]
+    async fn unwritable_directory_fails_the_job() {
+        let store = EmbeddedStore::new(Retention::default());
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let not_a_dir = dir.path().join("plain-file");
+        std::fs::write(&not_a_dir, b"").expect("a file");
+        let files = TransferFiles::new(not_a_dir.join("transfers"));
+
+        let job = run(&store, &files, contacts_request(running_job(), &["email"])).await.expect("store");
+
+        assert_eq!(job.state, TransferState::Failed);
+        let error = job.error.as_deref().expect("the reason");
+        assert!(error.starts_with("creating the export file failed"), "{error}");
+        assert_eq!(store.transfer(job.id).await.expect("store"), Some(job.clone()), "the failure is saved");
+    }
+}
