@@ -4,8 +4,9 @@
 //! The task reads one page of contacts at a time, and for activities one
 //! page of a timeline at a time. It hands each batch to the synchronous
 //! writer on a blocking thread. Memory is therefore bounded by
-//! [`PAGE_SIZE`] and [`BATCH_ROWS`], whatever the number of rows. Progress (`counts.read`,
-//! the rows written) is saved to the history every [`PROGRESS_ROWS`] rows.
+//! [`PAGE_SIZE`] and [`BATCH_ROWS`], whatever the number of rows.
+//! Progress (`counts.read`, the rows written) is saved to the history
+//! every [`PROGRESS_ROWS`] rows.
 //! A failed job deletes its incomplete file.
 //!
 //! NOTE: a job runs in the process that received the request, and a
