@@ -379,7 +379,7 @@ fn export_entry(state: TransferState) -> TransferJob {
         format: "csv".to_owned(),
         options: json!({}),
         counts: TransferCounts::default(),
-        columns: json!([]),
+        columns: json!({ "columns": [] }),
         error: None,
     }
 }

@@ -22,7 +22,7 @@ fn job(kind: TransferKind) -> TransferJob {
         format: "csv".to_owned(),
         options: json!({ "key": "email" }),
         counts: TransferCounts::default(),
-        columns: json!([]),
+        columns: json!({ "columns": [] }),
         error: None,
     }
 }

@@ -132,7 +132,7 @@ pub async fn start(
         format: parsed.options.format.to_string(),
         options: parsed.view,
         counts: TransferCounts::default(),
-        columns: Value::Array(Vec::new()),
+        columns: serde_json::json!({ "columns": [] }),
         error: None,
     };
     state.store.save_transfer(&job).await?;

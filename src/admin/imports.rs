@@ -168,7 +168,7 @@ pub async fn start(
         format: options.format.to_string(),
         options: serde_json::to_value(&view).unwrap_or_default(),
         counts: TransferCounts::default(),
-        columns: serde_json::Value::Array(Vec::new()),
+        columns: serde_json::json!({ "columns": [] }),
         error: None,
     };
     state.store.save_transfer(&job).await?;

@@ -74,8 +74,9 @@ pub struct TransferJob {
     #[schema(value_type = Object)]
     pub options: serde_json::Value,
     pub counts: TransferCounts,
-    /// How an import's columns were read: each column's target, and the
-    /// columns that were left out.
+    /// How an import's columns were read, as `{"columns": [...]}` with
+    /// each column's position, name, target and the rule that mapped it.
+    /// The list is empty for exports and until an import has read its file.
     #[schema(value_type = Object)]
     pub columns: serde_json::Value,
     /// Why a failed job stopped.

@@ -204,7 +204,7 @@ async fn apply_file(
         return Err("the file reader stopped without a result".to_owned());
     };
     job.counts.blank = blank;
-    job.columns = serde_json::to_value(&report).unwrap_or_default();
+    job.columns = serde_json::to_value(&report).unwrap_or_else(|_| serde_json::json!({ "columns": [] }));
     match error {
         Some(reason) => Err(reason),
         None => Ok(()),
