@@ -25,7 +25,8 @@
 //!   implementations.
 //! - [`transfer`]: contact imports and exports: CSV and NDJSON rows read,
 //!   mapped and checked into contact values, and contacts and activities
-//!   written as rows, streamed in bounded memory.
+//!   written as rows, streamed in bounded memory; the background jobs
+//!   that run them.
 //! - [`admin`]: the admin API (the contacts list, contact edits, timelines,
 //!   health, metrics).
 //! - [`app`]: starts and stops all of the above together.

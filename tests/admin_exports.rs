@@ -325,6 +325,10 @@ async fn history_lists_the_export(store: Arc<dyn Store>) {
     assert_eq!(page["items"][0]["created_by"], "test");
     assert_eq!(page["items"][0]["counts"]["read"], 2, "{page}");
     assert_eq!(page["items"][1]["id"], imported["id"], "{page}");
+    let file = format!("/api/v1/exports/{}/file", exported["id"].as_str().expect("id"));
+    assert_eq!(page["items"][0]["link"], file.as_str(), "the history links the exported file");
+    let (status, _) = app.admin_get(&file).await;
+    assert_eq!(status, 200, "the link downloads the file");
 
     let (status, _) = app.admin_get(&format!("/api/v1/exports/{}", imported["id"].as_str().expect("id"))).await;
     assert_eq!(status, 404, "an import is no export");
@@ -381,6 +385,7 @@ fn export_entry(state: TransferState) -> TransferJob {
         counts: TransferCounts::default(),
         columns: json!({ "columns": [] }),
         error: None,
+        link: None,
     }
 }
 

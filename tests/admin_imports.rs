@@ -95,6 +95,8 @@ async fn import_creates_contacts_and_reports_progress(store: Arc<dyn Store>) {
     assert!(job["finished_at"].is_number(), "{job}");
     assert_eq!(job["options"]["key"], "email");
     assert_eq!(job["options"]["mode"], "upsert");
+    let link = format!("/api/v1/imports/{}/rejects", job["id"].as_str().expect("id"));
+    assert_eq!(job["link"], link.as_str(), "the history links the reject report");
     let ana = by_email(&app, "ana@example.com").await;
     assert_eq!(ana["fields"]["first_name"], "Ana", "{ana}");
     assert_eq!(ana["fields"]["last_name"], "Garcia", "{ana}");

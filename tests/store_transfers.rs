@@ -24,6 +24,7 @@ fn job(kind: TransferKind) -> TransferJob {
         counts: TransferCounts::default(),
         columns: json!({ "columns": [] }),
         error: None,
+        link: None,
     }
 }
 

@@ -134,6 +134,7 @@ pub async fn start(
         counts: TransferCounts::default(),
         columns: serde_json::json!({ "columns": [] }),
         error: None,
+        link: Some(format!("/api/v1/exports/{id}/file")),
     };
     state.store.save_transfer(&job).await?;
     tracing::info!(export.id = %id, admin.name = %admin.0, what, "export job started");

@@ -170,6 +170,7 @@ pub async fn start(
         counts: TransferCounts::default(),
         columns: serde_json::json!({ "columns": [] }),
         error: None,
+        link: Some(format!("/api/v1/imports/{id}/rejects")),
     };
     state.store.save_transfer(&job).await?;
     tracing::info!(import.id = %id, admin.name = %admin.0, "import job started");

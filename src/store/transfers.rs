@@ -81,4 +81,8 @@ pub struct TransferJob {
     pub columns: serde_json::Value,
     /// Why a failed job stopped.
     pub error: Option<String>,
+    /// The admin API path of the job's file: an import's reject report or
+    /// an export's file.
+    #[serde(default)]
+    pub link: Option<String>,
 }

@@ -290,6 +290,7 @@ mod tests {
             counts: TransferCounts::default(),
             columns: serde_json::Value::Null,
             error: None,
+            link: None,
         }
     }
 
