@@ -103,7 +103,7 @@ async fn main() -> anyhow::Result<()> {
         PEAK_RSS_GOAL_BYTES >> 20,
         rss as f64 / PEAK_RSS_GOAL_BYTES as f64
     );
-    println!("redis used memory: {:.1} MB", used_memory(&redis.url()).await? as f64 / 1e6);
+    println!("redis used memory: {:.1} MB", redis.used_memory().await? as f64 / 1e6);
 
     let started = Instant::now();
     let lines = export_all(&format!("http://{}", running.admin_addr)).await?;
@@ -176,14 +176,4 @@ fn peak_rss() -> anyhow::Result<u64> {
     let line = status.lines().find(|line| line.starts_with("VmHWM:")).context("no VmHWM in /proc/self/status")?;
     let kib: u64 = line.split_whitespace().nth(1).context("no VmHWM value")?.parse()?;
     Ok(kib * 1024)
-}
-
-async fn used_memory(url: &str) -> anyhow::Result<u64> {
-    let client = redis::Client::open(url)?;
-    let mut connection = client.get_multiplexed_async_connection().await?;
-    let info: String = redis::cmd("INFO").arg("memory").query_async(&mut connection).await?;
-    info.lines()
-        .find_map(|line| line.strip_prefix("used_memory:"))
-        .and_then(|value| value.trim().parse().ok())
-        .context("INFO memory has no used_memory")
 }

@@ -36,6 +36,19 @@ impl Redis {
     pub fn pid(&self) -> u32 {
         self.child.id()
     }
+
+    /// Returns the server's `used_memory` from `INFO memory`, in bytes.
+    #[allow(dead_code)]
+    pub async fn used_memory(&self) -> anyhow::Result<u64> {
+        use anyhow::Context as _;
+        let client = redis::Client::open(self.url())?;
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        let info: String = redis::cmd("INFO").arg("memory").query_async(&mut connection).await?;
+        info.lines()
+            .find_map(|line| line.strip_prefix("used_memory:"))
+            .and_then(|value| value.trim().parse().ok())
+            .context("INFO memory has no used_memory")
+    }
 }
 
 impl Drop for Redis {

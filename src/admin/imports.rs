@@ -354,7 +354,7 @@ fn mapping_field(error: &MappingError) -> &'static str {
 
 async fn remove(path: &std::path::Path) {
     if let Err(error) = tokio::fs::remove_file(path).await {
-        tracing::warn!(%error, "failed to delete a refused upload");
+        tracing::warn!(%error, "failed to delete a rejected upload");
     }
 }
 

@@ -182,7 +182,7 @@ impl Evaluator {
     }
 }
 
-/// What a contact's view means for its memberships under some rules.
+/// The membership outcome of one contact's view under some rules.
 pub(super) struct Decision<'r> {
     /// The segments the view matches.
     pub matched: Vec<SegmentId>,
@@ -192,7 +192,7 @@ pub(super) struct Decision<'r> {
     pub next_flip: Option<Millis>,
 }
 
-/// Matches `view` against every rule. `current` holds the contact's
+/// Matches `view` against every rule. `current` contains the contact's
 /// segments, ordered.
 pub(super) fn decide<'r>(rules: &'r Rules, view: &ContactView, current: &[SegmentId], now: Millis) -> Decision<'r> {
     let mut decision = Decision { matched: Vec::new(), changes: Vec::new(), next_flip: None };

@@ -110,7 +110,7 @@ pub struct SegmentBuild {
     pub members: u64,
     pub started_at: Millis,
     pub finished_at: Option<Millis>,
-    /// Where a resumed build continues: the list shard and the
+    /// The position a resumed build continues from: the list shard and the
     /// contacts-list position of the last evaluated contact in it.
     /// NOTE: it contains that contact's id until the build moves on or
     /// finishes, also when the contact is erased in between.

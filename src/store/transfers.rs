@@ -74,12 +74,12 @@ pub struct TransferJob {
     #[schema(value_type = Object)]
     pub options: serde_json::Value,
     pub counts: TransferCounts,
-    /// How an import's columns were read, as `{"columns": [...]}` with
+    /// The import's column report, as `{"columns": [...]}` with
     /// each column's position, name, target and the rule that mapped it.
     /// The list is empty for exports and until an import has read its file.
     #[schema(value_type = Object)]
     pub columns: serde_json::Value,
-    /// Why a failed job stopped.
+    /// The reason a failed job stopped.
     pub error: Option<String>,
     /// The admin API path of the job's file: an import's reject report or
     /// an export's file.
