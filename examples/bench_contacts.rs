@@ -48,7 +48,7 @@ async fn main() -> anyhow::Result<()> {
     let total = contacts_from_args()?;
     let redis = Redis::start()?;
     let store = connect(&redis.url()).await?;
-    let baseline = used_memory(&redis.url()).await?;
+    let baseline = redis.used_memory().await?;
 
     // Footprint in front of the demo shop, with the Redis store.
     let shop_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -65,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
     load(store.clone(), total, &city).await?;
     let load_secs = started.elapsed().as_secs_f64();
-    let memory = used_memory(&redis.url()).await? - baseline;
+    let memory = redis.used_memory().await? - baseline;
 
     println!("machine: {} cores; contacts: {total}", std::thread::available_parallelism().map_or(0, |n| n.get()));
     println!("load: {load_secs:.1} s ({:.0} contacts/s)", total as f64 / load_secs);
@@ -100,16 +100,6 @@ async fn connect(url: &str) -> anyhow::Result<Arc<dyn Store>> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bail!("redis-server at {url} did not respond; check that it started")
-}
-
-async fn used_memory(url: &str) -> anyhow::Result<u64> {
-    let client = redis::Client::open(url)?;
-    let mut connection = client.get_multiplexed_async_connection().await?;
-    let info: String = redis::cmd("INFO").arg("memory").query_async(&mut connection).await?;
-    info.lines()
-        .find_map(|line| line.strip_prefix("used_memory:"))
-        .and_then(|value| value.trim().parse().ok())
-        .context("INFO memory has no used_memory")
 }
 
 /// Defines the `city` custom field and returns its storage name.

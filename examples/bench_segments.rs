@@ -60,7 +60,7 @@ mod args;
 mod redis_server;
 
 use args::option;
-use redis_server::Redis;
+use redis_server::{cpu_seconds, Redis};
 
 const WRITERS: usize = 64;
 const MINUTE: Millis = 60_000;
@@ -71,8 +71,6 @@ const CITIES: [&str; 4] = ["Madrid", "Lisboa", "Paris", "Berlin"];
 const POOL: usize = 2_000;
 /// Goal for the time 20 segments add to one contact change, in ms.
 const CHANGE_GOAL_MS: f64 = 1.0;
-/// Clock ticks per second of /proc/PID/stat times (`USER_HZ`, 100 on Linux).
-const USER_HZ: f64 = 100.0;
 /// How far after the start of the run the flip contacts' scheduler run
 /// begins. It is later than steps 1 to 3 can take, and earlier than any
 /// other generated activity leaves or enters a window (the page visits of
@@ -115,19 +113,6 @@ impl Options {
         }
         Ok(options)
     }
-}
-
-/// CPU time used so far by all threads of a process, user and system, in
-/// seconds (`utime` + `stime` of its /proc/PID/stat).
-fn cpu_seconds(stat_path: &str) -> anyhow::Result<f64> {
-    let stat = std::fs::read_to_string(stat_path).with_context(|| format!("cannot read {stat_path}"))?;
-    // The command name may contain spaces, so fields are counted after its
-    // closing `)`: utime and stime are fields 14 and 15 of the line.
-    let after_name = stat.rsplit_once(')').context("invalid /proc/PID/stat")?.1;
-    let fields: Vec<&str> = after_name.split_whitespace().collect();
-    let utime: u64 = fields.get(11).context("no utime in /proc/PID/stat")?.parse()?;
-    let stime: u64 = fields.get(12).context("no stime in /proc/PID/stat")?.parse()?;
-    Ok((utime + stime) as f64 / USER_HZ)
 }
 
 /// The clock of segment evaluation: the system clock until [`BenchClock::set`]
@@ -175,7 +160,7 @@ impl<'a> Meter<'a> {
             redis,
             started: Instant::now(),
             own_cpu: cpu_seconds("/proc/self/stat")?,
-            redis_cpu: cpu_seconds(&format!("/proc/{}/stat", redis.pid()))?,
+            redis_cpu: redis.cpu_seconds()?,
         })
     }
 
@@ -183,7 +168,7 @@ impl<'a> Meter<'a> {
         Ok(Usage {
             wall: self.started.elapsed().as_secs_f64(),
             own_cpu: cpu_seconds("/proc/self/stat")? - self.own_cpu,
-            redis_cpu: cpu_seconds(&format!("/proc/{}/stat", self.redis.pid()))? - self.redis_cpu,
+            redis_cpu: self.redis.cpu_seconds()? - self.redis_cpu,
         })
     }
 }
@@ -324,7 +309,7 @@ async fn main() -> anyhow::Result<()> {
         usage.wall,
         options.contacts,
         options.contacts as f64 / usage.wall,
-        used_memory(&redis.url()).await? as f64 / options.contacts as f64
+        redis.used_memory().await? as f64 / options.contacts as f64
     );
 
     // 1. A dynamic segment on a custom field and the email.
@@ -377,56 +362,6 @@ async fn connect(url: &str, prefix: &str) -> anyhow::Result<Arc<dyn Store>> {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bail!("redis-server at {url} did not respond; check that it started")
-}
-
-async fn redis_command(redis: &Redis, arguments: &[&str]) -> anyhow::Result<String> {
-    let client = redis::Client::open(redis.url())?;
-    let mut connection = client.get_multiplexed_async_connection().await?;
-    let mut command = redis::cmd(arguments[0]);
-    for argument in &arguments[1..] {
-        command.arg(*argument);
-    }
-    let reply: redis::Value = command.query_async(&mut connection).await?;
-    Ok(match reply {
-        redis::Value::BulkString(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-        redis::Value::VerbatimString { text, .. } => text,
-        other => format!("{other:?}"),
-    })
-}
-
-/// Prints the Redis commands that took the most server time since the
-/// last `CONFIG RESETSTAT`, from `INFO commandstats`: where a step's Redis
-/// CPU goes.
-async fn print_busiest_commands(redis: &Redis) -> anyhow::Result<()> {
-    let info = redis_command(redis, &["INFO", "commandstats"]).await?;
-    let mut commands: Vec<(String, u64, u64)> = info
-        .lines()
-        .filter_map(|line| {
-            let (name, stats) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let stat = |key: &str| {
-                stats.split(',').find_map(|pair| pair.strip_prefix(key)?.strip_prefix('=')?.parse::<u64>().ok())
-            };
-            Some((name.to_owned(), stat("calls")?, stat("usec")?))
-        })
-        .collect();
-    commands.sort_by_key(|(_, _, usec)| std::cmp::Reverse(*usec));
-    let busiest: Vec<String> = commands
-        .iter()
-        .take(6)
-        .map(|(name, calls, usec)| format!("{name} {calls} calls {:.1} s", *usec as f64 / 1e6))
-        .collect();
-    println!("  redis time by command: {}", busiest.join(", "));
-    Ok(())
-}
-
-async fn used_memory(url: &str) -> anyhow::Result<u64> {
-    let client = redis::Client::open(url)?;
-    let mut connection = client.get_multiplexed_async_connection().await?;
-    let info: String = redis::cmd("INFO").arg("memory").query_async(&mut connection).await?;
-    info.lines()
-        .find_map(|line| line.strip_prefix("used_memory:"))
-        .and_then(|value| value.trim().parse().ok())
-        .context("INFO memory has no used_memory")
 }
 
 fn print_machine(options: &Options) -> anyhow::Result<()> {
@@ -561,7 +496,7 @@ async fn measure_build(
     ensure!(store.create_segment(&segment).await? == SegmentWrite::Written, "failed to store segment {name}");
     evaluator.invalidate();
 
-    redis_command(redis, &["CONFIG", "RESETSTAT"]).await?;
+    redis.command(&["CONFIG", "RESETSTAT"]).await?;
     let meter = Meter::start(redis)?;
     build::start(evaluator.clone(), &segment).await?;
     let build = loop {
@@ -572,7 +507,7 @@ async fn measure_build(
         }
     };
     let usage = meter.stop()?;
-    print_busiest_commands(redis).await?;
+    println!("  redis time by command: {}", redis.busiest_commands(6).await?);
 
     let size = store.segment_size(segment.id).await?;
     if build.members != expected as u64 || size != expected as u64 {

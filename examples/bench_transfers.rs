@@ -36,7 +36,7 @@ mod args;
 mod redis_server;
 
 use args::option;
-use redis_server::Redis;
+use redis_server::{cpu_seconds, Redis};
 
 /// Goal for the import rate, in rows per second.
 const IMPORT_GOAL_ROWS_PER_SECOND: f64 = 20_000.0;
@@ -67,6 +67,8 @@ async fn main() -> anyhow::Result<()> {
     let running = footprint::app::start(&config, store.clone(), None).await?;
     let rss_before = peak_rss()?;
 
+    let cpu = CpuTimes::read(&redis)?;
+    redis.command(&["CONFIG", "RESETSTAT"]).await?;
     let started = Instant::now();
     let command = ImportCommand {
         file: path,
@@ -104,7 +106,10 @@ async fn main() -> anyhow::Result<()> {
         rss as f64 / PEAK_RSS_GOAL_BYTES as f64
     );
     println!("redis used memory: {:.1} MB", redis.used_memory().await? as f64 / 1e6);
+    cpu.print(&redis, elapsed).await?;
 
+    let cpu = CpuTimes::read(&redis)?;
+    redis.command(&["CONFIG", "RESETSTAT"]).await?;
     let started = Instant::now();
     let lines = export_all(&format!("http://{}", running.admin_addr)).await?;
     let elapsed = started.elapsed().as_secs_f64();
@@ -115,6 +120,7 @@ async fn main() -> anyhow::Result<()> {
         "export: {elapsed:.1} s, {rate:.0} rows/s (goal {EXPORT_GOAL_ROWS_PER_SECOND:.0}, ratio {:.2})",
         rate / EXPORT_GOAL_ROWS_PER_SECOND
     );
+    cpu.print(&redis, elapsed).await?;
     println!(
         "peak RSS after the export: {:.1} MB (goal below {} MB, ratio {:.2})",
         rss_export as f64 / 1e6,
@@ -156,6 +162,33 @@ async fn export_all(admin: &str) -> anyhow::Result<usize> {
         lines += chunk.iter().filter(|byte| **byte == b'\n').count();
     }
     Ok(lines)
+}
+
+/// CPU times of this process and of the Redis server at the start of a step.
+struct CpuTimes {
+    own: f64,
+    redis: f64,
+}
+
+impl CpuTimes {
+    fn read(redis: &Redis) -> anyhow::Result<CpuTimes> {
+        Ok(CpuTimes { own: cpu_seconds("/proc/self/stat")?, redis: redis.cpu_seconds()? })
+    }
+
+    /// Prints the CPU each side used since `self` was read, as seconds and
+    /// as a share of the step's `elapsed` seconds, and the Redis commands
+    /// that took the most server time: which side limits the rate.
+    async fn print(&self, redis: &Redis, elapsed: f64) -> anyhow::Result<()> {
+        let own = cpu_seconds("/proc/self/stat")? - self.own;
+        let server = redis.cpu_seconds()? - self.redis;
+        println!(
+            "  cpu: footprint and client {own:.1} s ({:.0}%), redis {server:.1} s ({:.0}%)",
+            100.0 * own / elapsed,
+            100.0 * server / elapsed
+        );
+        println!("  redis time by command: {}", redis.busiest_commands(8).await?);
+        Ok(())
+    }
 }
 
 /// Writes `rows` generated contacts and returns the file's size.
