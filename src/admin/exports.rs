@@ -96,7 +96,8 @@ struct Parsed {
     summary = "Export contacts or activities to a file",
     description = "Starts an export job that writes contacts, or the activities of contacts, as CSV or NDJSON. \
         Poll the job's `Location` until its state is `finished`, then download `/api/v1/exports/{id}/file`. A \
-        contacts export imports again through `POST /api/v1/imports` without a mapping.",
+        contacts export imports again through `POST /api/v1/imports` without a mapping. Contacts come one \
+        contacts-list shard after another, newest first within each shard.",
     request_body = ExportBody,
     responses(
         (status = 202, description = "The job started.", body = TransferJob,

@@ -19,7 +19,6 @@
 //! condition lowers each contact's stored flip time to its own next flip
 //! instead of recomputing it over every segment.
 
-use std::fmt;
 use std::sync::Arc;
 
 use futures_util::{StreamExt as _, TryStreamExt as _};
@@ -29,10 +28,8 @@ use super::evaluator::{decide, Evaluator};
 use super::reads;
 use super::rules::{Rule, Rules};
 use super::Segment;
-use crate::store::keys::LIST_SHARDS;
 use crate::store::{
-    is_listable, BuildState, ContactFilter, ContactId, ContactListQuery, ListPosition, Millis, SegmentBuild, SegmentId,
-    StoreError,
+    is_listable, BuildState, ContactFilter, ContactId, Millis, SegmentBuild, SegmentId, ShardCursor, StoreError,
 };
 
 /// Contacts evaluated between two progress writes.
@@ -112,9 +109,8 @@ pub async fn run(evaluator: &Evaluator, id: SegmentId) -> Result<(), StoreError>
         };
         let only = Rules::only(Rule { segment: segment.clone(), condition });
 
-        let cursor = Cursor::parse(build.after.as_deref());
-        let filter = ContactFilter { shard: Some(cursor.shard), ..ContactFilter::default() };
-        let query = ContactListQuery { filter, after: cursor.after, limit: BUILD_PAGE };
+        let cursor = ShardCursor::parse(build.after.as_deref());
+        let query = cursor.query(ContactFilter::default(), BUILD_PAGE);
         let page = store.list_positions(&query).await?;
         let contacts: Vec<ContactId> = page.positions.iter().map(|position| position.id).collect();
         let matched = evaluate_page(evaluator, &only, &contacts).await?;
@@ -134,51 +130,6 @@ pub async fn run(evaluator: &Evaluator, id: SegmentId) -> Result<(), StoreError>
         if build.state == BuildState::Finished {
             tracing::info!(segment.id = %id, evaluated = build.evaluated, members = build.members, "segment built");
             return Ok(());
-        }
-    }
-}
-
-/// A build's position: a list shard and the last contact done in it.
-/// Stored as `<shard>/<list position>`, or `<shard>/` at a shard's start.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Cursor {
-    shard: u8,
-    after: Option<ListPosition>,
-}
-
-impl Cursor {
-    /// Reads a stored position. A missing or unreadable one starts from the
-    /// beginning, which repeats work but changes no result.
-    fn parse(stored: Option<&str>) -> Cursor {
-        let start = Cursor { shard: 0, after: None };
-        let Some((shard, after)) = stored.and_then(|text| text.split_once('/')) else {
-            return start;
-        };
-        let Some(shard) = shard.parse::<u8>().ok().filter(|shard| *shard < LIST_SHARDS) else {
-            return start;
-        };
-        match after {
-            "" => Cursor { shard, after: None },
-            after => after.parse().map_or(start, |after| Cursor { shard, after: Some(after) }),
-        }
-    }
-
-    /// Returns the position after a page that ended at `next` (`None` when
-    /// the page was the shard's last), or `None` when every shard is done.
-    fn next(self, next: Option<ListPosition>) -> Option<Cursor> {
-        match next {
-            Some(after) => Some(Cursor { shard: self.shard, after: Some(after) }),
-            None if self.shard + 1 < LIST_SHARDS => Some(Cursor { shard: self.shard + 1, after: None }),
-            None => None,
-        }
-    }
-}
-
-impl fmt::Display for Cursor {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.after {
-            Some(after) => write!(f, "{}/{after}", self.shard),
-            None => write!(f, "{}/", self.shard),
         }
     }
 }
@@ -224,32 +175,4 @@ struct Outcome {
     member: bool,
     /// The contact and the time this segment's result can next change.
     flip: Option<(ContactId, Millis)>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::store::ContactId;
-
-    #[test]
-    fn cursor_round_trips_and_walks_every_shard() {
-        let position = ListPosition { updated_at: 1_700_000_000_000, id: ContactId::new() };
-        let within = Cursor { shard: 3, after: Some(position) };
-        let start_of_shard = Cursor { shard: 4, after: None };
-
-        assert_eq!(Cursor::parse(Some(&within.to_string())), within);
-        assert_eq!(Cursor::parse(Some(&start_of_shard.to_string())), start_of_shard);
-        assert_eq!(within.next(None), Some(start_of_shard));
-        assert_eq!(start_of_shard.next(Some(position)), Some(Cursor { shard: 4, after: Some(position) }));
-        assert_eq!(Cursor { shard: LIST_SHARDS - 1, after: None }.next(None), None);
-    }
-
-    #[test]
-    fn unreadable_cursor_starts_over() {
-        let start = Cursor { shard: 0, after: None };
-
-        for stored in [None, Some(""), Some("1700000000000-not-an-id"), Some("16/"), Some("x/"), Some("2/garbage")] {
-            assert_eq!(Cursor::parse(stored), start, "{stored:?}");
-        }
-    }
 }

@@ -11,6 +11,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use super::keys::LIST_SHARDS;
 use super::{ContactId, ContactRecord, Millis, SegmentId};
 
 /// Name of the contact field that the `has_email` filter checks.
@@ -131,9 +132,86 @@ pub fn is_listable(record: &ContactRecord) -> bool {
     record.merged_into.is_none() && record.created_at > 0
 }
 
+/// A position in a walk through the contacts list one list shard after
+/// another, as segment builds and exports read it: a shard and the last
+/// contact done in it. Stored as `<shard>/<list position>`, or `<shard>/` at a shard's start.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ShardCursor {
+    pub shard: u8,
+    pub after: Option<ListPosition>,
+}
+
+impl ShardCursor {
+    /// The start of the first shard.
+    pub const START: ShardCursor = ShardCursor { shard: 0, after: None };
+
+    /// Reads a stored position. A missing or unreadable one starts from the
+    /// beginning, which repeats work but changes no result.
+    pub fn parse(stored: Option<&str>) -> ShardCursor {
+        let start = ShardCursor::START;
+        let Some((shard, after)) = stored.and_then(|text| text.split_once('/')) else {
+            return start;
+        };
+        let Some(shard) = shard.parse::<u8>().ok().filter(|shard| *shard < LIST_SHARDS) else {
+            return start;
+        };
+        match after {
+            "" => ShardCursor { shard, after: None },
+            after => after.parse().map_or(start, |after| ShardCursor { shard, after: Some(after) }),
+        }
+    }
+
+    /// Returns the query of the page of at most `limit` contacts that
+    /// `filter` accepts, starting at this position.
+    pub fn query(self, filter: ContactFilter, limit: usize) -> ContactListQuery {
+        ContactListQuery { filter: ContactFilter { shard: Some(self.shard), ..filter }, after: self.after, limit }
+    }
+
+    /// Returns the position after a page that ended at `next` (`None` when
+    /// the page was the shard's last), or `None` when every shard is done.
+    pub fn next(self, next: Option<ListPosition>) -> Option<ShardCursor> {
+        match next {
+            Some(after) => Some(ShardCursor { shard: self.shard, after: Some(after) }),
+            None if self.shard + 1 < LIST_SHARDS => Some(ShardCursor { shard: self.shard + 1, after: None }),
+            None => None,
+        }
+    }
+}
+
+impl fmt::Display for ShardCursor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.after {
+            Some(after) => write!(f, "{}/{after}", self.shard),
+            None => write!(f, "{}/", self.shard),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cursor_round_trips_and_walks_every_shard() {
+        let position = ListPosition { updated_at: 1_700_000_000_000, id: ContactId::new() };
+        let within = ShardCursor { shard: 3, after: Some(position) };
+        let start_of_shard = ShardCursor { shard: 4, after: None };
+
+        assert_eq!(ShardCursor::parse(Some(&within.to_string())), within);
+        assert_eq!(ShardCursor::parse(Some(&start_of_shard.to_string())), start_of_shard);
+        assert_eq!(within.next(None), Some(start_of_shard));
+        assert_eq!(start_of_shard.next(Some(position)), Some(ShardCursor { shard: 4, after: Some(position) }));
+        assert_eq!(ShardCursor { shard: LIST_SHARDS - 1, after: None }.next(None), None);
+    }
+
+    #[test]
+    fn unreadable_cursor_starts_over() {
+        let start = ShardCursor { shard: 0, after: None };
+
+        for stored in [None, Some(""), Some("1700000000000-not-an-id"), Some("16/"), Some("x/"), Some("2/garbage")] {
+            assert_eq!(ShardCursor::parse(stored), start, "{stored:?}");
+        }
+    }
 
     #[test]
     fn position_round_trips_through_text() {

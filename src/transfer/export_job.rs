@@ -1,10 +1,12 @@
 //! Export jobs: contacts or their activities written to a file in the
 //! transfer directory by a background task.
 //!
-//! The task reads one page of contacts at a time, and for activities one
-//! page of a timeline at a time. It hands each batch to the synchronous
-//! writer on a blocking thread. Memory is therefore bounded by
-//! [`PAGE_SIZE`] and [`BATCH_ROWS`], whatever the number of rows.
+//! The task walks the contacts list one list shard after another (each
+//! shard newest first), a page of contacts at a time, and for activities
+//! one page of a timeline at a time. It hands each batch to the
+//! synchronous writer on a blocking thread, and reads the next page of
+//! contacts meanwhile. Memory is therefore bounded by two pages of
+//! [`PAGE_SIZE`] and by [`BATCH_ROWS`], whatever the number of rows.
 //! Progress (`counts.read`, the rows written) is saved to the history
 //! every [`PROGRESS_ROWS`] rows.
 //! A failed job deletes its incomplete file.
@@ -23,12 +25,12 @@ use std::sync::Arc;
 use super::export::{ActivityWriter, ContactWriter, ExportError, ExportOptions};
 use super::jobs::{TransferFiles, PROGRESS_ROWS};
 use crate::store::{
-    now_millis, Activity, ActivityKind, ActivityQuery, ContactFilter, ContactId, ContactListQuery, ContactRecord,
-    Millis, Store, StoreError, TransferId, TransferJob, TransferState,
+    now_millis, Activity, ActivityKind, ActivityQuery, ContactFilter, ContactId, ContactRecord, Millis, ShardCursor,
+    Store, StoreError, TransferId, TransferJob, TransferState,
 };
 
 /// Contacts read from the store per page.
-pub const PAGE_SIZE: usize = 200;
+pub const PAGE_SIZE: usize = 1_000;
 
 /// Activities collected before they are handed to the writer.
 pub const BATCH_ROWS: usize = 500;
@@ -123,7 +125,9 @@ pub async fn run(store: &dyn Store, files: &TransferFiles, request: ExportReques
     Ok(job)
 }
 
-/// Writes every contact that `filter` accepts.
+/// Writes every contact that `filter` accepts, one list shard after
+/// another and each shard newest first. The next page is read while the
+/// writer thread writes the current one.
 async fn write_contacts(
     store: &dyn Store,
     job: &mut TransferJob,
@@ -135,26 +139,42 @@ async fn write_contacts(
     let output = create(path)?;
     let mut writer = ContactWriter::new(output, options, &definitions)?;
 
-    let mut query = ContactListQuery { filter, after: None, limit: PAGE_SIZE };
+    let mut page = read_contacts(store, filter, ShardCursor::START).await?;
     loop {
-        let page = store.list_contacts(&query).await?;
-        let records = page.items;
-
+        let (records, next) = page;
         let id = job.id;
-        let written = tokio::task::spawn_blocking(move || write_contact_page(id, writer, &records)).await?;
-        let (returned, skipped) = written;
+        let write = tokio::task::spawn_blocking(move || write_contact_page(id, writer, &records));
+        let read = async {
+            match next {
+                Some(cursor) => read_contacts(store, filter, cursor).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (written, read) = tokio::join!(write, read);
+
+        let (returned, skipped) = written?;
         writer = returned?;
         job.counts.skipped += skipped;
         save_progress(store, job, writer.rows_written()).await?;
-
-        match page.next {
-            Some(next) => query.after = Some(next),
+        match read? {
+            Some(read) => page = read,
             None => break,
         }
     }
 
     writer.finish()?;
     Ok(())
+}
+
+/// Reads the page of contacts at `cursor`; returns them and the position
+/// of the next page, or `None` after the last shard's last page.
+async fn read_contacts(
+    store: &dyn Store,
+    filter: ContactFilter,
+    cursor: ShardCursor,
+) -> Result<(Vec<ContactRecord>, Option<ShardCursor>), StoreError> {
+    let page = store.list_contacts(&cursor.query(filter, PAGE_SIZE)).await?;
+    Ok((page.items, cursor.next(page.next)))
 }
 
 /// Writes one page of contacts on the calling (blocking) thread. Returns
@@ -193,11 +213,12 @@ async fn write_activities(
     let mut writer = ActivityWriter::new(output, options)?;
     let mut batch: Vec<(ContactId, Activity)> = Vec::with_capacity(BATCH_ROWS);
 
-    let mut contacts = ContactListQuery { filter, after: None, limit: PAGE_SIZE };
-    loop {
-        let page = store.list_contacts(&contacts).await?;
+    let mut cursor = Some(ShardCursor::START);
+    while let Some(at) = cursor {
+        let (records, next) = read_contacts(store, filter, at).await?;
+        cursor = next;
 
-        for contact in page.items.iter().filter_map(|record| record.id) {
+        for contact in records.iter().filter_map(|record| record.id) {
             let sources = store.sources(contact).await?;
             let mut timeline =
                 ActivityQuery { kinds: activities.kinds.clone(), limit: PAGE_SIZE, ..ActivityQuery::default() };
@@ -217,11 +238,6 @@ async fn write_activities(
                     None => break,
                 }
             }
-        }
-
-        match page.next {
-            Some(next) => contacts.after = Some(next),
-            None => break,
         }
     }
 
@@ -273,6 +289,7 @@ mod tests {
 
     use super::*;
     use crate::store::embedded::EmbeddedStore;
+    use crate::store::keys::{list_shard, LIST_SHARDS};
     use crate::store::{Retention, TransferCounts, TransferKind};
     use crate::transfer::FileFormat;
 
@@ -326,10 +343,17 @@ mod tests {
     #[tokio::test]
     async fn contacts_export_reads_every_page() {
         let store = Arc::new(EmbeddedStore::new(Retention::default()));
-        let contacts = PAGE_SIZE * 2 + 50;
-        for index in 0..contacts {
+        // Shard 0 takes more than two pages, and every other shard one
+        // contact, so the walk pages within a shard and across all shards.
+        let in_first_shard = std::iter::repeat_with(ContactId::new).filter(|id| list_shard(*id) == 0);
+        let in_other_shards = (1..LIST_SHARDS).map(|shard| {
+            std::iter::repeat_with(ContactId::new).find(|id| list_shard(*id) == shard).expect("an id in the shard")
+        });
+        let ids: Vec<ContactId> = in_first_shard.take(PAGE_SIZE * 2 + 50).chain(in_other_shards).collect();
+        let contacts = ids.len();
+        for (index, id) in ids.into_iter().enumerate() {
             let fields = BTreeMap::from([("email".to_owned(), format!("c{index}@example.com"))]);
-            store.set_fields(ContactId::new(), &fields, false, 1_000 + index as Millis).await.expect("store");
+            store.set_fields(id, &fields, false, 1_000 + index as Millis).await.expect("store");
         }
         let dir = tempfile::tempdir().expect("a temporary directory");
         let files = TransferFiles::new(dir.path().to_owned());
