@@ -94,6 +94,8 @@ conformance!(
     contact_missing_is_none,
     set_fields_overwrites_and_removes,
     set_fields_only_if_empty_fills_gaps,
+    set_fields_with_activity_records_the_edit,
+    set_fields_keep_push_and_email_filters,
     sources_add_is_idempotent,
     record_merge_happens_once,
     set_merged_into_points_to_survivor,
@@ -653,6 +655,65 @@ mod cases {
             ("phone".to_owned(), "+34600000001".to_owned()),
         ]);
         assert_eq!(record.fields, expected, "only missing fields are filled, nothing is removed");
+    }
+
+    pub async fn set_fields_with_activity_records_the_edit(backend: &Backend) {
+        let store = backend.store().await;
+        let contact = ContactId::new();
+        let own = Source::Contact(contact);
+        let with_email = ContactFilter { has_email: true, ..Default::default() };
+        let with_cellphone = ContactFilter { has_cellphone: true, ..Default::default() };
+        let mut edit = activity(ActivityKind::AdminEdit, "");
+        edit.at = 100;
+        edit.properties = BTreeMap::from([("fields".to_owned(), "email,cellphone".to_owned())]);
+
+        let written = fields(&[("email", "ana@example.com"), ("cellphone", "+34600000001"), ("first_name", "Ana")]);
+        store.set_fields_with_activity(contact, &written, &edit).await.unwrap();
+
+        let record = store.contact(contact).await.unwrap().expect("the write creates the contact");
+        assert_eq!(record.fields, written);
+        assert_eq!((record.created_at, record.updated_at), (100, 100));
+        assert_eq!(store.sources(contact).await.unwrap(), vec![own]);
+        let timeline = read_all(store.as_ref(), &[own], query(10)).await;
+        assert_eq!(timeline.len(), 1);
+        assert_eq!(timeline[0].activity, edit);
+        assert_eq!(store.counters(&[own]).await.unwrap(), BTreeMap::from([(ActivityKind::AdminEdit, 1)]));
+        assert_eq!(ids(&list_all(store.as_ref(), with_email, 10).await), vec![contact]);
+        assert_eq!(ids(&list_all(store.as_ref(), with_cellphone, 10).await), vec![contact]);
+
+        // A second edit, stamped earlier, removes the email.
+        edit.at = 50;
+        store.set_fields_with_activity(contact, &fields(&[("email", "")]), &edit).await.unwrap();
+
+        let record = store.contact(contact).await.unwrap().unwrap();
+        assert_eq!(record.fields.get("email"), None);
+        assert_eq!((record.created_at, record.updated_at), (100, 100), "an earlier edit keeps updated_at");
+        assert_eq!(read_all(store.as_ref(), &[own], query(10)).await.len(), 2);
+        assert_eq!(store.counters(&[own]).await.unwrap(), BTreeMap::from([(ActivityKind::AdminEdit, 2)]));
+        assert!(list_all(store.as_ref(), with_email, 10).await.is_empty(), "a removed email leaves the filter");
+        assert_eq!(ids(&list_all(store.as_ref(), with_cellphone, 10).await), vec![contact]);
+    }
+
+    pub async fn set_fields_keep_push_and_email_filters(backend: &Backend) {
+        let store = backend.store().await;
+        let contact = ContactId::new();
+        let with_email = ContactFilter { has_email: true, ..Default::default() };
+        let with_push = ContactFilter { has_push: true, ..Default::default() };
+        store.add_push_subscription(contact, "endpoint", 100).await.unwrap();
+
+        store.set_fields(contact, &fields(&[("first_name", "Ana")]), false, 200).await.unwrap();
+        assert_eq!(ids(&list_all(store.as_ref(), with_push, 10).await), vec![contact], "push stays listed");
+        assert!(list_all(store.as_ref(), with_email, 10).await.is_empty());
+
+        store.set_fields(contact, &fields(&[("email", "ana@example.com")]), true, 300).await.unwrap();
+        assert_eq!(ids(&list_all(store.as_ref(), with_email, 10).await), vec![contact], "a filled gap is listed");
+
+        store.set_fields(contact, &fields(&[("email", "other@example.com")]), true, 400).await.unwrap();
+        let record = store.contact(contact).await.unwrap().unwrap();
+        assert_eq!(record.fields.get("email").map(String::as_str), Some("ana@example.com"));
+        let listed = list_all(store.as_ref(), with_email, 10).await;
+        assert_eq!(listed, vec![ListPosition { updated_at: 400, id: contact }]);
+        assert_eq!(ids(&list_all(store.as_ref(), with_push, 10).await), vec![contact]);
     }
 
     pub async fn sources_add_is_idempotent(backend: &Backend) {

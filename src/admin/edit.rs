@@ -25,7 +25,7 @@ use super::fields::{FieldValue, StandardField};
 use super::{AdminName, AdminState, Problem};
 use crate::custom::{self, StoredValue};
 use crate::identity::{FieldChange, FieldWriteError, UniqueChange};
-use crate::store::{now_millis, Activity, ActivityKind, ContactId, FieldDefinition, Source};
+use crate::store::{now_millis, Activity, ActivityKind, ContactId, FieldDefinition};
 
 /// One requested change: a new value, or `None` to remove the field.
 struct Change {
@@ -190,16 +190,6 @@ async fn apply(
         unique: None,
     });
     let writes: Vec<FieldChange> = standard.chain(custom).collect();
-    match state.identity.write_fields(contact, &writes, at).await {
-        Ok(()) => {}
-        Err(FieldWriteError::Taken { field, owner }) => {
-            return Err(Problem::conflict(
-                format!("fields.{field}"),
-                format!("another contact ({owner}) already has this {field}"),
-            ));
-        }
-        Err(FieldWriteError::Store(error)) => return Err(error.into()),
-    }
 
     let standard_names = changes.standard.iter().map(|change| change.field.name());
     let custom_names = changes.custom.iter().map(|(name, _)| name.as_str());
@@ -212,7 +202,16 @@ async fn apply(
         referrer: None,
         properties: BTreeMap::from([("by".to_owned(), admin.0.clone()), ("fields".to_owned(), names.clone())]),
     };
-    state.store.append_activities(&[(Source::Contact(contact), activity)]).await?;
+    match state.identity.write_fields(contact, &writes, &activity).await {
+        Ok(()) => {}
+        Err(FieldWriteError::Taken { field, owner }) => {
+            return Err(Problem::conflict(
+                format!("fields.{field}"),
+                format!("another contact ({owner}) already has this {field}"),
+            ));
+        }
+        Err(FieldWriteError::Store(error)) => return Err(error.into()),
+    }
     tracing::info!(contact.id = %contact, admin.name = %admin.0, fields = %names, "contact edited through the admin API");
 
     state.segments.evaluate_logged(contact).await;

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 
 use super::Identity;
-use crate::store::{ContactId, IndexKind, Millis, StoreError};
+use crate::store::{Activity, ContactId, IndexKind, StoreError};
 
 /// One field to set or remove.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,20 +49,21 @@ pub enum FieldWriteError {
 
 impl Identity {
     /// Claims the new unique values of `changes` for `contact`, writes the
-    /// fields (creating the contact when it does not exist) and releases
-    /// the old unique values.
+    /// fields (creating the contact when it does not exist) together with
+    /// `activity`, the record of the edit, and releases the old unique
+    /// values.
     pub async fn write_fields(
         &self,
         contact: ContactId,
         changes: &[FieldChange],
-        at: Millis,
+        activity: &Activity,
     ) -> Result<(), FieldWriteError> {
         let (claimed, to_release) = self.claim_unique_values(contact, changes).await?;
 
         // An empty value removes the field (see `Store::set_fields`).
         let values: BTreeMap<String, String> =
             changes.iter().map(|change| (change.name.clone(), change.stored.clone().unwrap_or_default())).collect();
-        if let Err(error) = self.store.set_fields(contact, &values, false, at).await {
+        if let Err(error) = self.store.set_fields_with_activity(contact, &values, activity).await {
             self.release_all(contact, &claimed).await;
             return Err(error.into());
         }
@@ -75,17 +76,16 @@ impl Identity {
         Ok(())
     }
 
-    /// Claims the new keys of `changes` for `contact`. Returns the keys
-    /// claimed and the old keys to release once the fields are written. On
-    /// a conflict, releases what it claimed.
+    /// Claims the new keys of `changes` for `contact`, all at once. Returns
+    /// the keys claimed and the old keys to release once the fields are
+    /// written. On a conflict or a failure, releases what it claimed.
     async fn claim_unique_values(
         &self,
         contact: ContactId,
         changes: &[FieldChange],
     ) -> Result<(Vec<(IndexKind, String)>, Vec<(IndexKind, String)>), FieldWriteError> {
-        let mut claimed = Vec::new();
+        let mut new_keys = Vec::new();
         let mut to_release = Vec::new();
-
         for change in changes {
             let Some(unique) = &change.unique else {
                 continue;
@@ -93,27 +93,49 @@ impl Identity {
             if unique.new_key == unique.old_key {
                 continue;
             }
-
             if let Some(new_key) = &unique.new_key {
-                let owner = match self.store.claim_index(unique.kind, new_key, contact).await {
-                    Ok(owner) => owner,
-                    Err(error) => {
-                        self.release_all(contact, &claimed).await;
-                        return Err(error.into());
-                    }
-                };
-                if owner != contact && !self.owned_through_merge(owner, contact).await? {
-                    self.release_all(contact, &claimed).await;
-                    tracing::info!(contact.id = %contact, owner.id = %owner, field = %change.name, "unique value already taken");
-                    return Err(FieldWriteError::Taken { field: change.name.clone(), owner });
-                }
-                claimed.push((unique.kind, new_key.clone()));
+                new_keys.push((change, unique.kind, new_key));
             }
             if let Some(old_key) = &unique.old_key {
                 to_release.push((unique.kind, old_key.clone()));
             }
         }
+
+        let claims = new_keys.iter().map(|(_, kind, key)| self.store.claim_index(*kind, key, contact));
+        let owners = futures_util::future::join_all(claims).await;
+        let mut claimed = Vec::new();
+        let mut outcome = Ok(());
+        for ((change, kind, key), owner) in new_keys.iter().zip(owners) {
+            match owner {
+                Ok(owner) if owner == contact => claimed.push((*kind, (*key).clone())),
+                Ok(owner) => {
+                    if outcome.is_ok() {
+                        outcome = self.check_owner(contact, owner, &change.name).await;
+                    }
+                }
+                Err(error) => {
+                    if outcome.is_ok() {
+                        outcome = Err(error.into());
+                    }
+                }
+            }
+        }
+
+        if let Err(error) = outcome {
+            self.release_all(contact, &claimed).await;
+            return Err(error);
+        }
         Ok((claimed, to_release))
+    }
+
+    /// Fails with [`FieldWriteError::Taken`] unless `owner`, which owns the
+    /// value of field `field`, was merged into `contact`.
+    async fn check_owner(&self, contact: ContactId, owner: ContactId, field: &str) -> Result<(), FieldWriteError> {
+        if self.owned_through_merge(owner, contact).await? {
+            return Ok(());
+        }
+        tracing::info!(contact.id = %contact, owner.id = %owner, field = %field, "unique value already taken");
+        Err(FieldWriteError::Taken { field: field.to_owned(), owner })
     }
 
     /// Returns true when `owner` is a contact merged into `contact`, so the

@@ -195,6 +195,22 @@ pub trait Store: Send + Sync + 'static {
         at: Millis,
     ) -> Result<()>;
 
+    /// Sets profile fields like [`Store::set_fields`] without
+    /// `only_if_empty`, at `activity.at`, and appends `activity` to the
+    /// contact's own timeline like [`Store::append_activities`]: an edit
+    /// and its record. The Redis store writes both in one atomic script
+    /// call and does not repeat it after a lost connection, because the
+    /// repeat could append the activity twice.
+    async fn set_fields_with_activity(
+        &self,
+        contact: ContactId,
+        fields: &BTreeMap<String, String>,
+        activity: &Activity,
+    ) -> Result<()> {
+        self.set_fields(contact, fields, false, activity.at).await?;
+        self.append_activities(&[(Source::Contact(contact), activity.clone())]).await
+    }
+
     /// Returns the activity sources of `contact`.
     async fn sources(&self, contact: ContactId) -> Result<Vec<Source>>;
 

@@ -19,7 +19,7 @@ use super::{ImportRow, KeyField, Reject};
 use crate::identity::{FieldChange, FieldWriteError, Identity, PhoneCountry, UniqueChange};
 use crate::segments::{Evaluator, Segment};
 use crate::status::{self, StatusChanges, StatusError};
-use crate::store::{Activity, ActivityKind, ContactId, IndexKind, Millis, Source, Store, StoreError, TransferId};
+use crate::store::{Activity, ActivityKind, ContactId, IndexKind, Millis, Store, StoreError, TransferId};
 
 /// Name under which a contact's customer id is stored in its fields.
 pub const CUSTOMER_ID_FIELD: &str = "customer_id";
@@ -120,7 +120,7 @@ impl Importer {
         let contact = ContactId::new();
         let changes = field_changes(settings, row, &BTreeMap::new(), true);
 
-        match self.identity.write_fields(contact, &changes, at).await {
+        match self.identity.write_fields(contact, &changes, &edit_activity(settings, &changes, at)).await {
             Ok(()) => {}
             Err(FieldWriteError::Taken { field, .. }) if field == key_field_name(settings.key) => return Ok(None),
             Err(FieldWriteError::Taken { field, .. }) => return Ok(Some(taken(row, &field))),
@@ -157,10 +157,12 @@ impl Importer {
                 return Ok(Some(RowResult::Rejected(reject)));
             }
         }
-        match self.identity.write_fields(contact, &changes, at).await {
-            Ok(()) => {}
-            Err(FieldWriteError::Taken { field, .. }) => return Ok(Some(taken(row, &field))),
-            Err(FieldWriteError::Store(error)) => return Err(error),
+        if !changes.is_empty() {
+            match self.identity.write_fields(contact, &changes, &edit_activity(settings, &changes, at)).await {
+                Ok(()) => {}
+                Err(FieldWriteError::Taken { field, .. }) => return Ok(Some(taken(row, &field))),
+                Err(FieldWriteError::Store(error)) => return Err(error),
+            }
         }
 
         let joined = self.finish(settings, contact, &changes, at).await?;
@@ -208,9 +210,8 @@ impl Importer {
         }
     }
 
-    /// Joins the static segment, records the activity for a changed
-    /// contact and evaluates its segments. Returns true when the contact
-    /// joined the segment.
+    /// Joins the static segment and evaluates the segments of a changed
+    /// contact. Returns true when the contact joined the segment.
     async fn finish(
         &self,
         settings: &ImportSettings,
@@ -222,25 +223,27 @@ impl Importer {
             Some(segment) => self.store.add_segment_member(segment, contact, at).await?,
             None => false,
         };
-        if !changes.is_empty() {
-            let names: Vec<&str> = changes.iter().map(|change| change.name.as_str()).collect();
-            let activity = Activity {
-                at,
-                kind: ActivityKind::AdminEdit,
-                url: String::new(),
-                referrer: None,
-                properties: BTreeMap::from([
-                    ("by".to_owned(), settings.by.clone()),
-                    ("fields".to_owned(), names.join(",")),
-                    ("import".to_owned(), settings.job.to_string()),
-                ]),
-            };
-            self.store.append_activities(&[(Source::Contact(contact), activity)]).await?;
-        }
         if !changes.is_empty() || joined {
             self.segments.evaluate_logged(contact).await;
         }
         Ok(joined)
+    }
+}
+
+/// Returns the `admin_edit` activity that records `changes`, naming the
+/// token and the import job.
+fn edit_activity(settings: &ImportSettings, changes: &[FieldChange], at: Millis) -> Activity {
+    let names: Vec<&str> = changes.iter().map(|change| change.name.as_str()).collect();
+    Activity {
+        at,
+        kind: ActivityKind::AdminEdit,
+        url: String::new(),
+        referrer: None,
+        properties: BTreeMap::from([
+            ("by".to_owned(), settings.by.clone()),
+            ("fields".to_owned(), names.join(",")),
+            ("import".to_owned(), settings.job.to_string()),
+        ]),
     }
 }
 

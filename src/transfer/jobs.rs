@@ -38,10 +38,10 @@ pub const PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 const CHANNEL_ROWS: usize = 1024;
 
 /// Rows taken from the reader at once and applied together.
-pub const BATCH_ROWS: usize = 256;
+pub const BATCH_ROWS: usize = 1024;
 
 /// Keys of a batch applied at the same time.
-const CONCURRENT_KEYS: usize = 32;
+const CONCURRENT_KEYS: usize = 128;
 
 /// The directory of a process's transfer job files.
 #[derive(Clone, Debug)]

@@ -61,6 +61,15 @@ pub(super) fn add_state_reads(pipeline: &mut redis::Pipeline, keys: &Keys, conta
     pipeline.smembers(keys.contact_segments(contact));
 }
 
+/// Decodes a script's reply made of the replies of the three reads of
+/// [`add_state_reads`], in order.
+pub(super) fn decode_script_state(contact: ContactId, reply: Value) -> Result<ListingState> {
+    let replies: Vec<Value> = redis::from_redis_value(reply).map_err(::redis::RedisError::from)?;
+    let replies = <[Value; 3]>::try_from(replies)
+        .map_err(|_| corrupt("contact", format!("the listing state of contact {contact} has the wrong length")))?;
+    decode_state(contact, replies)
+}
+
 /// Decodes the replies of [`add_state_reads`], in order.
 pub(super) fn decode_state(contact: ContactId, replies: [Value; 3]) -> Result<ListingState> {
     let [state, push_count, segments] = replies;
@@ -131,7 +140,19 @@ pub(super) async fn refresh(
     let replies: (Value, Value, Value) = pipeline.query_async(connection).await?;
     let state = decode_state(contact, [replies.0, replies.1, replies.2])?;
 
-    let (set_keys, arguments) = refresh_invocation(keys, contact, &state);
+    write_state(connection, keys, scripts, contact, &state).await
+}
+
+/// Brings `contact`'s entries in its list shard in line with `state`,
+/// which a script of the contact's slot returned after its change.
+pub(super) async fn write_state(
+    connection: &mut ConnectionManager,
+    keys: &Keys,
+    scripts: &Scripts,
+    contact: ContactId,
+    state: &ListingState,
+) -> Result<()> {
+    let (set_keys, arguments) = refresh_invocation(keys, contact, state);
     let _: i64 = scripts.refresh_listing.key(set_keys).arg(arguments.as_slice()).invoke_async(connection).await?;
     Ok(())
 }

@@ -51,7 +51,7 @@ use super::{
     now_millis, Activity, ActivityKind, ActivityPage, ActivityQuery, ContactId, ContactListPage, ContactListQuery,
     ContactRecord, ContactSnapshot, DefinitionWrite, FieldDefinition, IndexKind, ListPositions, MergeIntent, Millis,
     PushSubscription, Result, Retention, SegmentBuild, SegmentChange, SegmentId, SegmentWrite, Source, StatusUpdate,
-    Store, StoreError, TrackerId, TransferId, TransferJob,
+    Store, StoreError, TrackerId, TransferId, TransferJob, CELLPHONE_FIELD, EMAIL_FIELD,
 };
 use crate::segments::Segment;
 
@@ -142,6 +142,55 @@ impl RedisStore {
             .arg(ACTIVITY_FIELD)
             .arg(json)
             .ignore();
+    }
+
+    /// Builds the `set_fields` script call; see set_fields.lua for its
+    /// arguments.
+    fn set_fields_invocation(
+        &self,
+        contact: ContactId,
+        fields: &BTreeMap<String, String>,
+        only_if_empty: bool,
+        at: Millis,
+        activity: Option<&Activity>,
+    ) -> Result<redis::ScriptInvocation<'_>> {
+        let own = Source::Contact(contact);
+        let (json, kind) = match activity {
+            Some(activity) => (encode(activity)?, activity.kind.as_str()),
+            None => (String::new(), ""),
+        };
+        let min_id = self.min_id().map(|min_id| min_id.to_string()).unwrap_or_default();
+
+        let mut invocation = self.scripts.set_fields.prepare_invoke();
+        invocation
+            .key(self.keys.contact(contact))
+            .key(self.keys.push_subscriptions(contact))
+            .key(self.keys.contact_segments(contact))
+            .key(self.keys.stream(&own))
+            .key(self.keys.counters(&own))
+            .key(self.keys.contact_sources(contact))
+            .arg(at)
+            .arg(if only_if_empty { "1" } else { "0" })
+            .arg(json)
+            .arg(kind)
+            .arg(self.retention.max_activities)
+            .arg(min_id)
+            .arg(own.to_string())
+            .arg(format!("{FIELD_PREFIX}{EMAIL_FIELD}"))
+            .arg(format!("{FIELD_PREFIX}{CELLPHONE_FIELD}"));
+        for (name, value) in fields {
+            invocation.arg(format!("{FIELD_PREFIX}{name}")).arg(value);
+        }
+        Ok(invocation)
+    }
+
+    /// Writes `contact`'s list entries for `state`, which a script
+    /// returned after changing the contact.
+    async fn write_listing(&self, contact: ContactId, state: &listing::ListingState) -> Result<()> {
+        self.retrying("refresh_listing", |mut connection| async move {
+            listing::write_state(&mut connection, &self.keys, &self.scripts, contact, state).await
+        })
+        .await
     }
 
     /// Refreshes `contact`'s entries in the contacts list after a change to
@@ -472,21 +521,30 @@ impl Store for RedisStore {
         only_if_empty: bool,
         at: Millis,
     ) -> Result<()> {
-        let key = &self.keys.contact(contact);
-        let mut arguments: Vec<String> = vec![at.to_string(), if only_if_empty { "1" } else { "0" }.to_owned()];
-        for (name, value) in fields {
-            arguments.push(format!("{FIELD_PREFIX}{name}"));
-            arguments.push(value.clone());
-        }
-        let arguments = &arguments;
+        let invocation = &self.set_fields_invocation(contact, fields, only_if_empty, at, None)?;
+        let state = self
+            .retrying("set_fields", |mut connection| async move {
+                let reply: Value = invocation.invoke_async(&mut connection).await?;
+                listing::decode_script_state(contact, reply)
+            })
+            .await?;
+        self.write_listing(contact, &state).await
+    }
 
-        self.retrying("set_fields", |mut connection| async move {
-            let _: i64 =
-                self.scripts.set_fields.key(key).arg(arguments.as_slice()).invoke_async(&mut connection).await?;
-            Ok(())
-        })
-        .await?;
-        self.refresh_listing(contact).await
+    async fn set_fields_with_activity(
+        &self,
+        contact: ContactId,
+        fields: &BTreeMap<String, String>,
+        activity: &Activity,
+    ) -> Result<()> {
+        let invocation = self.set_fields_invocation(contact, fields, false, activity.at, Some(activity))?;
+
+        // Not repeated after a lost connection: the first attempt may have
+        // appended the activity already.
+        let mut connection = self.connection.clone();
+        let reply: Value = invocation.invoke_async(&mut connection).await?;
+        let state = listing::decode_script_state(contact, reply)?;
+        self.write_listing(contact, &state).await
     }
 
     async fn sources(&self, contact: ContactId) -> Result<Vec<Source>> {
@@ -595,14 +653,31 @@ impl Store for RedisStore {
 
     async fn claim_index(&self, kind: IndexKind, value: &str, contact: ContactId) -> Result<ContactId> {
         let key = &self.keys.index(kind, value);
-        self.retrying("claim_index", |mut connection| async move {
-            let owner: String =
-                self.scripts.claim_index.key(key).arg(contact.to_string()).invoke_async(&mut connection).await?;
+        let parse = |owner: String| {
             owner
                 .parse()
                 .map_err(|_| corrupt("index", format!("invalid owner {owner:?} in the {} index", kind.as_str())))
-        })
-        .await
+        };
+
+        // SETNX and GET instead of one script, because a claim of a new
+        // value, the usual case, is then one plain command. An owner that
+        // releases the value between the two makes GET find nothing, and
+        // the claim starts over.
+        loop {
+            let claimed: bool = self
+                .retrying("claim_index", |mut connection| async move {
+                    Ok(connection.set_nx(key, contact.to_string()).await?)
+                })
+                .await?;
+            if claimed {
+                return Ok(contact);
+            }
+            let owner: Option<String> =
+                self.retrying("claim_index", |mut connection| async move { Ok(connection.get(key).await?) }).await?;
+            if let Some(owner) = owner {
+                return parse(owner);
+            }
+        }
     }
 
     async fn index_lookup(&self, kind: IndexKind, value: &str) -> Result<Option<ContactId>> {
