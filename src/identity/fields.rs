@@ -58,12 +58,38 @@ impl Identity {
         changes: &[FieldChange],
         activity: &Activity,
     ) -> Result<(), FieldWriteError> {
+        self.write(contact, changes, activity, false).await
+    }
+
+    /// Like [`Identity::write_fields`] for `contact`, a new id that no
+    /// contact has yet: the store creates it without reading anything.
+    pub async fn create_with_fields(
+        &self,
+        contact: ContactId,
+        changes: &[FieldChange],
+        activity: &Activity,
+    ) -> Result<(), FieldWriteError> {
+        self.write(contact, changes, activity, true).await
+    }
+
+    async fn write(
+        &self,
+        contact: ContactId,
+        changes: &[FieldChange],
+        activity: &Activity,
+        new: bool,
+    ) -> Result<(), FieldWriteError> {
         let (claimed, to_release) = self.claim_unique_values(contact, changes).await?;
 
         // An empty value removes the field (see `Store::set_fields`).
         let values: BTreeMap<String, String> =
             changes.iter().map(|change| (change.name.clone(), change.stored.clone().unwrap_or_default())).collect();
-        if let Err(error) = self.store.set_fields_with_activity(contact, &values, activity).await {
+        let written = if new {
+            self.store.create_contact(contact, &values, activity).await
+        } else {
+            self.store.set_fields_with_activity(contact, &values, activity).await
+        };
+        if let Err(error) = written {
             self.release_all(contact, &claimed).await;
             return Err(error.into());
         }

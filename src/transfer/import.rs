@@ -120,7 +120,7 @@ impl Importer {
         let contact = ContactId::new();
         let changes = field_changes(settings, row, &BTreeMap::new(), true);
 
-        match self.identity.write_fields(contact, &changes, &edit_activity(settings, &changes, at)).await {
+        match self.identity.create_with_fields(contact, &changes, &edit_activity(settings, &changes, at)).await {
             Ok(()) => {}
             Err(FieldWriteError::Taken { field, .. }) if field == key_field_name(settings.key) => return Ok(None),
             Err(FieldWriteError::Taken { field, .. }) => return Ok(Some(taken(row, &field))),

@@ -44,6 +44,24 @@ pub(super) struct ListingState {
     has_cellphone: bool,
     has_push: bool,
     segments: Vec<SegmentId>,
+    /// Whether the change that returned the state created the contact,
+    /// so none of its entries can exist yet.
+    created: bool,
+}
+
+impl ListingState {
+    /// Returns the state of a contact just created at `at` with the given
+    /// fields, which has no push subscription and no segment yet.
+    pub(super) fn of_new_contact(at: Millis, has_email: bool, has_cellphone: bool) -> ListingState {
+        ListingState {
+            updated: at.to_string(),
+            has_email,
+            has_cellphone,
+            has_push: false,
+            segments: Vec::new(),
+            created: true,
+        }
+    }
 }
 
 /// Adds the three reads of `contact`'s [`ListingState`] to `pipeline`,
@@ -61,13 +79,18 @@ pub(super) fn add_state_reads(pipeline: &mut redis::Pipeline, keys: &Keys, conta
     pipeline.smembers(keys.contact_segments(contact));
 }
 
-/// Decodes a script's reply made of the replies of the three reads of
-/// [`add_state_reads`], in order.
+/// Decodes the reply of the `set_fields` script: the replies of the three
+/// reads of [`add_state_reads`], in order, and 1 when the script created
+/// the contact.
 pub(super) fn decode_script_state(contact: ContactId, reply: Value) -> Result<ListingState> {
     let replies: Vec<Value> = redis::from_redis_value(reply).map_err(::redis::RedisError::from)?;
-    let replies = <[Value; 3]>::try_from(replies)
+    let [state, push_count, segments, created] = <[Value; 4]>::try_from(replies)
         .map_err(|_| corrupt("contact", format!("the listing state of contact {contact} has the wrong length")))?;
-    decode_state(contact, replies)
+    let created: i64 = redis::from_redis_value(created).map_err(::redis::RedisError::from)?;
+
+    let mut state = decode_state(contact, [state, push_count, segments])?;
+    state.created = created == 1;
+    Ok(state)
 }
 
 /// Decodes the replies of [`add_state_reads`], in order.
@@ -96,6 +119,7 @@ pub(super) fn decode_state(contact: ContactId, replies: [Value; 3]) -> Result<Li
         has_cellphone: non_empty(&cellphone),
         has_push: push_count > 0,
         segments,
+        created: false,
     })
 }
 
@@ -145,6 +169,11 @@ pub(super) async fn refresh(
 
 /// Brings `contact`'s entries in its list shard in line with `state`,
 /// which a script of the contact's slot returned after its change.
+///
+/// A contact that the change created has no entries to remove or compare,
+/// so its entries are added with `ZADD GT` (Redis 6.2) in one pipeline
+/// instead of the script. GT keeps a newer score that a concurrent
+/// refresh may have written first.
 pub(super) async fn write_state(
     connection: &mut ConnectionManager,
     keys: &Keys,
@@ -152,6 +181,25 @@ pub(super) async fn write_state(
     contact: ContactId,
     state: &ListingState,
 ) -> Result<()> {
+    if state.created && !state.updated.is_empty() && state.segments.is_empty() {
+        let shard = list_shard(contact);
+        let flags = [(ListSet::All, true), (ListSet::Email, state.has_email), (ListSet::Phone, state.has_cellphone)];
+        let mut pipeline = redis::pipe();
+        for (set, present) in flags {
+            if present {
+                pipeline
+                    .cmd("ZADD")
+                    .arg(keys.list_set(shard, set))
+                    .arg("GT")
+                    .arg(&state.updated)
+                    .arg(contact.to_string())
+                    .ignore();
+            }
+        }
+        pipeline.exec_async(connection).await?;
+        return Ok(());
+    }
+
     let (set_keys, arguments) = refresh_invocation(keys, contact, state);
     let _: i64 = scripts.refresh_listing.key(set_keys).arg(arguments.as_slice()).invoke_async(connection).await?;
     Ok(())

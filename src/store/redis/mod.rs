@@ -547,6 +547,38 @@ impl Store for RedisStore {
         self.write_listing(contact, &state).await
     }
 
+    async fn create_contact(
+        &self,
+        contact: ContactId,
+        fields: &BTreeMap<String, String>,
+        activity: &Activity,
+    ) -> Result<()> {
+        let own = Source::Contact(contact);
+        let at = activity.at;
+        let values: Vec<(&String, &String)> = fields.iter().filter(|(_, value)| !value.is_empty()).collect();
+
+        let mut hash = redis::cmd("HSET");
+        hash.arg(self.keys.contact(contact)).arg("created").arg(at).arg("updated").arg(at);
+        for (name, value) in &values {
+            hash.arg(format!("{FIELD_PREFIX}{name}")).arg(value.as_str());
+        }
+        let mut pipeline = redis::pipe();
+        pipeline.atomic();
+        pipeline.add_command(hash).ignore();
+        self.add_xadd(&mut pipeline, &self.keys.stream(&own), &encode(activity)?);
+        pipeline.hincr(self.keys.counters(&own), activity.kind.as_str(), 1).ignore();
+        pipeline.sadd(self.keys.contact_sources(contact), own.to_string()).ignore();
+
+        // Not repeated after a lost connection, because the repeat could
+        // append the activity twice.
+        let mut connection = self.connection.clone();
+        pipeline.exec_async(&mut connection).await?;
+
+        let has = |name: &str| values.iter().any(|(field, _)| field.as_str() == name);
+        let state = listing::ListingState::of_new_contact(at, has(EMAIL_FIELD), has(CELLPHONE_FIELD));
+        self.write_listing(contact, &state).await
+    }
+
     async fn sources(&self, contact: ContactId) -> Result<Vec<Source>> {
         let key = &self.keys.contact_sources(contact);
         self.retrying("sources", |mut connection| async move {

@@ -10,7 +10,8 @@
 --       then pairs of hash field name (already 'f:<name>') and value
 -- Returns the state the contacts list follows, in the form of the replies
 -- of HMGET created updated merged_into email cellphone, HLEN of the push
--- subscriptions and SMEMBERS of the segments set.
+-- subscriptions and SMEMBERS of the segments set, then 1 when the call
+-- created the contact and 0 otherwise.
 --
 -- Imports call this once per row, and in their profile each redis.call
 -- cost about as much again as its command. So the script reads the hash
@@ -85,6 +86,6 @@ end
 -- Adding a push subscription or a segment member sets the creation time,
 -- so a contact without one has neither.
 if is_new then
-  return { state, 0, {} }
+  return { state, 0, {}, 1 }
 end
-return { state, redis.call('HLEN', KEYS[2]), redis.call('SMEMBERS', KEYS[3]) }
+return { state, redis.call('HLEN', KEYS[2]), redis.call('SMEMBERS', KEYS[3]), 0 }
