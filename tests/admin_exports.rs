@@ -386,6 +386,7 @@ fn export_entry(state: TransferState) -> TransferJob {
         columns: json!({ "columns": [] }),
         error: None,
         link: None,
+        expired_at: None,
     }
 }
 

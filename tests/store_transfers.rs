@@ -25,6 +25,7 @@ fn job(kind: TransferKind) -> TransferJob {
         columns: json!({ "columns": [] }),
         error: None,
         link: None,
+        expired_at: None,
     }
 }
 

@@ -82,7 +82,12 @@ pub struct TransferJob {
     /// The reason a failed job stopped.
     pub error: Option<String>,
     /// The admin API path of the job's file: an import's reject report or
-    /// an export's file.
+    /// an export's file. It is null once the file expired.
     #[serde(default)]
     pub link: Option<String>,
+    /// When the retention sweep deleted the job's files because the job
+    /// ended longer than `admin.transfer_retention_days` ago. Downloads of
+    /// an expired job's file return 410 Gone.
+    #[serde(default)]
+    pub expired_at: Option<Millis>,
 }

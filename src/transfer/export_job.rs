@@ -11,8 +11,7 @@
 //!
 //! NOTE: a job runs in the process that received the request, and a
 //! restart leaves it `running` in the history without resuming it.
-//! Finished files are never deleted, not even when their job leaves the
-//! history.
+//! The file stays until the retention sweep ([`super::sweep`]) deletes it.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -291,6 +290,7 @@ mod tests {
             columns: serde_json::Value::Null,
             error: None,
             link: None,
+            expired_at: None,
         }
     }
 

@@ -60,17 +60,52 @@ impl TransferFiles {
 
     /// Returns the path of job `id`'s uploaded file.
     pub fn upload(&self, id: TransferId) -> PathBuf {
-        self.dir.join(format!("{id}.upload"))
+        self.path(id, TransferFile::Upload)
     }
 
     /// Returns the path of export job `id`'s file.
     pub fn export(&self, id: TransferId) -> PathBuf {
-        self.dir.join(format!("{id}.export"))
+        self.path(id, TransferFile::Export)
     }
 
     /// Returns the path of job `id`'s reject report.
     pub fn rejects(&self, id: TransferId) -> PathBuf {
-        self.dir.join(format!("{id}.rejects.csv"))
+        self.path(id, TransferFile::Rejects)
+    }
+
+    /// Returns the path of job `id`'s file of kind `file`.
+    pub fn path(&self, id: TransferId, file: TransferFile) -> PathBuf {
+        self.dir.join(format!("{id}{}", file.suffix()))
+    }
+}
+
+/// The kinds of file a job keeps in the transfer directory, each named
+/// `<job id><suffix>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferFile {
+    Upload,
+    Export,
+    Rejects,
+}
+
+impl TransferFile {
+    pub const ALL: [TransferFile; 3] = [TransferFile::Upload, TransferFile::Export, TransferFile::Rejects];
+
+    fn suffix(self) -> &'static str {
+        match self {
+            TransferFile::Upload => ".upload",
+            TransferFile::Export => ".export",
+            TransferFile::Rejects => ".rejects.csv",
+        }
+    }
+
+    /// Returns the job id and kind of a file name in the transfer
+    /// directory, or `None` for a name that no job uses.
+    pub fn parse(name: &str) -> Option<(TransferId, TransferFile)> {
+        TransferFile::ALL.into_iter().find_map(|file| {
+            let id = name.strip_suffix(file.suffix())?.parse().ok()?;
+            Some((id, file))
+        })
     }
 }
 
