@@ -1,7 +1,8 @@
 //! The transfer sweep on both stores, run with a chosen "now". The files
 //! of ended jobs expire after the retention, and their downloads then
 //! return 410. A running job's files stay. Files whose job left the
-//! history are deleted once they are old enough.
+//! history are deleted once they are old enough. A running job that
+//! stopped saving fails as interrupted, and a live one does not.
 
 mod support;
 
@@ -13,7 +14,7 @@ use footprint::store::{
     now_millis, Millis, Store, TransferCounts, TransferId, TransferJob, TransferKind, TransferState,
 };
 use footprint::transfer::jobs::TransferFiles;
-use footprint::transfer::sweep::{SweepReport, Sweeper, ORPHAN_MIN_AGE};
+use footprint::transfer::sweep::{SweepReport, Sweeper, ORPHAN_MIN_AGE, STALE_AFTER};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use support::app::{client, send, TestApp, TOKEN};
@@ -23,6 +24,9 @@ on_both_stores!(
     reject_report_expires_after_retention,
     running_job_keeps_its_files,
     files_without_job_are_deleted_when_old,
+    stale_import_fails_as_interrupted,
+    stale_export_fails_and_loses_its_file,
+    job_stored_without_heartbeat_uses_creation,
 );
 
 const RETENTION: Duration = Duration::from_secs(3600);
@@ -52,6 +56,7 @@ fn job_entry(state: TransferState, created_at: Millis) -> TransferJob {
         created_by: "test".to_owned(),
         created_at,
         finished_at: None,
+        updated_at: created_at,
         file_name: None,
         format: "csv".to_owned(),
         options: json!({}),
@@ -90,7 +95,7 @@ async fn export_file_expires_after_retention(store: Arc<dyn Store>) {
 
     let due = sweeper(&app).sweep(expiry).await.expect("sweep");
 
-    assert_eq!(due, SweepReport { expired: 1, files_deleted: 1 });
+    assert_eq!(due, SweepReport { interrupted: 0, expired: 1, files_deleted: 1 });
     assert!(!file.exists(), "the file is deleted");
     let (status, job) = app.admin_get(&format!("/api/v1/exports/{id}")).await;
     assert_eq!(status, 200, "{job}");
@@ -128,7 +133,7 @@ async fn reject_report_expires_after_retention(store: Arc<dyn Store>) {
 
     let due = sweeper(&app).sweep(expiry).await.expect("sweep");
 
-    assert_eq!(due, SweepReport { expired: 1, files_deleted: 1 });
+    assert_eq!(due, SweepReport { interrupted: 0, expired: 1, files_deleted: 1 });
     assert!(!report.exists(), "the report is deleted");
     let (_, job) = app.admin_get(&format!("/api/v1/imports/{id}")).await;
     assert_eq!(job["link"], Value::Null, "{job}");
@@ -144,7 +149,7 @@ async fn reject_report_expires_after_retention(store: Arc<dyn Store>) {
 async fn running_job_keeps_its_files(store: Arc<dyn Store>) {
     let app = TestApp::demo(store.clone()).await;
     let files = transfer_files(&app);
-    let running = job_entry(TransferState::Running, 0);
+    let running = TransferJob { updated_at: now_millis(), ..job_entry(TransferState::Running, 0) };
     store.save_transfer(&running).await.expect("saved");
     let kept = [files.upload(running.id), files.export(running.id), files.rejects(running.id)].map(|path| write(&path));
 
@@ -155,6 +160,7 @@ async fn running_job_keeps_its_files(store: Arc<dyn Store>) {
         assert!(path.exists(), "{} is kept", path.display());
     }
     let saved = store.transfer(running.id).await.expect("read").expect("the job");
+    assert_eq!(saved.state, TransferState::Running, "a job that saved recently is live, however old it is");
     assert_eq!(saved.expired_at, None, "a running job never expires");
     app.stop().await;
 }
@@ -180,11 +186,87 @@ async fn files_without_job_are_deleted_when_old(store: Arc<dyn Store>) {
 
     let old = sweeper.sweep(old_enough).await.expect("sweep");
 
-    assert_eq!(old, SweepReport { expired: 0, files_deleted: 3 });
+    assert_eq!(old, SweepReport { interrupted: 0, expired: 0, files_deleted: 3 });
     for path in &orphans {
         assert!(!path.exists(), "{} is deleted", path.display());
     }
     assert!(unrelated.exists(), "a file that no job names is left alone");
     assert!(finished_file.exists(), "the file of a job in the history stays until it expires");
+    app.stop().await;
+}
+
+/// Saves a running job of `kind` whose last save was at `saved_at`.
+async fn stale_job(store: &Arc<dyn Store>, kind: TransferKind, saved_at: Millis) -> TransferJob {
+    let job = TransferJob { kind, updated_at: saved_at, ..job_entry(TransferState::Running, saved_at - 60_000) };
+    store.save_transfer(&job).await.expect("saved");
+    job
+}
+
+async fn stale_import_fails_as_interrupted(store: Arc<dyn Store>) {
+    let app = TestApp::demo(store.clone()).await;
+    let files = transfer_files(&app);
+    let saved_at = now_millis();
+    let job = stale_job(&store, TransferKind::Import, saved_at).await;
+    let (upload, report) = (write(&files.upload(job.id)), write(&files.rejects(job.id)));
+    let stale = saved_at + STALE_AFTER.as_millis() as Millis;
+    let sweeper = sweeper(&app);
+
+    let live = sweeper.sweep(stale - 1).await.expect("sweep");
+
+    assert_eq!(live, SweepReport::default(), "a job is live until its last save is STALE_AFTER old");
+    assert_eq!(store.transfer(job.id).await.expect("read").expect("the job").state, TransferState::Running);
+    assert!(upload.exists(), "a live job keeps its upload");
+
+    let swept = sweeper.sweep(stale).await.expect("sweep");
+
+    assert_eq!(swept, SweepReport { interrupted: 1, expired: 0, files_deleted: 1 });
+    let (status, failed) = app.admin_get(&format!("/api/v1/imports/{}", job.id)).await;
+    assert_eq!(status, 200, "{failed}");
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert_eq!(failed["finished_at"], stale, "{failed}");
+    let error = failed["error"].as_str().expect("error");
+    assert!(error.starts_with("interrupted: "), "{error}");
+    assert!(error.contains("import the file again"), "{error}");
+    assert!(!upload.exists(), "the leftover upload is deleted");
+    assert!(report.exists(), "the partial reject report stays until it expires");
+    assert_eq!(app.admin_get(&format!("/api/v1/imports/{}/rejects", job.id)).await.0, 200);
+
+    let again = sweeper.sweep(stale + 1).await.expect("sweep");
+    assert_eq!(again, SweepReport::default(), "a failed job is not interrupted twice");
+    app.stop().await;
+}
+
+async fn stale_export_fails_and_loses_its_file(store: Arc<dyn Store>) {
+    let app = TestApp::demo(store.clone()).await;
+    let files = transfer_files(&app);
+    let saved_at = now_millis();
+    let job = stale_job(&store, TransferKind::Export, saved_at).await;
+    let partial = write(&files.export(job.id));
+
+    let swept = sweeper(&app).sweep(saved_at + STALE_AFTER.as_millis() as Millis).await.expect("sweep");
+
+    assert_eq!(swept, SweepReport { interrupted: 1, expired: 0, files_deleted: 1 });
+    let (_, failed) = app.admin_get(&format!("/api/v1/exports/{}", job.id)).await;
+    assert_eq!(failed["state"], "failed", "{failed}");
+    let error = failed["error"].as_str().expect("error");
+    assert!(error.contains("start the export again"), "{error}");
+    assert!(!partial.exists(), "the incomplete export file is deleted");
+    let (status, problem) = app.admin_get(&format!("/api/v1/exports/{}/file", job.id)).await;
+    assert_eq!(status, 409, "a failed export has no file: {problem}");
+    app.stop().await;
+}
+
+async fn job_stored_without_heartbeat_uses_creation(store: Arc<dyn Store>) {
+    let app = TestApp::demo(store.clone()).await;
+    let created_at = now_millis();
+    let job = TransferJob { updated_at: 0, ..job_entry(TransferState::Running, created_at) };
+    store.save_transfer(&job).await.expect("saved");
+    let stale = created_at + STALE_AFTER.as_millis() as Millis;
+
+    let young = sweeper(&app).sweep(stale - 1).await.expect("sweep");
+    let old = sweeper(&app).sweep(stale).await.expect("sweep");
+
+    assert_eq!(young.interrupted, 0, "a job without updated_at is live while its creation is recent");
+    assert_eq!(old.interrupted, 1, "and interrupted once its creation is STALE_AFTER old");
     app.stop().await;
 }

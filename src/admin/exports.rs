@@ -121,13 +121,15 @@ pub async fn start(
         ExportContent::Activities(_) => "activities",
     };
     let extension = parsed.options.format.as_str();
+    let now = now_millis();
     let job = TransferJob {
         id,
         kind: TransferKind::Export,
         state: TransferState::Running,
         created_by: admin.0.clone(),
-        created_at: now_millis(),
+        created_at: now,
         finished_at: None,
+        updated_at: now,
         file_name: Some(format!("{what}-{id}.{extension}")),
         format: parsed.options.format.to_string(),
         options: parsed.view,

@@ -157,13 +157,15 @@ pub async fn start(
         return Err(problem);
     }
 
+    let now = now_millis();
     let job = TransferJob {
         id,
         kind: TransferKind::Import,
         state: TransferState::Running,
         created_by: admin.0.clone(),
-        created_at: now_millis(),
+        created_at: now,
         finished_at: None,
+        updated_at: now,
         file_name: params.file_name.clone(),
         format: options.format.to_string(),
         options: serde_json::to_value(&view).unwrap_or_default(),

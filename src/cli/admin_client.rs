@@ -20,6 +20,11 @@ use serde_json::Value;
 /// Time between two job status requests.
 const POLL_INTERVAL: Duration = Duration::from_millis(500);
 
+/// Consecutive 503 responses to job status requests that polling waits
+/// out (30 s at [`POLL_INTERVAL`]), because the admin API returns 503 while
+/// the store is briefly slow or unreachable.
+const MAX_UNAVAILABLE_POLLS: u32 = 60;
+
 /// Time between two plain progress lines when the output is not a terminal.
 pub const PLAIN_INTERVAL: Duration = Duration::from_secs(5);
 
@@ -81,7 +86,8 @@ impl AdminClient {
     /// Polls the job at `path` until its state is no longer `running` and
     /// returns its last JSON. `progress` turns the job into a line of
     /// progress text. On a terminal the line follows a spinner on standard
-    /// error, else it goes to `plain_line` every [`PLAIN_INTERVAL`].
+    /// error, else it goes to `plain_line` every [`PLAIN_INTERVAL`]. Up to
+    /// `MAX_UNAVAILABLE_POLLS` 503 responses in a row are waited out.
     pub async fn wait_for_job(
         &self,
         path: &str,
@@ -92,9 +98,16 @@ impl AdminClient {
         let spinner = if terminal { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
         spinner.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})")?);
         let mut last_line = Instant::now();
+        let mut unavailable = 0;
 
         loop {
             let (status, body) = self.get(path).await?;
+            if status == StatusCode::SERVICE_UNAVAILABLE && unavailable < MAX_UNAVAILABLE_POLLS {
+                unavailable += 1;
+                tokio::time::sleep(POLL_INTERVAL).await;
+                continue;
+            }
+            unavailable = 0;
             if status != StatusCode::OK {
                 bail!("reading {path} failed with {status}: {}", problem_text(&json_or_null(&body)));
             }

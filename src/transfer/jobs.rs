@@ -11,8 +11,11 @@
 //! `reason`), which the admin API serves. The upload is deleted when the
 //! job ends.
 //!
-//! NOTE: a job runs in the process that received the upload, and a
-//! restart leaves it `running` in the history without resuming it.
+//! NOTE: a job runs in the process that received the upload and is not
+//! resumed after a restart. Its saves are its heartbeat, so the sweep
+//! ([`super::sweep`]) marks it `failed` as interrupted once it has not
+//! saved for [`STALE_AFTER`](super::sweep::STALE_AFTER), and deletes its
+//! upload.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -25,6 +28,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use tokio::sync::mpsc;
 
 use super::import::{ImportSettings, Importer, RowResult};
+use super::sweep::save_job;
 use super::{ImportOptions, ImportRow, MappingReport, Reject, RowOutcome};
 use crate::store::{now_millis, TransferId, TransferJob, TransferState};
 
@@ -165,7 +169,7 @@ pub async fn run(
         tracing::warn!(import.id = %job.id, %error, "failed to delete an import's uploaded file");
     }
 
-    store.save_transfer(&job).await?;
+    save_job(store.as_ref(), &mut job).await?;
     tracing::info!(
         import.id = %job.id,
         read = job.counts.read,
@@ -205,7 +209,19 @@ async fn apply_file(
     let (mut saved, mut saved_at_row) = (Instant::now(), 0);
     let mut end = None;
     let mut messages = Vec::with_capacity(BATCH_ROWS);
-    while end.is_none() && receiver.recv_many(&mut messages, BATCH_ROWS).await > 0 {
+    while end.is_none() {
+        // Waiting for rows is bounded, so a job whose reader is slow still
+        // saves its heartbeat. `recv_many` loses no message on a timeout.
+        match tokio::time::timeout(PROGRESS_INTERVAL, receiver.recv_many(&mut messages, BATCH_ROWS)).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(_) => {
+                save_job(store.as_ref(), job).await.map_err(|error| format!("saving progress failed: {error}"))?;
+                (saved, saved_at_row) = (Instant::now(), job.counts.read);
+                continue;
+            }
+        }
+
         let mut outcomes = Vec::with_capacity(messages.len());
         for message in messages.drain(..) {
             match message {
@@ -225,7 +241,7 @@ async fn apply_file(
         }
 
         if job.counts.read - saved_at_row >= PROGRESS_ROWS || saved.elapsed() >= PROGRESS_INTERVAL {
-            store.save_transfer(job).await.map_err(|error| format!("saving progress failed: {error}"))?;
+            save_job(store.as_ref(), job).await.map_err(|error| format!("saving progress failed: {error}"))?;
             (saved, saved_at_row) = (Instant::now(), job.counts.read);
         }
     }

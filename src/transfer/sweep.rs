@@ -1,5 +1,15 @@
-//! The retention sweep of transfer files, which `footprint serve` runs
+//! The sweep of transfer jobs and files, which `footprint serve` runs
 //! every [`SWEEP_INTERVAL`].
+//!
+//! A job runs in the process that started it and is not resumed after
+//! that process stops. Every save of a running job is its heartbeat
+//! because it sets `updated_at`. Jobs save at least every
+//! [`PROGRESS_INTERVAL`](super::jobs::PROGRESS_INTERVAL), also while no
+//! row arrives or is written, unless one store call takes longer. Each
+//! sweep marks a running job whose last save is [`STALE_AFTER`] old as
+//! `failed` with an "interrupted" error, and deletes its upload and its
+//! incomplete export file. So a process that starts leaves the live jobs
+//! of other processes on the same store alone, because they keep saving.
 //!
 //! A job's files (the upload, the reject report, the export file) stay in
 //! the transfer directory after the job ends, so that they can be
@@ -21,10 +31,15 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use super::jobs::{TransferFile, TransferFiles};
-use crate::store::{now_millis, Millis, Store, StoreError, TransferId, TransferJob, TransferState};
+use crate::store::{now_millis, Millis, Store, StoreError, TransferId, TransferJob, TransferKind, TransferState};
 
 /// Time between two sweeps.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(3 * 60);
+
+/// Age of a running job's last save after which the sweep takes its
+/// process for stopped. It is many times [`PROGRESS_INTERVAL`](super::jobs::PROGRESS_INTERVAL), so that a
+/// slow store call or a paused process does not fail a live job.
+pub const STALE_AFTER: Duration = Duration::from_secs(5 * 60);
 
 /// Minimum time since its last change before a file without a job in the
 /// history is deleted. An upload is written before its job is saved, so
@@ -37,6 +52,8 @@ const HISTORY_PAGE: usize = 500;
 /// The changes that one sweep made.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SweepReport {
+    /// Running jobs marked failed because their process stopped.
+    pub interrupted: usize,
     /// Jobs marked expired.
     pub expired: usize,
     /// Files deleted from the transfer directory.
@@ -72,6 +89,7 @@ impl Sweeper {
                 Ok(report) if report == SweepReport::default() => {}
                 Ok(report) => {
                     tracing::info!(
+                        interrupted = report.interrupted,
                         expired = report.expired,
                         files_deleted = report.files_deleted,
                         "transfer sweep done"
@@ -83,18 +101,35 @@ impl Sweeper {
         tracing::debug!("transfer sweeper stopped");
     }
 
-    /// Marks the jobs whose files expired by `now`, deletes the files that
-    /// no job needs any longer and returns the changes. Only a store
-    /// failure is returned as an error. A file that cannot be
-    /// deleted is logged and tried again at the next sweep.
+    /// Fails the running jobs that stopped saving, marks the jobs whose
+    /// files expired by `now`, deletes the files that no job needs any
+    /// longer and returns the changes. Only a store failure is returned as
+    /// an error. A file that cannot be deleted is logged and tried again
+    /// at the next sweep.
+    ///
+    /// NOTE: the history has no compare-and-set, so a job whose process
+    /// was paused longer than [`STALE_AFTER`] and then saves again turns
+    /// from `failed` back to `running`, and its upload is already gone.
     pub async fn sweep(&self, now: Millis) -> Result<SweepReport, StoreError> {
         let mut jobs = self.history().await?;
         let mut report = SweepReport::default();
 
         for job in jobs.values_mut() {
+            if is_stale(job, now) {
+                let last_saved = last_saved(job);
+                job.state = TransferState::Failed;
+                job.error = Some(interrupted_error(job.kind).to_owned());
+                job.finished_at = Some(now);
+                job.updated_at = now;
+                self.store.save_transfer(job).await?;
+                tracing::warn!(transfer.id = %job.id, last_saved, "transfer job interrupted");
+                report.interrupted += 1;
+            }
+
             if self.expires(job, now) {
                 job.expired_at = Some(now);
                 job.link = None;
+                job.updated_at = now;
                 self.store.save_transfer(job).await?;
                 tracing::info!(transfer.id = %job.id, "transfer files expired");
                 report.expired += 1;
@@ -130,8 +165,8 @@ impl Sweeper {
         ended.saturating_add(millis(self.retention)) <= now
     }
 
-    /// Deletes the files in the transfer directory that [`Self::keeps`]
-    /// rejects, and returns how many were deleted.
+    /// Deletes the files in the transfer directory that [`keeps`] rejects,
+    /// and returns how many were deleted.
     async fn delete_files(&self, jobs: &HashMap<TransferId, TransferJob>, now: Millis) -> usize {
         let mut entries = match tokio::fs::read_dir(self.files.dir()).await {
             Ok(entries) => entries,
@@ -152,10 +187,10 @@ impl Sweeper {
                     break;
                 }
             };
-            let Some((id, _)) = entry.file_name().to_str().and_then(TransferFile::parse) else {
+            let Some((id, file)) = entry.file_name().to_str().and_then(TransferFile::parse) else {
                 continue;
             };
-            if self.keeps(jobs.get(&id), &entry, now).await {
+            if keeps(jobs.get(&id), file, &entry, now).await {
                 continue;
             }
 
@@ -166,19 +201,59 @@ impl Sweeper {
         }
         deleted
     }
+}
 
-    /// Returns whether a file of the job `job` (`None` when it left the
-    /// history) is still needed.
-    async fn keeps(&self, job: Option<&TransferJob>, entry: &tokio::fs::DirEntry, now: Millis) -> bool {
-        match job {
-            Some(job) => job.state == TransferState::Running || job.expired_at.is_none(),
-            None => {
-                let modified = entry.metadata().await.and_then(|metadata| metadata.modified());
-                let Ok(modified) = modified else {
-                    return true;
-                };
-                system_millis(modified).saturating_add(millis(ORPHAN_MIN_AGE)) > now
-            }
+/// Returns whether `file` of `job` (`None` when the job left the history)
+/// is still needed. An ended job keeps its reject report and its finished
+/// export file until they expire. It needs no upload, which only an
+/// interrupted import leaves behind, and a failed export's file is
+/// incomplete.
+async fn keeps(job: Option<&TransferJob>, file: TransferFile, entry: &tokio::fs::DirEntry, now: Millis) -> bool {
+    let Some(job) = job else {
+        let modified = entry.metadata().await.and_then(|metadata| metadata.modified());
+        let Ok(modified) = modified else {
+            return true;
+        };
+        return system_millis(modified).saturating_add(millis(ORPHAN_MIN_AGE)) > now;
+    };
+
+    match (job.state, file) {
+        (TransferState::Running, _) => true,
+        _ if job.expired_at.is_some() => false,
+        (_, TransferFile::Upload) => false,
+        (TransferState::Failed, TransferFile::Export) => false,
+        (_, TransferFile::Export | TransferFile::Rejects) => true,
+    }
+}
+
+/// Saves `job` to the history with `updated_at` set to now. Each save of a
+/// running job is its heartbeat (see [`STALE_AFTER`]).
+pub async fn save_job(store: &dyn Store, job: &mut TransferJob) -> Result<(), StoreError> {
+    job.updated_at = now_millis();
+    store.save_transfer(job).await
+}
+
+/// Returns when `job` was last saved. Jobs stored before `updated_at`
+/// existed have 0 there, and their creation time counts instead.
+fn last_saved(job: &TransferJob) -> Millis {
+    job.updated_at.max(job.created_at)
+}
+
+/// Returns whether `job` is running but was last saved [`STALE_AFTER`] or
+/// longer before `now`.
+fn is_stale(job: &TransferJob, now: Millis) -> bool {
+    job.state == TransferState::Running && last_saved(job).saturating_add(millis(STALE_AFTER)) <= now
+}
+
+/// Returns the error of a job whose process stopped while it ran.
+pub fn interrupted_error(kind: TransferKind) -> &'static str {
+    match kind {
+        TransferKind::Import => {
+            "interrupted: the Footprint process running this import stopped before it ended; import the file \
+             again, since rows already applied change nothing"
+        }
+        TransferKind::Export => {
+            "interrupted: the Footprint process running this export stopped before it ended; start the export again"
         }
     }
 }
