@@ -8,6 +8,7 @@
 
 use crate::transfer::import::Importer;
 use crate::transfer::jobs::TransferFiles;
+use crate::transfer::sweep::Sweeper;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -64,6 +65,7 @@ pub struct Running {
     writer_task: JoinHandle<()>,
     admin_task: JoinHandle<std::io::Result<()>>,
     scheduler_task: JoinHandle<()>,
+    sweeper_task: JoinHandle<()>,
     /// The evaluator of dynamic segments, shared by the writer and the
     /// admin API.
     pub segments: Arc<Evaluator>,
@@ -136,10 +138,13 @@ pub async fn start_with_clock(
         Some(dir) => config.resolve_path(dir),
         None => std::env::temp_dir().join("footprint-transfers"),
     };
+    let files = TransferFiles::new(transfer_dir);
+    let sweeper = Sweeper::new(store.clone(), files.clone(), config.admin.transfer_retention());
+    let sweeper_task = tokio::spawn(sweeper.run(wait_for(stopped.clone())));
     let identity = Identity::new(store.clone());
     let state = AdminState {
         importer: Arc::new(Importer::new(store.clone(), identity.clone(), segments.clone())),
-        files: TransferFiles::new(transfer_dir),
+        files,
         identity,
         store,
         metrics,
@@ -157,7 +162,17 @@ pub async fn start_with_clock(
         store = store_name,
         "footprint started"
     );
-    Ok(Running { proxy_addr, admin_addr, stop, proxy_task, writer_task, admin_task, scheduler_task, segments })
+    Ok(Running {
+        proxy_addr,
+        admin_addr,
+        stop,
+        proxy_task,
+        writer_task,
+        admin_task,
+        scheduler_task,
+        sweeper_task,
+        segments,
+    })
 }
 
 impl Running {
@@ -172,6 +187,7 @@ impl Running {
         }
         self.admin_task.await.context("admin task panicked")?.context("admin server failed")?;
         self.scheduler_task.await.context("segment scheduler panicked")?;
+        self.sweeper_task.await.context("transfer sweeper panicked")?;
 
         tracing::info!("footprint stopped");
         Ok(())

@@ -32,7 +32,8 @@
 //! - [`app`]: starts and stops all of the above together.
 //! - [`demo`]: the built-in demo shop and `footprint demo`.
 //! - [`cli`]: command-line tools for plugin authors (`footprint plugin new`
-//!   and `footprint plugin test`).
+//!   and `footprint plugin test`), and `footprint import` and
+//!   `footprint export`, which are clients of a running admin API.
 //!
 //! # A request's lifecycle
 //!

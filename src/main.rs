@@ -52,6 +52,11 @@ enum Command {
     /// API, showing progress. Exit code 0: the import finished (rejected
     /// rows included); 1: it was rejected or failed.
     Import(cli::import::ImportCommand),
+    /// Export contacts or their activities through a running admin API to
+    /// standard output or `--output FILE`, with progress on standard
+    /// error. Exit code 0: the file was written whole; 1: the export was
+    /// rejected or failed.
+    Export(cli::export::ExportCommand),
 }
 
 #[derive(Subcommand)]
@@ -101,6 +106,10 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("cannot start the async runtime")?;
     if let Command::Import(command) = cli.command {
         let code = runtime.block_on(cli::import::run(command))?;
+        std::process::exit(code);
+    }
+    if let Command::Export(command) = cli.command {
+        let code = runtime.block_on(cli::export::run(command))?;
         std::process::exit(code);
     }
     if let Command::Plugin(PluginCommand::Test(options)) = cli.command {
@@ -153,6 +162,6 @@ async fn run(command: Command) -> anyhow::Result<()> {
             running.shutdown().await
         }
         Command::Demo(options) => demo::run(options, metrics).await,
-        Command::Keygen | Command::Plugin(_) | Command::Import(_) => Ok(()),
+        Command::Keygen | Command::Plugin(_) | Command::Import(_) | Command::Export(_) => Ok(()),
     }
 }

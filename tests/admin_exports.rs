@@ -379,6 +379,7 @@ fn export_entry(state: TransferState) -> TransferJob {
         created_by: "test".to_owned(),
         created_at: now_millis(),
         finished_at: None,
+        updated_at: now_millis(),
         file_name: Some(format!("contacts-{id}.csv")),
         format: "csv".to_owned(),
         options: json!({}),
@@ -386,6 +387,7 @@ fn export_entry(state: TransferState) -> TransferJob {
         columns: json!({ "columns": [] }),
         error: None,
         link: None,
+        expired_at: None,
     }
 }
 

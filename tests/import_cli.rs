@@ -7,51 +7,20 @@ mod support;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use support::footprint::{Footprint, Overrides};
-use support::redis::RedisServer;
+use support::serve::ServeOnRedis;
 
 /// Growth of the server's peak resident memory that the 200,000-row
 /// import may cause. The file is about 60 MB, so a server that held it,
 /// or every row, would exceed the bound.
 const MAX_PEAK_GROWTH_BYTES: u64 = 40 << 20;
 
-/// A `footprint serve` on its own Redis, with the repository's
-/// configuration and a private transfer directory.
-struct Server {
-    footprint: Footprint,
-    _redis: RedisServer,
-    dir: tempfile::TempDir,
-}
-
-async fn server() -> Server {
-    let redis = RedisServer::start();
-    let dir = tempfile::tempdir().expect("a temp dir");
-    let config = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml")).expect("config");
-    let transfers = dir.path().join("transfers");
-    let config = config.replacen("tokens = []\n", &format!("tokens = []\ntransfer_dir = {:?}\n", transfers), 1);
-    let config_path = dir.path().join("footprint.toml");
-    std::fs::write(&config_path, config).expect("config written");
-
-    let overrides =
-        Overrides { upstream: "http://127.0.0.1:9".to_owned(), redis_url: redis.url(), ..Overrides::default() };
-    let footprint = Footprint::start(&config_path, overrides).await;
-    Server { footprint, _redis: redis, dir }
-}
-
 /// Runs `footprint import` with `arguments` after the file; its output is
 /// not a terminal, so progress comes as plain lines.
-fn import(server: &Server, file: &Path, arguments: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_footprint"))
-        .arg("import")
-        .arg(file)
-        .args(["--admin-url", &server.footprint.admin_url()])
-        .args(arguments)
-        .env("FOOTPRINT_ADMIN_TOKEN", server.footprint.token())
-        .env_remove("FOOTPRINT_ADMIN_URL")
-        .output()
-        .expect("footprint import runs")
+fn import(server: &ServeOnRedis, file: &Path, arguments: &[&str]) -> Output {
+    let file = file.to_str().expect("a UTF-8 path");
+    server.run_client([&["import", file], arguments].concat())
 }
 
 fn write_file(dir: &Path, name: &str, content: &str) -> PathBuf {
@@ -70,7 +39,7 @@ fn peak_rss(pid: u32) -> u64 {
 
 #[tokio::test]
 async fn cli_imports_and_downloads_rejects() {
-    let server = server().await;
+    let server = ServeOnRedis::start().await;
     let file = write_file(
         server.dir.path(),
         "people.csv",
@@ -95,7 +64,7 @@ async fn cli_imports_and_downloads_rejects() {
 
 #[tokio::test]
 async fn cli_reports_refused_upload() {
-    let server = server().await;
+    let server = ServeOnRedis::start().await;
     let file = write_file(server.dir.path(), "people.csv", "mail\na@example.com\n");
 
     let output = import(&server, &file, &["--mapping", "{\"nope\":\"email\"}"]);
@@ -109,7 +78,7 @@ async fn cli_reports_refused_upload() {
 
 #[tokio::test]
 async fn large_import_keeps_server_memory_flat() {
-    let server = server().await;
+    let server = ServeOnRedis::start().await;
     let rows = 200_000;
     let path = server.dir.path().join("large.csv");
     let mut file = std::io::BufWriter::new(std::fs::File::create(&path).expect("file"));

@@ -18,6 +18,7 @@ fn job(kind: TransferKind) -> TransferJob {
         created_by: "ops".to_owned(),
         created_at: 1_000,
         finished_at: None,
+        updated_at: 1_000,
         file_name: Some("contacts.csv".to_owned()),
         format: "csv".to_owned(),
         options: json!({ "key": "email" }),
@@ -25,6 +26,7 @@ fn job(kind: TransferKind) -> TransferJob {
         columns: json!({ "columns": [] }),
         error: None,
         link: None,
+        expired_at: None,
     }
 }
 

@@ -122,13 +122,15 @@ pub async fn start(
         ExportContent::Activities(_) => "activities",
     };
     let extension = parsed.options.format.as_str();
+    let now = now_millis();
     let job = TransferJob {
         id,
         kind: TransferKind::Export,
         state: TransferState::Running,
         created_by: admin.0.clone(),
-        created_at: now_millis(),
+        created_at: now,
         finished_at: None,
+        updated_at: now,
         file_name: Some(format!("{what}-{id}.{extension}")),
         format: parsed.options.format.to_string(),
         options: parsed.view,
@@ -136,6 +138,7 @@ pub async fn start(
         columns: serde_json::json!({ "columns": [] }),
         error: None,
         link: Some(format!("/api/v1/exports/{id}/file")),
+        expired_at: None,
     };
     state.store.save_transfer(&job).await?;
     tracing::info!(export.id = %id, admin.name = %admin.0, what, "export job started");
@@ -315,7 +318,8 @@ pub async fn get(State(state): State<AdminState>, Path(id): Path<String>) -> Res
     tag = "transfers",
     operation_id = "get_export_file",
     summary = "Download an export's file",
-    description = "Returns the file of a finished export as an attachment.",
+    description = "Returns the file of a finished export as an attachment. The file is kept for \
+        `admin.transfer_retention_days` after the job ends, 7 days by default.",
     params(("id" = String, Path, format = Uuid, description = "The job's id.")),
     responses(
         (status = 200, description = "The file.", body = String, content_type = "text/csv"),
@@ -323,6 +327,7 @@ pub async fn get(State(state): State<AdminState>, Path(id): Path<String>) -> Res
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No export has this id, or its file is gone.", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The job is still running, or it failed. Poll the job until it is `finished`.", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The file expired: the job ended longer than the retention (`admin.transfer_retention_days`) ago, so the file was deleted and `expired_at` is set. Start the export again.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
@@ -338,6 +343,10 @@ pub async fn file(State(state): State<AdminState>, Path(id): Path<String>) -> Re
         TransferState::Failed => {
             return Err(Problem::conflict("id", format!("export {} failed and has no file", job.id)))
         }
+    }
+    if job.expired_at.is_some() {
+        let detail = format!("the file of export {} expired and was deleted; start the export again", job.id);
+        return Err(Problem::gone("id", detail));
     }
 
     let file = match tokio::fs::File::open(state.files.export(job.id)).await {

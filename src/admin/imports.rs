@@ -157,13 +157,15 @@ pub async fn start(
         return Err(problem);
     }
 
+    let now = now_millis();
     let job = TransferJob {
         id,
         kind: TransferKind::Import,
         state: TransferState::Running,
         created_by: admin.0.clone(),
-        created_at: now_millis(),
+        created_at: now,
         finished_at: None,
+        updated_at: now,
         file_name: params.file_name.clone(),
         format: options.format.to_string(),
         options: serde_json::to_value(&view).unwrap_or_default(),
@@ -171,6 +173,7 @@ pub async fn start(
         columns: serde_json::json!({ "columns": [] }),
         error: None,
         link: Some(format!("/api/v1/imports/{id}/rejects")),
+        expired_at: None,
     };
     state.store.save_transfer(&job).await?;
     tracing::info!(import.id = %id, admin.name = %admin.0, "import job started");
@@ -386,19 +389,25 @@ pub async fn get(State(state): State<AdminState>, Path(id): Path<String>) -> Res
     operation_id = "get_import_rejects",
     summary = "Download an import's reject report",
     description = "Returns a CSV file with one line per rejected row: `row` (as a spreadsheet numbers it, the \
-        header being row 1), `column` and `reason`. It grows while the job runs.",
+        header being row 1), `column` and `reason`. It grows while the job runs, and it is kept for \
+        `admin.transfer_retention_days` after the job ends, 7 days by default.",
     params(("id" = String, Path, format = Uuid, description = "The job's id.")),
     responses(
         (status = 200, description = "The report.", body = String, content_type = "text/csv"),
         (status = 400, description = "The id is not a UUID.", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "The bearer token is missing or unknown.", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No import has this id, or its report is gone.", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The report expired: the job ended longer than the retention ago, so the report was deleted and `expired_at` is set.", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The contact store did not respond. Retry later.", body = Problem, content_type = "application/problem+json")
     )
 )]
 /// `GET /api/v1/imports/{id}/rejects`
 pub async fn rejects(State(state): State<AdminState>, Path(id): Path<String>) -> Result<Response, Problem> {
     let job = import_job(&state, &id).await?;
+    if job.expired_at.is_some() {
+        let detail = format!("the reject report of import {} expired and was deleted", job.id);
+        return Err(Problem::gone("id", detail));
+    }
     let path = state.files.rejects(job.id);
     let file = match tokio::fs::File::open(&path).await {
         Ok(file) => file,

@@ -102,6 +102,18 @@ impl Problem {
         }
     }
 
+    /// Returns a 410: the resource that `field` names existed but was
+    /// deleted for good.
+    pub fn gone(field: impl Into<String>, detail: impl Into<String>) -> Problem {
+        Problem {
+            kind: "/problems/gone",
+            title: "Gone",
+            status: StatusCode::GONE,
+            detail: detail.into(),
+            field: Some(field.into()),
+        }
+    }
+
     /// Returns a 413: the request body is larger than the route accepts.
     pub fn too_large(detail: impl Into<String>) -> Problem {
         Problem {

@@ -9,26 +9,18 @@
 
 use std::io::IsTerminal as _;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use anyhow::{bail, Context as _};
 use bytes::Bytes;
 use futures_util::StreamExt as _;
-use http::{header, Method, Request, StatusCode};
-use http_body_util::{BodyExt, Full, StreamBody};
+use http::{Method, StatusCode};
+use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 use tokio::io::AsyncReadExt as _;
 
-/// Time between two job status requests.
-const POLL_INTERVAL: Duration = Duration::from_millis(500);
-
-/// Time between two plain progress lines when the output is not a terminal.
-const PLAIN_INTERVAL: Duration = Duration::from_secs(5);
+use super::admin_client::{json_or_null, problem_text, read_body, AdminClient};
 
 /// Options of `footprint import`.
 #[derive(Clone, Debug, clap::Args)]
@@ -73,29 +65,24 @@ pub struct ImportCommand {
     pub rejects: Option<PathBuf>,
 }
 
-type HttpClient = Client<HttpConnector, http_body_util::combinators::BoxBody<Bytes, std::io::Error>>;
-
 /// Runs the command and returns the process exit code.
 pub async fn run(command: ImportCommand) -> anyhow::Result<i32> {
-    let base = command.admin_url.trim_end_matches('/').to_owned();
-    if !base.starts_with("http://") {
-        bail!("--admin-url must be an http:// URL; reach a remote admin API through a tunnel");
-    }
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build(HttpConnector::new());
+    let client = AdminClient::new(&command.admin_url, &command.token)?;
     let terminal = std::io::stderr().is_terminal();
 
-    let (status, reply) = upload(&client, &base, &command, terminal).await?;
+    let (status, reply) = upload(&client, &command, terminal).await?;
     if status != StatusCode::ACCEPTED {
         eprintln!("import rejected ({status}): {}", problem_text(&reply));
         return Ok(1);
     }
     let id = reply["id"].as_str().context("the response has no job id")?.to_owned();
 
-    let job = wait(&client, &base, &command.token, &id, terminal).await?;
+    let job =
+        client.wait_for_job(&format!("/api/v1/imports/{id}"), terminal, counts_text, |line| println!("{line}")).await?;
     print_summary(&job);
     if let Some(path) = &command.rejects {
         if job["counts"]["rejected"].as_u64().unwrap_or(0) > 0 {
-            let (status, body) = get(&client, &format!("{base}/api/v1/imports/{id}/rejects"), &command.token).await?;
+            let (status, body) = client.get(&format!("/api/v1/imports/{id}/rejects")).await?;
             if status != StatusCode::OK {
                 bail!("downloading the reject report failed with {status}");
             }
@@ -107,12 +94,7 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<i32> {
 }
 
 /// Streams the file to `POST /api/v1/imports`; returns the status and JSON.
-async fn upload(
-    client: &HttpClient,
-    base: &str,
-    command: &ImportCommand,
-    terminal: bool,
-) -> anyhow::Result<(StatusCode, Value)> {
+async fn upload(client: &AdminClient, command: &ImportCommand, terminal: bool) -> anyhow::Result<(StatusCode, Value)> {
     let file = tokio::fs::File::open(&command.file)
         .await
         .with_context(|| format!("cannot open {}", command.file.display()))?;
@@ -143,21 +125,16 @@ async fn upload(
         "ndjson" => "application/x-ndjson",
         _ => "text/csv",
     };
-    let request = Request::builder()
-        .method(Method::POST)
-        .uri(format!("{base}/api/v1/imports?{}", query(command)))
-        .header(header::AUTHORIZATION, format!("Bearer {}", command.token))
-        .header(header::CONTENT_TYPE, content_type)
-        .body(BodyExt::boxed(StreamBody::new(chunks)))?;
-    let response = client.request(request).await.context("the admin API did not respond")?;
+    let path = format!("/api/v1/imports?{}", query(command));
+    let body = BodyExt::boxed(StreamBody::new(chunks));
+    let response = client.send(Method::POST, &path, Some(content_type), body).await?;
     bar.finish_and_clear();
     if !terminal {
         println!("uploaded {size} bytes");
     }
 
-    let status = response.status();
-    let body = response.into_body().collect().await.context("reading the reply failed")?.to_bytes();
-    Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
+    let (status, body) = read_body(response).await?;
+    Ok((status, json_or_null(&body)))
 }
 
 /// Returns `ndjson` or `csv`: the `--format` option, else the file name's
@@ -200,44 +177,6 @@ fn query(command: &ImportCommand) -> String {
     query.finish()
 }
 
-/// Polls the job until it is no longer running; returns its last state.
-async fn wait(client: &HttpClient, base: &str, token: &str, id: &str, terminal: bool) -> anyhow::Result<Value> {
-    let spinner = if terminal { ProgressBar::new_spinner() } else { ProgressBar::hidden() };
-    spinner.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})")?);
-    let mut last_line = std::time::Instant::now();
-
-    loop {
-        let (status, body) = get(client, &format!("{base}/api/v1/imports/{id}"), token).await?;
-        if status != StatusCode::OK {
-            bail!("reading import {id} failed with {status}");
-        }
-        let job: Value = serde_json::from_slice(&body).context("the job is not JSON")?;
-        let progress = counts_text(&job);
-        spinner.set_message(progress.clone());
-        spinner.tick();
-        if job["state"] != "running" {
-            spinner.finish_and_clear();
-            return Ok(job);
-        }
-        if !terminal && last_line.elapsed() >= PLAIN_INTERVAL {
-            println!("{progress}");
-            last_line = std::time::Instant::now();
-        }
-        tokio::time::sleep(POLL_INTERVAL).await;
-    }
-}
-
-async fn get(client: &HttpClient, url: &str, token: &str) -> anyhow::Result<(StatusCode, Bytes)> {
-    let request = Request::builder()
-        .uri(url)
-        .header(header::AUTHORIZATION, format!("Bearer {token}"))
-        .body(BodyExt::boxed(Full::new(Bytes::new()).map_err(|never| match never {})))?;
-    let response = client.request(request).await.context("the admin API did not respond")?;
-    let status = response.status();
-    let body = response.into_body().collect().await.context("reading the reply failed")?.to_bytes();
-    Ok((status, body))
-}
-
 fn counts_text(job: &Value) -> String {
     let count = |name: &str| job["counts"][name].as_u64().unwrap_or(0);
     format!(
@@ -267,14 +206,5 @@ fn print_summary(job: &Value) {
         .collect();
     if !unknown.is_empty() {
         println!("columns not imported: {}", unknown.join(", "));
-    }
-}
-
-/// Formats a problem+json reply for the terminal.
-fn problem_text(reply: &Value) -> String {
-    let detail = reply["detail"].as_str().unwrap_or("no details");
-    match reply["field"].as_str() {
-        Some(field) => format!("{field}: {detail}"),
-        None => detail.to_owned(),
     }
 }

@@ -352,15 +352,30 @@ pub struct AdminConfig {
     pub listen: SocketAddr,
     /// Bearer tokens; the name is what activity records and logs show.
     pub tokens: Vec<AdminToken>,
-    /// Directory for import uploads and reject reports, relative to the
-    /// configuration file. Default: `footprint-transfers` in the system's
-    /// temporary directory, which a reboot may empty.
+    /// Directory for import uploads, reject reports and export files,
+    /// relative to the configuration file. Default: `footprint-transfers`
+    /// in the system's temporary directory, which a reboot may empty.
     pub transfer_dir: Option<PathBuf>,
+    /// Days that the files of an ended import or export job are kept. A
+    /// sweep every few minutes then deletes them, so 0 deletes them at
+    /// the first sweep after the job ends.
+    pub transfer_retention_days: u32,
 }
 
 impl Default for AdminConfig {
     fn default() -> Self {
-        AdminConfig { listen: SocketAddr::from(([127, 0, 0, 1], 8081)), tokens: Vec::new(), transfer_dir: None }
+        AdminConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8081)),
+            tokens: Vec::new(),
+            transfer_dir: None,
+            transfer_retention_days: 7,
+        }
+    }
+}
+
+impl AdminConfig {
+    pub fn transfer_retention(&self) -> Duration {
+        Duration::from_secs(u64::from(self.transfer_retention_days) * 24 * 3600)
     }
 }
 

@@ -65,6 +65,11 @@ pub struct TransferJob {
     pub created_at: Millis,
     /// When the job finished or failed.
     pub finished_at: Option<Millis>,
+    /// When the job was last saved. A running job saves about every
+    /// second, so a value older than 5 minutes means that its process
+    /// stopped. 0 in jobs stored before the field existed.
+    #[serde(default)]
+    pub updated_at: Millis,
     /// The uploaded file's name, as the client gave it.
     pub file_name: Option<String>,
     /// `csv` or `ndjson`.
@@ -82,7 +87,41 @@ pub struct TransferJob {
     /// The reason a failed job stopped.
     pub error: Option<String>,
     /// The admin API path of the job's file: an import's reject report or
-    /// an export's file.
+    /// an export's file. It is null once the file expired.
     #[serde(default)]
     pub link: Option<String>,
+    /// When the retention sweep deleted the job's files because the job
+    /// ended longer than `admin.transfer_retention_days` ago. Downloads of
+    /// an expired job's file return 410 Gone.
+    #[serde(default)]
+    pub expired_at: Option<Millis>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_stored_before_new_fields_reads() {
+        let stored = serde_json::json!({
+            "id": "01a2458c-f5a6-7286-b9ab-2853922a880b",
+            "kind": "import",
+            "state": "running",
+            "created_by": "ops",
+            "created_at": 1_000,
+            "finished_at": null,
+            "file_name": "contacts.csv",
+            "format": "csv",
+            "options": {},
+            "counts": TransferCounts::default(),
+            "columns": { "columns": [] },
+            "error": null,
+        });
+
+        let job: TransferJob = serde_json::from_value(stored).expect("an older job reads");
+
+        assert_eq!(job.updated_at, 0);
+        assert_eq!(job.link, None);
+        assert_eq!(job.expired_at, None);
+    }
 }

@@ -8,13 +8,14 @@
 //! contacts meanwhile. Memory is therefore bounded by two pages of
 //! [`PAGE_SIZE`] and by [`BATCH_ROWS`], whatever the number of rows.
 //! Progress (`counts.read`, the rows written) is saved to the history
-//! every [`PROGRESS_ROWS`] rows.
+//! every [`PROGRESS_ROWS`] rows or [`PROGRESS_INTERVAL`], also while no
+//! row is written, because each save is the job's heartbeat.
 //! A failed job deletes its incomplete file.
 //!
-//! NOTE: a job runs in the process that received the request, and a
-//! restart leaves it `running` in the history without resuming it.
-//! Finished files are never deleted, not even when their job leaves the
-//! history.
+//! NOTE: a job runs in the process that received the request and is not
+//! resumed after a restart. The sweep ([`super::sweep`]) then marks it
+//! `failed` as interrupted and deletes its incomplete file. A finished
+//! file stays until the sweep deletes it after the retention.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -23,7 +24,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::export::{ActivityWriter, ContactWriter, ExportError, ExportOptions};
-use super::jobs::{TransferFiles, PROGRESS_ROWS};
+use super::jobs::{TransferFiles, PROGRESS_INTERVAL, PROGRESS_ROWS};
+use super::sweep::save_job;
 use crate::store::{
     now_millis, Activity, ActivityKind, ActivityQuery, ContactFilter, ContactId, ContactRecord, Millis, ShardCursor,
     Store, StoreError, TransferId, TransferJob, TransferState,
@@ -120,7 +122,7 @@ pub async fn run(store: &dyn Store, files: &TransferFiles, request: ExportReques
         }
     }
 
-    store.save_transfer(&job).await?;
+    save_job(store, &mut job).await?;
     tracing::info!(export.id = %job.id, rows = job.counts.read, skipped = job.counts.skipped, "export job ended");
     Ok(job)
 }
@@ -155,7 +157,7 @@ async fn write_contacts(
         let (returned, skipped) = written?;
         writer = returned?;
         job.counts.skipped += skipped;
-        save_progress(store, job, writer.rows_written()).await?;
+        save_progress(store, job, writer.rows_written(), now_millis()).await?;
         match read? {
             Some(read) => page = read,
             None => break,
@@ -231,18 +233,21 @@ async fn write_activities(
 
                 if batch.len() >= BATCH_ROWS {
                     writer = write_activity_batch(writer, &mut batch).await?;
-                    save_progress(store, job, writer.rows_written()).await?;
+                    save_progress(store, job, writer.rows_written(), now_millis()).await?;
                 }
                 match activity_page.next {
                     Some(next) => timeline.before = Some(next),
                     None => break,
                 }
             }
+
+            // Saves the heartbeat also while contacts have no activity to write.
+            save_progress(store, job, writer.rows_written(), now_millis()).await?;
         }
     }
 
     writer = write_activity_batch(writer, &mut batch).await?;
-    save_progress(store, job, writer.rows_written()).await?;
+    save_progress(store, job, writer.rows_written(), now_millis()).await?;
     writer.finish()?;
     Ok(())
 }
@@ -273,11 +278,14 @@ fn create(path: &Path) -> Result<BufWriter<File>, JobError> {
 }
 
 /// Sets `counts.read` to `rows` and saves the job when that passed another
-/// multiple of [`PROGRESS_ROWS`].
-async fn save_progress(store: &dyn Store, job: &mut TransferJob, rows: u64) -> Result<(), StoreError> {
+/// multiple of [`PROGRESS_ROWS`], or when the last save is
+/// [`PROGRESS_INTERVAL`] older than `now`.
+async fn save_progress(store: &dyn Store, job: &mut TransferJob, rows: u64, now: Millis) -> Result<(), StoreError> {
     let passed = rows / PROGRESS_ROWS > job.counts.read / PROGRESS_ROWS;
+    let due = now.saturating_sub(job.updated_at) >= PROGRESS_INTERVAL.as_millis() as Millis;
     job.counts.read = rows;
-    if passed {
+    if passed || due {
+        job.updated_at = now;
         store.save_transfer(job).await?;
     }
     Ok(())
@@ -301,6 +309,7 @@ mod tests {
             created_by: "test".to_owned(),
             created_at: now_millis(),
             finished_at: None,
+            updated_at: 0,
             file_name: None,
             format: "csv".to_owned(),
             options: serde_json::Value::Null,
@@ -308,6 +317,7 @@ mod tests {
             columns: serde_json::Value::Null,
             error: None,
             link: None,
+            expired_at: None,
         }
     }
 
@@ -326,18 +336,35 @@ mod tests {
         let store = EmbeddedStore::new(Retention::default());
         let mut job = running_job();
 
-        save_progress(&store, &mut job, 999).await.expect("store");
+        save_progress(&store, &mut job, 999, 10).await.expect("store");
         assert_eq!(saved_rows(&store, &job).await, None, "999 rows are below the first save");
         assert_eq!(job.counts.read, 999);
 
-        save_progress(&store, &mut job, 1_200).await.expect("store");
+        save_progress(&store, &mut job, 1_200, 20).await.expect("store");
         assert_eq!(saved_rows(&store, &job).await, Some(1_200));
 
-        save_progress(&store, &mut job, 1_900).await.expect("store");
+        save_progress(&store, &mut job, 1_900, 30).await.expect("store");
         assert_eq!(saved_rows(&store, &job).await, Some(1_200), "no save before 2,000 rows");
 
-        save_progress(&store, &mut job, 2_000).await.expect("store");
+        save_progress(&store, &mut job, 2_000, 40).await.expect("store");
         assert_eq!(saved_rows(&store, &job).await, Some(2_000));
+    }
+
+    #[tokio::test]
+    async fn progress_saved_each_second_without_rows() {
+        let store = EmbeddedStore::new(Retention::default());
+        let mut job = running_job();
+        job.updated_at = 5_000;
+
+        save_progress(&store, &mut job, 0, 5_999).await.expect("store");
+        assert_eq!(saved_rows(&store, &job).await, None, "no save within a second of the last one");
+
+        save_progress(&store, &mut job, 0, 6_000).await.expect("store");
+        let saved = store.transfer(job.id).await.expect("store").expect("the job is saved after a second");
+        assert_eq!(saved.updated_at, 6_000, "the save is the job's heartbeat");
+
+        save_progress(&store, &mut job, 3, 6_500).await.expect("store");
+        assert_eq!(saved_rows(&store, &job).await, Some(0), "no save half a second later");
     }
 
     #[tokio::test]

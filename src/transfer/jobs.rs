@@ -11,8 +11,11 @@
 //! `reason`), which the admin API serves. The upload is deleted when the
 //! job ends.
 //!
-//! NOTE: a job runs in the process that received the upload, and a
-//! restart leaves it `running` in the history without resuming it.
+//! NOTE: a job runs in the process that received the upload and is not
+//! resumed after a restart. Its saves are its heartbeat, so the sweep
+//! ([`super::sweep`]) marks it `failed` as interrupted once it has not
+//! saved for [`STALE_AFTER`](super::sweep::STALE_AFTER), and deletes its
+//! upload.
 
 use std::collections::HashMap;
 use std::fs::File;
@@ -25,6 +28,7 @@ use futures_util::{StreamExt as _, TryStreamExt as _};
 use tokio::sync::mpsc;
 
 use super::import::{ImportSettings, Importer, RowResult};
+use super::sweep::save_job;
 use super::{ImportOptions, ImportRow, MappingReport, Reject, RowOutcome};
 use crate::store::{now_millis, TransferId, TransferJob, TransferState};
 
@@ -60,17 +64,52 @@ impl TransferFiles {
 
     /// Returns the path of job `id`'s uploaded file.
     pub fn upload(&self, id: TransferId) -> PathBuf {
-        self.dir.join(format!("{id}.upload"))
+        self.path(id, TransferFile::Upload)
     }
 
     /// Returns the path of export job `id`'s file.
     pub fn export(&self, id: TransferId) -> PathBuf {
-        self.dir.join(format!("{id}.export"))
+        self.path(id, TransferFile::Export)
     }
 
     /// Returns the path of job `id`'s reject report.
     pub fn rejects(&self, id: TransferId) -> PathBuf {
-        self.dir.join(format!("{id}.rejects.csv"))
+        self.path(id, TransferFile::Rejects)
+    }
+
+    /// Returns the path of job `id`'s file of kind `file`.
+    pub fn path(&self, id: TransferId, file: TransferFile) -> PathBuf {
+        self.dir.join(format!("{id}{}", file.suffix()))
+    }
+}
+
+/// The kinds of file a job keeps in the transfer directory, each named
+/// `<job id><suffix>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TransferFile {
+    Upload,
+    Export,
+    Rejects,
+}
+
+impl TransferFile {
+    pub const ALL: [TransferFile; 3] = [TransferFile::Upload, TransferFile::Export, TransferFile::Rejects];
+
+    fn suffix(self) -> &'static str {
+        match self {
+            TransferFile::Upload => ".upload",
+            TransferFile::Export => ".export",
+            TransferFile::Rejects => ".rejects.csv",
+        }
+    }
+
+    /// Returns the job id and kind of a file name in the transfer
+    /// directory, or `None` for a name that no job uses.
+    pub fn parse(name: &str) -> Option<(TransferId, TransferFile)> {
+        TransferFile::ALL.into_iter().find_map(|file| {
+            let id = name.strip_suffix(file.suffix())?.parse().ok()?;
+            Some((id, file))
+        })
     }
 }
 
@@ -130,7 +169,7 @@ pub async fn run(
         tracing::warn!(import.id = %job.id, %error, "failed to delete an import's uploaded file");
     }
 
-    store.save_transfer(&job).await?;
+    save_job(store.as_ref(), &mut job).await?;
     tracing::info!(
         import.id = %job.id,
         read = job.counts.read,
@@ -170,7 +209,19 @@ async fn apply_file(
     let (mut saved, mut saved_at_row) = (Instant::now(), 0);
     let mut end = None;
     let mut messages = Vec::with_capacity(BATCH_ROWS);
-    while end.is_none() && receiver.recv_many(&mut messages, BATCH_ROWS).await > 0 {
+    while end.is_none() {
+        // Waiting for rows is bounded, so a job whose reader is slow still
+        // saves its heartbeat. `recv_many` loses no message on a timeout.
+        match tokio::time::timeout(PROGRESS_INTERVAL, receiver.recv_many(&mut messages, BATCH_ROWS)).await {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(_) => {
+                save_job(store.as_ref(), job).await.map_err(|error| format!("saving progress failed: {error}"))?;
+                (saved, saved_at_row) = (Instant::now(), job.counts.read);
+                continue;
+            }
+        }
+
         let mut outcomes = Vec::with_capacity(messages.len());
         for message in messages.drain(..) {
             match message {
@@ -190,7 +241,7 @@ async fn apply_file(
         }
 
         if job.counts.read - saved_at_row >= PROGRESS_ROWS || saved.elapsed() >= PROGRESS_INTERVAL {
-            store.save_transfer(job).await.map_err(|error| format!("saving progress failed: {error}"))?;
+            save_job(store.as_ref(), job).await.map_err(|error| format!("saving progress failed: {error}"))?;
             (saved, saved_at_row) = (Instant::now(), job.counts.read);
         }
     }

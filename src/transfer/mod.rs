@@ -38,7 +38,8 @@
 //! store by the import key and mode, and [`jobs`] runs a whole uploaded
 //! file in the background, with progress in the history and a reject
 //! report. [`export_job`] writes an export file in the background in the
-//! same way.
+//! same way. [`sweep`] deletes the files of jobs that ended longer than
+//! the retention ago.
 
 pub mod cells;
 mod csv_rows;
@@ -55,6 +56,7 @@ mod ndjson_rows;
 mod options;
 mod reader;
 mod row;
+pub mod sweep;
 
 #[cfg(test)]
 mod tests;

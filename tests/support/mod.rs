@@ -10,4 +10,5 @@ pub mod footprint;
 pub mod oscar;
 pub mod plugins;
 pub mod redis;
+pub mod serve;
 pub mod stores;
