@@ -28,6 +28,55 @@ on_both_stores!(
     history_lists_imports_newest_first,
 );
 
+/// A store that stops replying for longer than its reply timeout in the
+/// middle of an import: the rows that failed are applied again, and every
+/// row ends with exactly one contact.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_survives_paused_store() {
+    let server = support::redis::RedisServer::start();
+    let app = TestApp::demo(support::stores::redis(&server).await).await;
+    let rows = 5_000;
+    let mut file = String::from("email,first_name\n");
+    for index in 0..rows {
+        file.push_str(&format!("person{index}@example.com,Name{index}\n"));
+    }
+
+    let (status, job) = upload(&app, "", "text/csv", file.as_bytes()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{job}");
+    let path = format!("/api/v1/imports/{}", job["id"].as_str().expect("job id"));
+    let running = app.admin_until(&path, |_, job| job["counts"]["read"].as_u64().unwrap_or(0) > 0).await;
+    assert_eq!(running["state"], "running", "the pause must fall inside the import: {running}");
+    tokio::task::block_in_place(|| server.pause_for(std::time::Duration::from_millis(1_500)));
+    let job = finished(&app, &job).await;
+
+    assert_eq!(job["state"], "finished", "{job}");
+    assert_eq!(job["counts"]["read"], rows, "{job}");
+    assert_eq!(job["counts"]["rejected"], 0, "{job}");
+    let created = job["counts"]["created"].as_u64().expect("created");
+    let unchanged = job["counts"]["unchanged"].as_u64().expect("unchanged");
+    assert_eq!(created + unchanged, rows, "a row whose write ran late counts as unchanged: {job}");
+    for index in [0, rows / 2, rows - 1] {
+        let contact = by_email(&app, &format!("person{index}@example.com")).await;
+        assert_eq!(contact["fields"]["first_name"], format!("Name{index}"), "{contact}");
+    }
+    assert_eq!(count_listed(&app).await, rows as usize, "one contact per row");
+}
+
+/// Counts the contacts in the list, page by page.
+async fn count_listed(app: &TestApp) -> usize {
+    let mut count = 0;
+    let mut path = "/api/v1/contacts?limit=200".to_owned();
+    loop {
+        let (status, page) = app.admin_get(&path).await;
+        assert_eq!(status, 200, "{page}");
+        count += page["items"].as_array().expect("items").len();
+        match page["next"].as_str() {
+            Some(cursor) => path = format!("/api/v1/contacts?limit=200&cursor={cursor}"),
+            None => return count,
+        }
+    }
+}
+
 /// Uploads `file` with query `query` and returns the 202 reply's job.
 async fn upload(app: &TestApp, query: &str, content_type: &str, file: &[u8]) -> (StatusCode, Value) {
     let response = client()

@@ -90,7 +90,14 @@ impl Identity {
             self.store.set_fields_with_activity(contact, &values, activity).await
         };
         if let Err(error) = written {
-            self.release_all(contact, &claimed).await;
+            // A write that may have been applied keeps its claims, so that
+            // the contact never shows a value it does not own. A repeat of
+            // the write finds them owned by the contact already.
+            if error.may_have_applied() {
+                tracing::warn!(contact.id = %contact, %error, "field write failed and may have been applied; claims kept");
+            } else {
+                self.release_all(contact, &claimed).await;
+            }
             return Err(error.into());
         }
 

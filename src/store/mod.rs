@@ -72,6 +72,18 @@ pub enum StoreError {
     Corrupt { what: &'static str, reason: String },
 }
 
+impl StoreError {
+    /// Returns true when the failed call may still have been carried out:
+    /// the reply timed out or the connection dropped after the request
+    /// left. Undoing its effects is then not safe.
+    pub fn may_have_applied(&self) -> bool {
+        match self {
+            StoreError::Redis(error) => error.is_timeout() || error.is_io_error() || error.is_connection_dropped(),
+            StoreError::Corrupt { .. } => false,
+        }
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// How much activity is kept per source.

@@ -80,12 +80,20 @@ impl Importer {
     }
 
     /// Applies one checked row. A store failure is returned; the row may
-    /// then be partly applied, and importing the file again completes it.
-    pub async fn apply(&self, settings: &ImportSettings, row: &ImportRow, at: Millis) -> Result<RowResult, StoreError> {
+    /// then be partly applied, and applying it again (`repeat` true) or
+    /// importing the file again completes it.
+    pub async fn apply(
+        &self,
+        settings: &ImportSettings,
+        row: &ImportRow,
+        at: Millis,
+        repeat: bool,
+    ) -> Result<RowResult, StoreError> {
         // A new contact whose key another writer claims first becomes an
         // update of that contact, once.
         for _ in 0..2 {
-            let existing = match self.store.index_lookup(settings.key.index(), &row.key).await? {
+            let owner = self.store.index_lookup(settings.key.index(), &row.key).await?;
+            let existing = match owner {
                 Some(owner) => self.identity.resolve(owner).await?,
                 None => None,
             };
@@ -95,8 +103,8 @@ impl Importer {
             }
 
             let outcome = match existing {
-                Some((contact, record)) => self.update(settings, row, contact, &record.fields, at).await?,
-                None => self.create(settings, row, at).await?,
+                Some((contact, record)) => self.update(settings, row, contact, &record.fields, at, repeat).await?,
+                None => self.create(settings, row, owner, at).await?,
             };
             if let Some(result) = outcome {
                 return Ok(result);
@@ -111,13 +119,22 @@ impl Importer {
 
     /// Creates the row's contact. Returns `None` when another contact took
     /// the key meanwhile.
+    ///
+    /// `claimed_by` is the owner of the key when the key has one but no
+    /// contact exists under it: a write that failed after its claims, whose
+    /// claims stay (see [`Identity::write_fields`]). The contact is created
+    /// under that id, so the claims become its own.
     async fn create(
         &self,
         settings: &ImportSettings,
         row: &ImportRow,
+        claimed_by: Option<ContactId>,
         at: Millis,
     ) -> Result<Option<RowResult>, StoreError> {
-        let contact = ContactId::new();
+        let contact = match claimed_by {
+            Some(owner) if self.store.contact(owner).await?.is_none() => owner,
+            _ => ContactId::new(),
+        };
         let changes = field_changes(settings, row, &BTreeMap::new(), true);
 
         match self.identity.create_with_fields(contact, &changes, &edit_activity(settings, &changes, at)).await {
@@ -145,6 +162,7 @@ impl Importer {
         contact: ContactId,
         current: &BTreeMap<String, String>,
         at: Millis,
+        repeat: bool,
     ) -> Result<Option<RowResult>, StoreError> {
         let changes = field_changes(settings, row, current, settings.overwrite);
         if let Some(field) = self.taken_value(contact, &changes).await? {
@@ -163,6 +181,10 @@ impl Importer {
                 Err(FieldWriteError::Taken { field, .. }) => return Ok(Some(taken(row, &field))),
                 Err(FieldWriteError::Store(error)) => return Err(error),
             }
+        } else if repeat {
+            // The failed attempt may have stored the contact and failed to
+            // list it. Writing no field refreshes its list entries.
+            self.store.set_fields(contact, &BTreeMap::new(), true, at).await?;
         }
 
         let joined = self.finish(settings, contact, &changes, at).await?;

@@ -44,6 +44,9 @@ const CHANNEL_ROWS: usize = 1024;
 /// Rows taken from the reader at once and applied together.
 pub const BATCH_ROWS: usize = 1024;
 
+/// Waits before the repeats of a row whose store call failed.
+const ROW_RETRY_DELAYS: [Duration; 3] = [Duration::from_millis(200), Duration::from_secs(1), Duration::from_secs(5)];
+
 /// Keys of a batch applied at the same time.
 const CONCURRENT_KEYS: usize = 128;
 
@@ -294,7 +297,7 @@ async fn apply_batch(
         .map(|group| async move {
             let mut results = Vec::with_capacity(group.len());
             for row in &group {
-                let result = importer.apply(settings, row, now_millis()).await;
+                let result = apply_with_retries(importer, settings, row).await;
                 results.push(result.map_err(|error| format!("the contact store failed at row {}: {error}", row.row))?);
             }
             Ok::<_, String>(results)
@@ -306,6 +309,33 @@ async fn apply_batch(
         rejects.extend(count(job, result));
     }
     Ok(rejects)
+}
+
+/// Applies `row`, and applies it again after [`ROW_RETRY_DELAYS`] while the
+/// store fails, so that one timeout under load does not fail the job. A
+/// repeat completes what the failed attempt left half done: a write that
+/// may have been applied keeps its claims, so the repeat finds the contact
+/// it created, or creates it under the id that owns the claims.
+async fn apply_with_retries(
+    importer: &Importer,
+    settings: &ImportSettings,
+    row: &ImportRow,
+) -> Result<RowResult, crate::store::StoreError> {
+    let mut delays = ROW_RETRY_DELAYS.iter();
+    let mut repeat = false;
+    loop {
+        let error = match importer.apply(settings, row, now_millis(), repeat).await {
+            Ok(result) => return Ok(result),
+            Err(error) => error,
+        };
+        let Some(delay) = delays.next() else {
+            return Err(error);
+        };
+        metrics::counter!("footprint_import_row_retries_total").increment(1);
+        tracing::warn!(import.id = %settings.job, row = row.row, %error, "the contact store failed on an import row; applying it again");
+        tokio::time::sleep(*delay).await;
+        repeat = true;
+    }
 }
 
 /// Adds a row's result to the counts; returns its reject, if any.

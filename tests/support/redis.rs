@@ -58,6 +58,21 @@ impl RedisServer {
         format!("redis://127.0.0.1:{}/", self.port)
     }
 
+    /// Stops the server's process with SIGSTOP for `duration`, then lets it
+    /// go on (SIGCONT). Clients see their replies time out meanwhile, and
+    /// the server runs what they sent once it goes on.
+    #[allow(dead_code, reason = "not every test binary pauses its server")]
+    pub fn pause_for(&self, duration: std::time::Duration) {
+        let pid = self.child.as_ref().expect("the server runs").id().to_string();
+        let signal = |name: &str| {
+            let status = std::process::Command::new("kill").args([name, &pid]).status().expect("run kill");
+            assert!(status.success(), "kill {name} {pid} failed");
+        };
+        signal("-STOP");
+        std::thread::sleep(duration);
+        signal("-CONT");
+    }
+
     /// Kills the server. Its data is gone, as persistence is off.
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
