@@ -26,6 +26,8 @@ on_both_stores!(
     invalid_parameters_and_mapping_are_400,
     ndjson_import_with_explicit_mapping,
     history_lists_imports_newest_first,
+    bounced_status_imports_as_bounce,
+    overwrite_with_same_status_is_unchanged,
 );
 
 /// A store that stops replying for longer than its reply timeout in the
@@ -368,4 +370,35 @@ async fn history_lists_imports_newest_first(store: Arc<dyn Store>) {
     assert_eq!(status, 400, "{problem}");
     let (status, _) = app.admin_get(&format!("/api/v1/imports/{}", footprint::store::TransferId::new())).await;
     assert_eq!(status, 404);
+}
+
+async fn bounced_status_imports_as_bounce(store: Arc<dyn Store>) {
+    let app = TestApp::demo(store).await;
+    let file = b"email,email_status\nbounce@example.com,Bounced\nfine@example.com,active\n";
+
+    let job = import(&app, "", file).await;
+    assert_eq!(job["counts"]["created"], 2, "{job}");
+    assert_eq!(job["counts"]["rejected"], 0, "{job}");
+    let bounced = by_email(&app, "bounce@example.com").await;
+    assert_eq!(bounced["statuses"]["email"]["status"], "bounced", "{bounced}");
+    let fine = by_email(&app, "fine@example.com").await;
+    assert_eq!(fine["statuses"]["email"]["status"], "active", "{fine}");
+
+    let again = import(&app, "overwrite=true", file).await;
+    assert_eq!(again["counts"]["unchanged"], 2, "a bounced address is not bounced twice: {again}");
+    assert_eq!(again["counts"]["updated"], 0, "{again}");
+}
+
+async fn overwrite_with_same_status_is_unchanged(store: Arc<dyn Store>) {
+    let app = TestApp::demo(store).await;
+    let file = b"email,newsletter_status\nwes@example.com,subscribed\n";
+    let job = import(&app, "", file).await;
+    assert_eq!(job["counts"]["created"], 1, "{job}");
+
+    let again = import(&app, "overwrite=true", file).await;
+
+    assert_eq!(again["counts"]["unchanged"], 1, "{again}");
+    assert_eq!(again["counts"]["updated"], 0, "{again}");
+    let changed = import(&app, "overwrite=true", b"email,newsletter_status\nwes@example.com,unsubscribed\n").await;
+    assert_eq!(changed["counts"]["updated"], 1, "{changed}");
 }

@@ -77,6 +77,30 @@ async fn cli_reports_refused_upload() {
 }
 
 #[tokio::test]
+async fn cli_takes_api_root_and_rejects_directory() {
+    let server = ServeOnRedis::start().await;
+    let file = write_file(server.dir.path(), "people.csv", "email\na@example.com\n");
+    let client = |path: &Path| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_footprint"))
+            .args(["import", path.to_str().expect("a UTF-8 path")])
+            .env("FOOTPRINT_ADMIN_URL", format!("{}/api/v1/", server.footprint.admin_url()))
+            .env("FOOTPRINT_ADMIN_TOKEN", server.footprint.token())
+            .output()
+            .expect("the footprint binary runs")
+    };
+
+    let output = client(&file);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the API root as printed by the demo works: {stdout}");
+    assert!(stdout.contains("created 1"), "{stdout}");
+
+    let output = client(server.dir.path());
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is not a file"), "{stderr}");
+}
+
+#[tokio::test]
 async fn large_import_keeps_server_memory_flat() {
     let server = ServeOnRedis::start().await;
     let rows = 200_000;

@@ -9,8 +9,10 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-/// Characters of a problem's detail at most.
-const MAX_DETAIL_CHARS: usize = 200;
+/// Characters of a problem's detail at most: room for the longest list
+/// of accepted values (every field of a contacts export), and a bound on
+/// echoed input.
+const MAX_DETAIL_CHARS: usize = 1_000;
 
 /// A problem details response.
 #[derive(Debug, Serialize, ToSchema)]

@@ -42,7 +42,8 @@ impl AdminClient {
     /// Builds a client of the admin API at `admin_url`, which must be a
     /// plain `http://` URL because the client has no TLS.
     pub fn new(admin_url: &str, token: &str) -> anyhow::Result<AdminClient> {
-        let base = admin_url.trim_end_matches('/').to_owned();
+        // The demo and the README print the API's root, `.../api/v1/`.
+        let base = admin_url.trim_end_matches('/').trim_end_matches("/api/v1").to_owned();
         if !base.starts_with("http://") {
             bail!("--admin-url must be an http:// URL; reach a remote admin API through a tunnel");
         }

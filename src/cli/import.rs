@@ -98,7 +98,11 @@ async fn upload(client: &AdminClient, command: &ImportCommand, terminal: bool) -
     let file = tokio::fs::File::open(&command.file)
         .await
         .with_context(|| format!("cannot open {}", command.file.display()))?;
-    let size = file.metadata().await.map(|metadata| metadata.len()).unwrap_or(0);
+    let metadata = file.metadata().await.with_context(|| format!("cannot read {}", command.file.display()))?;
+    if !metadata.is_file() {
+        bail!("{} is not a file; give the CSV or NDJSON file to import", command.file.display());
+    }
+    let size = metadata.len();
     let bar = if terminal { ProgressBar::new(size) } else { ProgressBar::hidden() };
     bar.set_style(ProgressStyle::with_template("uploading {bar:40} {bytes}/{total_bytes} {bytes_per_sec}")?);
 

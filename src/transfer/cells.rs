@@ -19,8 +19,8 @@
 //! - Multiple choices are separated by `|` (or a JSON array of strings).
 //! - Booleans are `true`, `false`, `yes`, `no`, `1` or `0`, in any case.
 //! - Status values are compared like column names, so `Not subscribed`
-//!   is `not_subscribed`. `bounced` in the email status column changes
-//!   nothing, because only bounce events set it and exports write it.
+//!   is `not_subscribed`. `bounced` in the email status column, which
+//!   exports write, is recorded as a hard bounce of the contact's email.
 //!
 //! Rejection reasons name what is expected and never repeat the cell.
 //!
@@ -78,6 +78,8 @@ pub enum CheckedCell {
     CustomerId(String),
     /// One member of the statuses; the others are `None`.
     Status(StatusChanges),
+    /// `bounced` in the email status column.
+    EmailBounced,
     Custom(StoredValue),
 }
 
@@ -140,7 +142,7 @@ pub fn check_cell(target: &Target, cell: Cell<'_>, rules: &CellRules) -> Result<
             let Some(text) = cell_text(cell)? else {
                 return Ok(None);
             };
-            Ok(check_status(*column, &text)?.map(CheckedCell::Status))
+            check_status(*column, &text)
         }
         Target::Custom(definition) => check_custom(definition, cell, rules),
     }
@@ -160,15 +162,15 @@ fn check_standard(field: StandardField, cell: Cell<'_>, rules: &CellRules) -> Re
 }
 
 /// Checks a status value through the admin API's parser.
-fn check_status(column: StatusColumn, text: &str) -> Result<Option<StatusChanges>, String> {
+fn check_status(column: StatusColumn, text: &str) -> Result<Option<CheckedCell>, String> {
     let value = normalise_name(text);
     if column == StatusColumn::Email && value == ChannelStatus::Bounced.as_str() {
-        return Ok(None);
+        return Ok(Some(CheckedCell::EmailBounced));
     }
 
     let body = serde_json::json!({ column.member(): value });
     // The parser's message repeats the value, so the reason is built here.
-    StatusChanges::from_json(&body).map(Some).map_err(|_| {
+    StatusChanges::from_json(&body).map(|changes| Some(CheckedCell::Status(changes))).map_err(|_| {
         let accepted = match column {
             StatusColumn::Email | StatusColumn::Cellphone => CHANNEL_VALUES,
             StatusColumn::Newsletter | StatusColumn::Sms => SUBSCRIPTION_VALUES,
@@ -622,8 +624,9 @@ mod tests {
     }
 
     #[test]
-    fn bounced_email_status_changes_nothing() {
-        assert_eq!(status(StatusColumn::Email, "Bounced"), Ok(None));
+    fn bounced_email_status_is_a_bounce() {
+        let checked = check_cell(&Target::Status(StatusColumn::Email), Cell::Text("Bounced"), &rules(None));
+        assert_eq!(checked, Ok(Some(CheckedCell::EmailBounced)));
         assert!(status(StatusColumn::Cellphone, "bounced").is_err());
     }
 

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::{ImportRow, KeyField, Reject};
 use crate::identity::{FieldChange, FieldWriteError, Identity, PhoneCountry, UniqueChange};
 use crate::segments::{Evaluator, Segment};
-use crate::status::{self, StatusChanges, StatusError};
+use crate::status::{self, ChannelStatus, EmailEvent, EmailEventKind, StatusChanges, StatusError, Statuses};
 use crate::store::{Activity, ActivityKind, ContactId, IndexKind, Millis, Store, StoreError, TransferId};
 
 /// Name under which a contact's customer id is stored in its fields.
@@ -143,9 +143,12 @@ impl Importer {
             Err(FieldWriteError::Taken { field, .. }) => return Ok(Some(taken(row, &field))),
             Err(FieldWriteError::Store(error)) => return Err(error),
         }
-        if let Some(reject) = self.apply_statuses(settings, row, contact, at).await? {
+        if let StatusOutcome::Rejected(reject) = self.apply_statuses(settings, row, contact, at).await? {
             tracing::warn!(contact.id = %contact, import.id = %settings.job, "import created a contact whose statuses were invalid");
             return Ok(Some(RowResult::Rejected(reject)));
+        }
+        if row.email_bounced {
+            self.record_bounce(settings, contact, at).await?;
         }
 
         self.finish(settings, contact, &changes, at).await?;
@@ -169,10 +172,12 @@ impl Importer {
             return Ok(Some(taken(row, &field)));
         }
 
-        let statuses_changed = settings.overwrite && row.statuses != StatusChanges::default();
-        if statuses_changed {
-            if let Some(reject) = self.apply_statuses(settings, row, contact, at).await? {
-                return Ok(Some(RowResult::Rejected(reject)));
+        let mut statuses_changed = false;
+        if settings.overwrite {
+            match self.apply_statuses(settings, row, contact, at).await? {
+                StatusOutcome::Rejected(reject) => return Ok(Some(RowResult::Rejected(reject))),
+                StatusOutcome::Changed => statuses_changed = true,
+                StatusOutcome::Unchanged => {}
             }
         }
         if !changes.is_empty() {
@@ -187,8 +192,10 @@ impl Importer {
             self.store.set_fields(contact, &BTreeMap::new(), true, at).await?;
         }
 
+        let bounced = settings.overwrite && row.email_bounced && self.record_bounce(settings, contact, at).await?;
+
         let joined = self.finish(settings, contact, &changes, at).await?;
-        if changes.is_empty() && !statuses_changed && !joined {
+        if changes.is_empty() && !statuses_changed && !bounced && !joined {
             return Ok(Some(RowResult::Unchanged(contact)));
         }
         Ok(Some(RowResult::Updated(contact)))
@@ -212,23 +219,62 @@ impl Importer {
         Ok(None)
     }
 
-    /// Applies the row's status columns, when it has any. Returns the reject
-    /// when the contact cannot take them.
+    /// Records a hard bounce of `contact`'s current email for a row whose
+    /// email status is `bounced`, unless that address is bounced already.
+    /// Returns true when it recorded one. A contact without an email has
+    /// nothing to bounce.
+    async fn record_bounce(
+        &self,
+        settings: &ImportSettings,
+        contact: ContactId,
+        at: Millis,
+    ) -> Result<bool, StoreError> {
+        let Some(record) = self.store.contact(contact).await? else {
+            return Ok(false);
+        };
+        let Some(address) = status::current_address(&record) else {
+            return Ok(false);
+        };
+        if Statuses::of(&record)?.email_status(Some(&address)) == ChannelStatus::Bounced {
+            return Ok(false);
+        }
+
+        let reason = format!("imported as bounced by import {}", settings.job);
+        let event = EmailEvent { address, kind: EmailEventKind::HardBounce, reason: Some(reason), at };
+        match status::apply_email_event(self.store.as_ref(), &self.identity, contact, &event, 1).await {
+            Ok(_) => Ok(true),
+            Err(StatusError::Store(error)) => Err(error),
+            Err(error) => {
+                tracing::warn!(contact.id = %contact, import.id = %settings.job, %error, "import could not record a bounce");
+                Ok(false)
+            }
+        }
+    }
+
+    /// Applies the row's status columns, when it has any.
     async fn apply_statuses(
         &self,
         settings: &ImportSettings,
         row: &ImportRow,
         contact: ContactId,
         at: Millis,
-    ) -> Result<Option<Reject>, StoreError> {
+    ) -> Result<StatusOutcome, StoreError> {
         if row.statuses == StatusChanges::default() {
-            return Ok(None);
+            return Ok(StatusOutcome::Unchanged);
         }
         match status::apply_changes(self.store.as_ref(), &self.identity, contact, &row.statuses, &settings.by, at).await
         {
-            Ok(_) => Ok(None),
+            Ok(applied) if Statuses::of(&applied.record)? == applied.statuses => Ok(StatusOutcome::Unchanged),
+            Ok(_) => Ok(StatusOutcome::Changed),
             Err(StatusError::Store(error)) => Err(error),
-            Err(error) => Ok(Some(Reject::new(row.row, None, format!("statuses not applied: {error}")))),
+            Err(StatusError::Invalid(invalid)) => {
+                let column = (invalid.member != "body").then(|| format!("{}_status", invalid.member));
+                let reason = format!("status not applied: {}", invalid.detail);
+                Ok(StatusOutcome::Rejected(Reject::new(row.row, column.as_deref(), reason)))
+            }
+            Err(error) => {
+                Ok(StatusOutcome::Rejected(Reject::new(row.row, None, format!("statuses not applied: {error}"))))
+            }
         }
     }
 
@@ -267,6 +313,13 @@ fn edit_activity(settings: &ImportSettings, changes: &[FieldChange], at: Millis)
             ("import".to_owned(), settings.job.to_string()),
         ]),
     }
+}
+
+/// What applying a row's status columns did.
+enum StatusOutcome {
+    Unchanged,
+    Changed,
+    Rejected(Reject),
 }
 
 /// Returns the writes of `row` for a contact whose fields are `current`:

@@ -28,9 +28,9 @@
 //! `cellphone_status` and `sms_status`. They take the values of the admin
 //! API's `statuses` object (see [`crate::status::StatusChanges`]) under
 //! names of their own, because `email` and `cellphone` already name the
-//! contact fields. The email status also accepts `bounced`, which changes
-//! nothing, so that exported files can be imported again (see
-//! [`super::cells`]).
+//! contact fields. The email status also accepts `bounced`, which records
+//! a hard bounce, so that exported files import again without losing
+//! bounces (see [`super::cells`]).
 //!
 //! Columns that map to nothing are listed in the [`MappingReport`], never
 //! dropped silently. A mapping that cannot work is a [`MappingError`]
@@ -233,7 +233,9 @@ pub enum MappingError {
          cellphone_status, sms_status), a custom field name or ignore"
     )]
     UnknownTarget { column: String, target: String },
-    #[error("no column maps to {key}, the import key; add a {key} column or map one to it")]
+    #[error(
+        "no column maps to {key}, the import key; add a column named {key} or map one to it, and check that the file is CSV or NDJSON text"
+    )]
     MissingKeyColumn { key: KeyField },
 }
 
@@ -643,7 +645,7 @@ mod tests {
         assert_eq!(error, MappingError::MissingKeyColumn { key: KeyField::Cellphone });
         assert_eq!(
             error.to_string(),
-            "no column maps to cellphone, the import key; add a cellphone column or map one to it"
+            "no column maps to cellphone, the import key; add a column named cellphone or map one to it, and check that the file is CSV or NDJSON text"
         );
         assert_eq!(ignored, MappingError::MissingKeyColumn { key: KeyField::Email });
     }

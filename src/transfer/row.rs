@@ -36,6 +36,9 @@ pub struct ImportRow {
     /// [`crate::status::apply_changes`]. `not_subscribed` there fails for a
     /// contact that has a subscription record.
     pub statuses: StatusChanges,
+    /// The email status column reads `bounced`: the importer records a
+    /// hard bounce of the contact's email.
+    pub email_bounced: bool,
 }
 
 /// A row that was not imported, and why.
@@ -76,6 +79,7 @@ pub fn check_row(row: u64, cells: &[Cell<'_>], mapping: &Mapping, rules: &CellRu
         customer_id: None,
         custom: Vec::new(),
         statuses: StatusChanges::default(),
+        email_bounced: false,
     };
     let order = std::iter::once(key_column).chain((0..columns.len()).filter(|index| *index != key_column));
     for index in order {
@@ -122,6 +126,7 @@ fn add(row: &mut ImportRow, value: CheckedCell) {
         CheckedCell::Standard(field, value) => row.standard.push((field, value)),
         CheckedCell::CustomerId(id) => row.customer_id = Some(id),
         CheckedCell::Custom(value) => row.custom.push(value),
+        CheckedCell::EmailBounced => row.email_bounced = true,
         CheckedCell::Status(changes) => {
             let statuses = &mut row.statuses;
             statuses.email = changes.email.or(statuses.email);
