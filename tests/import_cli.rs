@@ -72,6 +72,8 @@ async fn cli_reports_refused_upload() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("import rejected (400 Bad Request): mapping:"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("uploaded"), "a rejected upload is not reported as uploaded: {stdout}");
     let (_, history) = server.footprint.admin_get("/api/v1/transfers").await;
     assert_eq!(history["items"].as_array().expect("items").len(), 0, "{history}");
 }
@@ -79,7 +81,7 @@ async fn cli_reports_refused_upload() {
 #[tokio::test]
 async fn cli_takes_api_root_and_rejects_directory() {
     let server = ServeOnRedis::start().await;
-    let file = write_file(server.dir.path(), "people.csv", "email\na@example.com\n");
+    let file = write_file(server.dir.path(), "people.csv", "email\na@example.com\nnot-an-email\n");
     let client = |path: &Path| {
         std::process::Command::new(env!("CARGO_BIN_EXE_footprint"))
             .args(["import", path.to_str().expect("a UTF-8 path")])
@@ -92,7 +94,8 @@ async fn cli_takes_api_root_and_rejects_directory() {
     let output = client(&file);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "the API root as printed by the demo works: {stdout}");
-    assert!(stdout.contains("created 1"), "{stdout}");
+    assert!(stdout.contains("read 2 rows: created 1"), "{stdout}");
+    assert!(stdout.contains("the reject report is at /api/v1/imports/"), "{stdout}");
 
     let output = client(server.dir.path());
     assert_eq!(output.status.code(), Some(1));

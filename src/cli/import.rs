@@ -80,8 +80,9 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<i32> {
     let job =
         client.wait_for_job(&format!("/api/v1/imports/{id}"), terminal, counts_text, |line| println!("{line}")).await?;
     print_summary(&job);
-    if let Some(path) = &command.rejects {
-        if job["counts"]["rejected"].as_u64().unwrap_or(0) > 0 {
+    let rejected = job["counts"]["rejected"].as_u64().unwrap_or(0) > 0;
+    match &command.rejects {
+        Some(path) if rejected => {
             let (status, body) = client.get(&format!("/api/v1/imports/{id}/rejects")).await?;
             if status != StatusCode::OK {
                 bail!("downloading the reject report failed with {status}");
@@ -89,6 +90,10 @@ pub async fn run(command: ImportCommand) -> anyhow::Result<i32> {
             std::fs::write(path, &body).with_context(|| format!("cannot write {}", path.display()))?;
             println!("reject report: {}", path.display());
         }
+        None if rejected => {
+            println!("the reject report is at /api/v1/imports/{id}/rejects; --rejects FILE downloads it");
+        }
+        _ => {}
     }
     Ok(if job["state"] == "finished" { 0 } else { 1 })
 }
@@ -133,11 +138,11 @@ async fn upload(client: &AdminClient, command: &ImportCommand, terminal: bool) -
     let body = BodyExt::boxed(StreamBody::new(chunks));
     let response = client.send(Method::POST, &path, Some(content_type), body).await?;
     bar.finish_and_clear();
-    if !terminal {
-        println!("uploaded {size} bytes");
-    }
 
     let (status, body) = read_body(response).await?;
+    if !terminal && status == StatusCode::ACCEPTED {
+        println!("uploaded {size} bytes");
+    }
     Ok((status, json_or_null(&body)))
 }
 
@@ -183,14 +188,16 @@ fn query(command: &ImportCommand) -> String {
 
 fn counts_text(job: &Value) -> String {
     let count = |name: &str| job["counts"][name].as_u64().unwrap_or(0);
+    let read = count("read");
+    let rows = if read == 1 { "row" } else { "rows" };
     format!(
-        "read {} rows: created {}, updated {}, unchanged {}, skipped {}, rejected {}",
-        count("read"),
+        "read {read} {rows}: created {}, updated {}, unchanged {}, skipped {}, rejected {}, blank {}",
         count("created"),
         count("updated"),
         count("unchanged"),
         count("skipped"),
-        count("rejected")
+        count("rejected"),
+        count("blank")
     )
 }
 
