@@ -61,8 +61,8 @@ impl Identity {
         self.write(contact, changes, activity, false).await
     }
 
-    /// Like [`Identity::write_fields`] for `contact`, a new id that no
-    /// contact has yet: the store creates it without reading anything.
+    /// Writes like [`Identity::write_fields`] for `contact`, a new id that
+    /// no contact has yet, so the store creates it without reading first.
     pub async fn create_with_fields(
         &self,
         contact: ContactId,

@@ -120,10 +120,10 @@ impl Importer {
     /// Creates the row's contact. Returns `None` when another contact took
     /// the key meanwhile.
     ///
-    /// `claimed_by` is the owner of the key when the key has one but no
-    /// contact exists under it: a write that failed after its claims, whose
-    /// claims stay (see [`Identity::write_fields`]). The contact is created
-    /// under that id, so the claims become its own.
+    /// `claimed_by` is the key's owner when no contact exists under that id.
+    /// Such a claim is left by a write that failed after claiming (see
+    /// [`Identity::write_fields`]). The contact is then created under that
+    /// id, so the claims become its own.
     async fn create(
         &self,
         settings: &ImportSettings,
@@ -315,7 +315,7 @@ fn edit_activity(settings: &ImportSettings, changes: &[FieldChange], at: Millis)
     }
 }
 
-/// What applying a row's status columns did.
+/// The outcome of applying a row's status columns.
 enum StatusOutcome {
     Unchanged,
     Changed,

@@ -36,8 +36,8 @@ use crate::store::{now_millis, Millis, Store, StoreError, TransferId, TransferJo
 /// Time between two sweeps.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(3 * 60);
 
-/// Age of a running job's last save after which the sweep takes its
-/// process for stopped. It is many times [`PROGRESS_INTERVAL`](super::jobs::PROGRESS_INTERVAL), so that a
+/// Age of a running job's last save after which the sweep considers its
+/// process stopped. It is many times [`PROGRESS_INTERVAL`](super::jobs::PROGRESS_INTERVAL), so that a
 /// slow store call or a paused process does not fail a live job.
 pub const STALE_AFTER: Duration = Duration::from_secs(5 * 60);
 
@@ -74,11 +74,14 @@ impl Sweeper {
         Sweeper { store, files, retention }
     }
 
-    /// Sweeps every [`SWEEP_INTERVAL`], starting at once, until `stop`
-    /// resolves. A failed sweep is logged and retried at the next one.
+    /// Sweeps every [`SWEEP_INTERVAL`], the first time one interval after
+    /// the start, until `stop` resolves. A failed sweep is logged and
+    /// retried at the next one. Sweeping at the start would gain nothing:
+    /// a job of a process that just stopped is not [`STALE_AFTER`] old yet.
     pub async fn run(self, stop: impl Future<Output = ()>) {
         tokio::pin!(stop);
-        let mut ticks = tokio::time::interval(SWEEP_INTERVAL);
+        let first = tokio::time::Instant::now() + SWEEP_INTERVAL;
+        let mut ticks = tokio::time::interval_at(first, SWEEP_INTERVAL);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {

@@ -4,14 +4,16 @@
 --       activity stream, 5 own activity counters, 6 sources set
 -- ARGV: 1 time in milliseconds, 2 '1' to fill only empty fields,
 --       3 activity as JSON ('' for none), 4 activity type,
---       5 maximum stream length (approximate), 6 oldest stream id to keep
---       ('' to keep every age), 7 the contact's own source,
+--       5 maximum stream length (approximate),
+--       6 oldest stream id to keep ('' to keep every age),
+--       7 the contact's own source,
 --       8 and 9 hash field names of the email and the cellphone,
 --       then pairs of hash field name (already 'f:<name>') and value
--- Returns the state the contacts list follows, in the form of the replies
--- of HMGET created updated merged_into email cellphone, HLEN of the push
--- subscriptions and SMEMBERS of the segments set, then 1 when the call
--- created the contact and 0 otherwise.
+-- Returns four values. The first three are what the contacts list
+-- follows, in the form of the replies of HMGET created updated
+-- merged_into email cellphone, HLEN of the push subscriptions and
+-- SMEMBERS of the segments set. The fourth is 1 when the call created the
+-- contact and 0 otherwise.
 --
 -- Imports call this once per row, and in their profile each redis.call
 -- cost about as much again as its command. So the script reads the hash
